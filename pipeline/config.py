@@ -1,0 +1,50 @@
+"""Settings from the environment only: one place that knows the variable names and defaults.
+
+``PIPELINE_HOME`` (default ``./data``) holds ``landing/``, ``warehouse.duckdb``, ``bi/``, ``models/`` and
+``truth/``; each path can be overridden by its own variable. Nothing here reads data.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _path(env: dict[str, str], name: str, default: Path) -> Path:
+    value = env.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    landing_dir: Path
+    warehouse_path: Path
+    bi_dir: Path
+    models_dir: Path
+    truth_dir: Path
+    max_quarantine_share: float
+    duckdb_memory_limit: str
+    duckdb_threads: int | None
+    lock_timeout_seconds: float
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        home = _path(env, "PIPELINE_HOME", Path("data").resolve())
+        threads = env.get("PIPELINE_DUCKDB_THREADS")
+        return cls(
+            home=home,
+            landing_dir=_path(env, "PIPELINE_LANDING_DIR", home / "landing"),
+            warehouse_path=_path(env, "PIPELINE_WAREHOUSE_PATH", home / "warehouse.duckdb"),
+            bi_dir=_path(env, "PIPELINE_BI_DIR", home / "bi"),
+            models_dir=_path(env, "PIPELINE_MODELS_DIR", home / "models"),
+            truth_dir=_path(env, "PIPELINE_TRUTH_DIR", home / "truth"),
+            # A file whose rejected share passes this fails its asset (and loads nothing).
+            max_quarantine_share=float(env.get("PIPELINE_MAX_QUARANTINE_SHARE", "0.05")),
+            duckdb_memory_limit=env.get("PIPELINE_DUCKDB_MEMORY_LIMIT", "2GB"),
+            duckdb_threads=int(threads) if threads else None,
+            # How long a writer waits for another writer of the same warehouse before failing.
+            lock_timeout_seconds=float(env.get("PIPELINE_WAREHOUSE_LOCK_TIMEOUT", "3600")),
+        )

@@ -1,0 +1,377 @@
+"""Readers: turn one landing file into a DuckDB table of its rows, whatever tool exported it.
+
+Every reader produces the same shape: a temporary table with the file's columns under their
+lower-cased names, plus ``_sheet`` (XLSX only) and ``_row_number`` (1 = the first data row after the
+header). CSV values stay text here; typing happens in validation, where a value that does not parse is
+quarantined rather than failing the file.
+
+Detection (nobody tells us how a file was exported):
+- encoding: a byte-order mark decides; else the whole file is checked as strict UTF-8; else
+  Windows-1252 (what Excel and Finnish CRMs write), else charset-normalizer's best guess. DuckDB cannot
+  load its ``encodings`` extension offline, so non-UTF-8 text is transcoded here, in streaming blocks.
+- delimiter: the candidate that splits the header and the sample rows into the same number of fields;
+- the decimal separator is decided per file in validation, from the numeric values themselves.
+
+Rows the CSV parser cannot split into the header's fields (a truncated line, a stray quote) are
+returned as structural rejects with their row number, for the quarantine.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from pipeline.ingest.landing import LandingFile
+
+DELIMITER_CANDIDATES = (";", ",", "\t", "|")
+SAMPLE_BYTES = 1 << 18
+BLOCK_BYTES = 1 << 22
+
+
+class UnreadableFileError(Exception):
+    """A file that cannot be read as a table at all; the message names the file and the problem."""
+
+    def __init__(self, file: str, problem: str):
+        super().__init__(f"{file}: {problem}")
+        self.file = file
+        self.problem = problem
+
+
+@dataclass
+class StructuralReject:
+    row_number: int
+    problem: str
+    raw_line: str
+
+
+@dataclass
+class ReadFile:
+    """A landing file staged in DuckDB as ``table``; what was detected goes to the ledger."""
+
+    table: str
+    columns: dict[str, str]  # lower-cased name -> DuckDB type of the staged column
+    rows_parsed: int
+    rejects: list[StructuralReject] = field(default_factory=list)
+    detected: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rows_read(self) -> int:
+        return self.rows_parsed + len(self.rejects)
+
+
+def normalise_column_name(name: object, position: int) -> str:
+    text = str(name).replace("\ufeff", "").strip().lower() if name is not None else ""
+    return text or f"column_{position + 1}"
+
+
+def _unique_names(file: str, names: list[str]) -> list[str]:
+    duplicated = [name for name, count in Counter(names).items() if count > 1]
+    if duplicated:
+        raise UnreadableFileError(file, f"column(s) {', '.join(duplicated)} appear more than once in the header")
+    return names
+
+
+# --- encoding ---------------------------------------------------------------------------------------
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _decodes_fully(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(BLOCK_BYTES), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(path: Path) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    if _decodes_fully(path, "utf-8"):
+        return "utf-8"
+    if _decodes_fully(path, "cp1252"):
+        return "cp1252"
+    from charset_normalizer import from_path
+
+    best = from_path(path).best()
+    if best is None:
+        raise UnreadableFileError(path.name, "the text encoding could not be determined (not UTF-8, not Windows-1252)")
+    return best.encoding
+
+
+def transcode_to_utf8(path: Path, encoding: str, target: Path) -> None:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    with open(path, "rb") as source, open(target, "wb") as sink:
+        for block in iter(lambda: source.read(BLOCK_BYTES), b""):
+            sink.write(decoder.decode(block).encode("utf-8"))
+        sink.write(decoder.decode(b"", final=True).encode("utf-8"))
+
+
+# --- CSV dialect ------------------------------------------------------------------------------------
+
+
+def _sample_text(path: Path) -> str:
+    with open(path, "rb") as handle:
+        raw = handle.read(SAMPLE_BYTES)
+    text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if len(raw) == SAMPLE_BYTES and "\n" in text:
+        text = text[: text.rindex("\n") + 1]  # drop the partial last line of the sample
+    return text
+
+
+def detect_delimiter(sample: str) -> str:
+    """The delimiter under which the header and the sampled rows agree on their number of fields."""
+    best, best_score = None, (-1.0, 0)
+    for delimiter in DELIMITER_CANDIDATES:
+        records = list(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, quotechar='"'))
+        records = [r for r in records if r]
+        if not records or len(records[0]) < 2:
+            continue
+        width = len(records[0])
+        body = records[1:]
+        consistency = sum(len(r) == width for r in body) / len(body) if body else 1.0
+        score = (consistency, width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    if best is None:
+        raise ValueError("no delimiter splits the header into two or more columns")
+    return best
+
+
+def read_csv(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Path) -> ReadFile:
+    path = file.path
+    if path.stat().st_size == 0:
+        raise UnreadableFileError(file.relative_path, "the file is empty (no header row)")
+    encoding = detect_encoding(path)
+    readable = path
+    if encoding not in ("utf-8", "utf-8-sig"):
+        readable = tmp_dir / f"{uuid.uuid4().hex}.csv"
+        transcode_to_utf8(path, encoding, readable)
+    try:
+        sample = _sample_text(readable)
+        if not sample.strip():
+            raise UnreadableFileError(file.relative_path, "the file has no header row")
+        try:
+            delimiter = detect_delimiter(sample)
+        except ValueError as error:
+            raise UnreadableFileError(file.relative_path, f"not a delimited table: {error}") from error
+        header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, quotechar='"'))
+        names = _unique_names(file.relative_path, [normalise_column_name(n, i) for i, n in enumerate(header)])
+        table = f"_stage_{uuid.uuid4().hex[:12]}"
+        rejects_scan, rejects_table = f"{table}_rejects_scan", f"{table}_rejects"
+        columns_sql = "{" + ", ".join(f"'{_sql_string(n)}': 'VARCHAR'" for n in names) + "}"
+        try:
+            conn.execute(
+                f"""
+                create temp table {table}_parsed as
+                select * from read_csv(
+                    ?, columns = {columns_sql}, header = true, auto_detect = false,
+                    delim = ?, quote = '"', escape = '"', strict_mode = true,
+                    store_rejects = true, rejects_scan = '{rejects_scan}', rejects_table = '{rejects_table}',
+                    max_line_size = 16777216
+                )
+                """,
+                [str(readable), delimiter],
+            )
+        except duckdb.Error as error:
+            raise UnreadableFileError(file.relative_path, f"the CSV parser gave up: {error}") from error
+        # The parser may report several errors for one line (one per missing column): one reject each.
+        rejects = [
+            StructuralReject(row_number=line - 1, problem=problem, raw_line=raw_line.strip("\r\n"))
+            for line, problem, raw_line in conn.execute(
+                f"""
+                select line, first(error_type || ': ' || error_message order by column_idx), first(csv_line)
+                from {rejects_table} group by line order by line
+                """
+            ).fetchall()
+        ]
+        conn.execute(f"drop table if exists {rejects_table}; drop table if exists {rejects_scan}")
+        rows_parsed = _number_rows(conn, f"{table}_parsed", table, rejects)
+    finally:
+        if readable != path:
+            readable.unlink(missing_ok=True)
+    return ReadFile(
+        table=table,
+        columns={n: "VARCHAR" for n in names},
+        rows_parsed=rows_parsed,
+        rejects=rejects,
+        detected={"format": "csv", "encoding": encoding, "delimiter": delimiter},
+    )
+
+
+def _number_rows(
+    conn: duckdb.DuckDBPyConnection, parsed: str, table: str, rejects: list[StructuralReject]
+) -> int:
+    """Copy ``parsed`` to ``table`` with ``_row_number`` in file order; rejected rows leave gaps.
+
+    The CSV scan preserves insertion order, so a parsed row's rowid is its order in the file (offset:
+    inside a transaction DuckDB numbers new rows from a large base); the k-th parsed row is the k-th row
+    number not taken by a reject.
+    """
+    rows_parsed, first_rowid = conn.execute(f"select count(*), coalesce(min(rowid), 0) from {parsed}").fetchone()
+    position = f"(p.rowid - {first_rowid})"
+    if not rejects:
+        numbering, join = f"{position} + 1", ""
+    else:
+        rejected = ", ".join(str(r.row_number) for r in rejects)
+        numbering = "numbered.row_number"
+        join = f"""
+            join (
+                select row_number() over (order by n) - 1 as ordinal, n as row_number
+                from range(1, {rows_parsed + len(rejects) + 1}) as r(n)
+                where n not in ({rejected})
+            ) as numbered on {position} = numbered.ordinal
+        """
+    conn.execute(
+        f"create temp table {table} as select p.*, null::varchar as _sheet, {numbering} as _row_number "
+        f"from {parsed} as p {join}"
+    )
+    conn.execute(f"drop table {parsed}")
+    return rows_parsed
+
+
+# --- Parquet ----------------------------------------------------------------------------------------
+
+
+def read_parquet(conn: duckdb.DuckDBPyConnection, file: LandingFile) -> ReadFile:
+    if file.path.stat().st_size == 0:
+        raise UnreadableFileError(file.relative_path, "the Parquet file is empty (zero bytes)")
+    try:
+        described = conn.execute("describe select * from read_parquet(?)", [str(file.path)]).fetchall()
+    except duckdb.Error as error:
+        raise UnreadableFileError(file.relative_path, f"not a readable Parquet file: {error}") from error
+    original = [row[0] for row in described]
+    names = _unique_names(file.relative_path, [normalise_column_name(n, i) for i, n in enumerate(original)])
+    table = f"_stage_{uuid.uuid4().hex[:12]}"
+    select = ", ".join(f'"{_sql_ident(o)}" as "{_sql_ident(n)}"' for o, n in zip(original, names, strict=True))
+    # A view, not a copy: Parquet is typed and numbered already, so validation reads the file directly.
+    conn.execute(
+        f"""
+        create temp view {table} as
+        select {select}, null::varchar as _sheet, file_row_number + 1 as _row_number
+        from read_parquet('{_sql_string(str(file.path))}', file_row_number = true)
+        """
+    )
+    try:
+        rows = conn.execute(f"select count(*) from {table}").fetchone()[0]
+    except duckdb.Error as error:
+        raise UnreadableFileError(file.relative_path, f"not a readable Parquet file: {error}") from error
+    return ReadFile(
+        table=table,
+        columns={n: row[1] for n, row in zip(names, described, strict=True)},
+        rows_parsed=rows,
+        detected={"format": "parquet"},
+    )
+
+
+# --- XLSX -------------------------------------------------------------------------------------------
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def read_xlsx(conn: duckdb.DuckDBPyConnection, file: LandingFile, required_columns: set[str]) -> ReadFile:
+    """Every sheet whose header holds the required columns is data; other sheets (notes, pivots) are not."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(file.path))
+    except Exception as error:  # calamine raises its own error types for zip/xml problems
+        raise UnreadableFileError(file.relative_path, f"not a readable XLSX workbook: {error}") from error
+    batches: list[pa.Table] = []
+    names: list[str] | None = None
+    data_sheets, other_sheets = [], []
+    for sheet_name in workbook.sheet_names:
+        rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=True)
+        rows = [row for row in rows if any(cell not in (None, "") for cell in row)]
+        if not rows:
+            other_sheets.append(sheet_name)
+            continue
+        header = [normalise_column_name(n, i) for i, n in enumerate(rows[0])]
+        if not required_columns <= set(header):
+            other_sheets.append(sheet_name)
+            continue
+        _unique_names(f"{file.relative_path} sheet {sheet_name}", header)
+        if names is not None and header != names:
+            raise UnreadableFileError(
+                file.relative_path, f"sheet {sheet_name} has other columns than the first data sheet"
+            )
+        names = header
+        body = rows[1:]
+        columns = {
+            n: pa.array([_cell_text(row[i]) if i < len(row) else None for row in body], type=pa.string())
+            for i, n in enumerate(header)
+        }
+        columns["_sheet"] = pa.array([sheet_name] * len(body), type=pa.string())
+        columns["_row_number"] = pa.array(range(1, len(body) + 1), type=pa.int64())
+        batches.append(pa.table(columns))
+        data_sheets.append(sheet_name)
+    if names is None:
+        raise UnreadableFileError(
+            file.relative_path,
+            f"no sheet has the required columns {', '.join(sorted(required_columns))} "
+            f"(sheets: {', '.join(workbook.sheet_names) or 'none'})",
+        )
+    arrow = pa.concat_tables(batches)
+    table = f"_stage_{uuid.uuid4().hex[:12]}"
+    conn.register(f"{table}_arrow", arrow)
+    conn.execute(f"create temp table {table} as select * from {table}_arrow")
+    conn.unregister(f"{table}_arrow")
+    return ReadFile(
+        table=table,
+        columns={n: "VARCHAR" for n in names},
+        rows_parsed=arrow.num_rows,
+        detected={
+            "format": "xlsx",
+            "sheets": ", ".join(data_sheets),
+            "ignored_sheets": ", ".join(other_sheets),
+        },
+    )
+
+
+def read_landing_file(
+    conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Path, required_columns: set[str]
+) -> ReadFile:
+    if file.format == "csv":
+        return read_csv(conn, file, tmp_dir)
+    if file.format == "parquet":
+        return read_parquet(conn, file)
+    if file.format == "xlsx":
+        return read_xlsx(conn, file, required_columns)
+    raise UnreadableFileError(file.relative_path, f"unsupported format {file.format}")
+
+
+def _sql_string(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _sql_ident(text: str) -> str:
+    return text.replace('"', '""')
