@@ -126,6 +126,12 @@ class EntityContract:
         """Raw table name in the warehouse (schema ``raw``)."""
         return f"{self.source}__{self.entity}"
 
+    @property
+    def personal_columns(self) -> frozenset[str]:
+        """Columns holding personal data: kept in the warehouse, never published to BI."""
+        columns = _COLUMNS[(self.source, self.entity)](dt.date.today())
+        return frozenset(name for name, col in columns.items() if col.metadata["personal"])
+
     def schema(self, extract_date: dt.date) -> pa.DataFrameSchema:
         """The pandera schema for one file; some checks depend on the file's extract date."""
         return pa.DataFrameSchema(

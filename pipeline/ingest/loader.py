@@ -286,7 +286,11 @@ def _load_file(
             f"drop view if exists {read.table}" if read.detected.get("format") == "parquet"
             else f"drop table if exists {read.table}",
         ):
-            conn.execute(statement)
+            try:
+                conn.execute(statement)
+            except duckdb.TransactionException:
+                break  # the transaction failed; its rollback removes these temporary tables
+
 
 
 def ingest_entity(

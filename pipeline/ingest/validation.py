@@ -196,9 +196,10 @@ def raw_text_expression(col: ColumnPlan) -> str:
 
 
 def _business_id_predicate(value: str) -> str:
-    digits = [f"cast(substr({value}, {i + 1}, 1) as integer)" for i in range(7)]
+    # try_cast: SQL does not short-circuit, so the checksum is computed even where the format fails.
+    digits = [f"try_cast(substr({value}, {i + 1}, 1) as integer)" for i in range(7)]
     weighted = " + ".join(f"{w} * {d}" for w, d in zip(BUSINESS_ID_WEIGHTS, digits, strict=True))
-    check_digit = f"cast(substr({value}, 9, 1) as integer)"
+    check_digit = f"try_cast(substr({value}, 9, 1) as integer)"
     remainder = f"(({weighted}) % 11)"
     return (
         f"(regexp_full_match({value}, '[0-9]{{7}}-[0-9]') and case {remainder} "
@@ -262,7 +263,10 @@ def failures(plan: FilePlan) -> list[Failure]:
             found.append(Failure(col.name, "not_nullable", "required value is empty", f"{raw} is null", raw))
         for check in col.checks:
             predicate, words = check_predicate(check, typed)
-            found.append(Failure(col.name, check.name, words, f"{typed} is not null and not ({predicate})", raw))
+            # coalesce: a predicate that cannot be evaluated on a value does not pass it.
+            found.append(
+                Failure(col.name, check.name, words, f"{typed} is not null and not coalesce({predicate}, false)", raw)
+            )
     return found
 
 

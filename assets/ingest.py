@@ -1,0 +1,68 @@
+"""Ingest assets: one per contract entity, landing files -> ``raw.<source>__<entity>`` in DuckDB.
+
+Thin wiring only: :func:`pipeline.ingest.loader.ingest_entity` does the work.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.contract import CONTRACTS, EntityContract
+from pipeline.ingest.loader import QuarantineThresholdExceeded, ingest_entity
+from pipeline.ingest.readers import UnreadableFileError
+from pipeline.ingest.report import files_markdown, preview_markdown
+from pipeline.resources import WAREHOUSE_POOL, LandingZoneResource, WarehouseResource
+
+
+def ingest_asset_key(contract: EntityContract) -> dg.AssetKey:
+    return dg.AssetKey(["raw", contract.table])
+
+
+def build_ingest_asset(contract: EntityContract) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=ingest_asset_key(contract),
+        group_name="ingest",
+        kinds={"duckdb"},
+        pool=WAREHOUSE_POOL,
+        description=f"{contract.description} Landing folder `{contract.source}/`, {contract.kind} drops "
+        f"named `{contract.entity}_<YYYYMMDD>.<csv|parquet|xlsx>`; key {', '.join(contract.key)}.",
+        metadata={"landing_folder": contract.source, "drop_kind": contract.kind, "key": ", ".join(contract.key)},
+    )
+    def _ingest(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing_zone: LandingZoneResource
+    ) -> dg.MaterializeResult:
+        with warehouse.connect() as conn:
+            try:
+                result = ingest_entity(
+                    conn,
+                    contract,
+                    Path(landing_zone.path),
+                    context.run_id,
+                    max_quarantine_share=landing_zone.max_quarantine_share,
+                    tmp_dir=warehouse.scratch_dir,
+                )
+            except (UnreadableFileError, QuarantineThresholdExceeded) as error:
+                raise dg.Failure(description=str(error), allow_retries=False) from error
+            preview = preview_markdown(conn, contract, context.run_id)
+        for name in result.not_understood:
+            context.log.warning(f"{name}: not a drop of any known entity (expected <entity>_<YYYYMMDD>.<ext>)")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(result.table_rows),
+                "rows_read": dg.MetadataValue.int(result.rows_read),
+                "rows_loaded": dg.MetadataValue.int(result.rows_loaded),
+                "rows_quarantined": dg.MetadataValue.int(result.rows_quarantined),
+                "files_loaded": dg.MetadataValue.int(len(result.loaded)),
+                "files_unchanged": dg.MetadataValue.int(result.files_unchanged),
+                "files": dg.MetadataValue.md(files_markdown(result)),
+                "quarantine_by_check": dg.MetadataValue.json(result.quarantine_by_check),
+                "files_not_understood": dg.MetadataValue.json(result.not_understood),
+                "preview": dg.MetadataValue.md(preview),
+                "table": dg.MetadataValue.text(result.table),
+            }
+        )
+
+    return _ingest
+
+
+ingest_assets = [build_ingest_asset(contract) for contract in CONTRACTS]

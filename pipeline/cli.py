@@ -1,0 +1,152 @@
+"""The ``pipeline`` command: generate the demo company, run the demo, open the UI, print a summary."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline.config import Settings
+
+DAGSTER_YAML = """\
+# Written by `pipeline` when DAGSTER_HOME has no dagster.yaml. Storage stays in this folder (SQLite).
+# For PostgreSQL run storage in production see docs/operations.md.
+concurrency:
+  pools:
+    # duckdb_warehouse: one writer of the DuckDB file at a time, across runs.
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def dagster_env(settings: Settings) -> dict[str, str]:
+    """The environment for Dagster commands: DAGSTER_HOME defaults to PIPELINE_HOME/dagster_home."""
+    env = dict(os.environ)
+    home = Path(env.get("DAGSTER_HOME") or settings.home / "dagster_home")
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    env["DAGSTER_HOME"] = str(home)
+    env["PIPELINE_HOME"] = str(settings.home)
+    return env
+
+
+def landing_is_empty(landing_dir: Path) -> bool:
+    return not any(p.is_file() for p in landing_dir.rglob("*")) if landing_dir.exists() else True
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pipeline.demo.generator import generate_demo_company
+
+    settings = Settings.from_env()
+    landing = Path(args.out).resolve() if args.out else settings.landing_dir
+    truth = Path(args.truth).resolve() if args.truth else (landing.parent / "truth" if args.out else settings.truth_dir)
+    summary = generate_demo_company(
+        landing, truth, accounts=args.accounts, months=args.months, seed=args.seed, end_month=args.end_month
+    )
+    rows = ", ".join(f"{entity} {count:,}" for entity, count in summary.rows.items())
+    print(f"Demo company written to {landing} (truth in {truth}) in {summary.elapsed_seconds:.1f} s: {rows}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    if landing_is_empty(settings.landing_dir):
+        print(f"Landing zone {settings.landing_dir} is empty: generating the demo company ...", flush=True)
+        from pipeline.demo.generator import generate_demo_company
+
+        generate_demo_company(
+            settings.landing_dir, settings.truth_dir, accounts=args.accounts, months=args.months, seed=args.seed
+        )
+    env = dagster_env(settings)
+    command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "pipeline.definitions", "--select", "*"]
+    print("Materialising every asset:", " ".join(command[2:]), flush=True)
+    completed = subprocess.run(command, env=env, check=False)
+    if completed.returncode != 0:
+        print("The run failed: see the log above, or `make ui` for the run's details.", file=sys.stderr)
+        return completed.returncode
+    print_summary(settings, env["DAGSTER_HOME"])
+    return 0
+
+
+def print_summary(settings: Settings, dagster_home: str) -> None:
+    from pipeline.warehouse import connect
+
+    with connect(settings.warehouse_path, read_only=True) as conn:
+        tables = conn.execute(
+            """
+            select table_schema || '.' || table_name, estimated_size from duckdb_tables()
+            where table_schema in ('raw') order by 1
+            """
+        ).fetchall()
+        quarantined = dict(
+            conn.execute(
+                "select source || '__' || entity, count(distinct (file, sheet, row_number)) "
+                "from quarantine.rejected_rows group by all"
+            ).fetchall()
+        )
+        files = conn.execute("select count(*) from meta.ingest_ledger where status = 'loaded'").fetchone()[0]
+        print("\nWarehouse tables (rows; rows quarantined):")
+        for table, _ in tables:
+            rows = conn.execute(f"select count(*) from {table}").fetchone()[0]
+            print(f"  {table:<32} {rows:>12,}  {quarantined.get(table.split('.', 1)[1], 0):>8,}")
+    print(f"\nFiles loaded: {files}")
+    print(f"Landing zone: {settings.landing_dir}")
+    print(f"Warehouse:    {settings.warehouse_path}")
+    print(f"Quarantine:   table quarantine.rejected_rows in the warehouse")
+    print(f"Dagster home: {dagster_home}  (browse the runs with `make ui`, http://127.0.0.1:3000)")
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    print_summary(settings, dagster_env(settings)["DAGSTER_HOME"])
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    env = dagster_env(settings)
+    command = [sys.executable, "-m", "dagster", "dev", "-h", args.host, "-p", str(args.port), "-w", "workspace.yaml"]
+    return subprocess.run(command, env=env, check=False).returncode
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pipeline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="write the deterministic demo company's landing zone")
+    generate.add_argument("--accounts", type=int, default=2000)
+    generate.add_argument("--months", type=int, default=36)
+    generate.add_argument("--seed", type=int, default=42)
+    generate.add_argument("--end-month", default="2026-10", help="last simulated month, YYYY-MM")
+    generate.add_argument("--out", help="landing folder (default: PIPELINE_LANDING_DIR or PIPELINE_HOME/landing)")
+    generate.add_argument("--truth", help="truth folder (default: 'truth' beside the landing folder)")
+    generate.set_defaults(func=cmd_generate)
+
+    demo = commands.add_parser("demo", help="generate if the landing zone is empty, then materialise everything")
+    demo.add_argument("--accounts", type=int, default=int(os.environ.get("PIPELINE_DEMO_ACCOUNTS", "2000")))
+    demo.add_argument("--months", type=int, default=int(os.environ.get("PIPELINE_DEMO_MONTHS", "36")))
+    demo.add_argument("--seed", type=int, default=42)
+    demo.set_defaults(func=cmd_demo)
+
+    summary = commands.add_parser("summary", help="print what the warehouse holds")
+    summary.set_defaults(func=cmd_summary)
+
+    ui = commands.add_parser("ui", help="start the Dagster UI over the same data")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

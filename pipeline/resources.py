@@ -1,0 +1,64 @@
+"""Dagster resources: configured once, from the environment (see :mod:`pipeline.config`)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipeline import warehouse
+from pipeline.config import Settings
+
+# Every asset that writes the DuckDB file runs in this pool; dagster.yaml gives pools a limit of 1.
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file. Writers are serialised by a file lock (see pipeline.warehouse)."""
+
+    path: str
+    memory_limit: str = "2GB"
+    threads: int | None = None
+    lock_timeout_seconds: float = 3600
+
+    @contextlib.contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        with warehouse.connect(
+            Path(self.path),
+            read_only=read_only,
+            memory_limit=self.memory_limit,
+            threads=self.threads,
+            lock_timeout_seconds=self.lock_timeout_seconds,
+        ) as conn:
+            yield conn
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Temporary files (transcoded CSVs) live beside the warehouse, on the same disk."""
+        path = Path(self.path).parent / ".scratch"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+class LandingZoneResource(dg.ConfigurableResource):
+    """The landing folder (``crm/``, ``survey/``, ``finance/``) and how much bad input a file may hold."""
+
+    path: str
+    max_quarantine_share: float = 0.05
+
+
+def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    return {
+        "warehouse": WarehouseResource(
+            path=str(settings.warehouse_path),
+            memory_limit=settings.duckdb_memory_limit,
+            threads=settings.duckdb_threads,
+            lock_timeout_seconds=settings.lock_timeout_seconds,
+        ),
+        "landing_zone": LandingZoneResource(
+            path=str(settings.landing_dir), max_quarantine_share=settings.max_quarantine_share
+        ),
+    }

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.contract import contract_for
+from pipeline.ingest.loader import IngestResult, ingest_entity
+
+
+class Landing:
+    """A temporary landing zone and warehouse, with helpers to drop files and ingest them."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.landing = root / "landing"
+        self.landing.mkdir()
+        self.conn = duckdb.connect(str(root / "warehouse.duckdb"))
+        self.runs = 0
+
+    def write_csv(
+        self,
+        relative: str,
+        rows: list[list[object]],
+        *,
+        delimiter: str = ",",
+        encoding: str = "utf-8",
+        newline: str = "\n",
+    ) -> Path:
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, delimiter=delimiter, lineterminator=newline, quoting=csv.QUOTE_MINIMAL)
+        writer.writerows([["" if v is None else v for v in row] for row in rows])
+        return self.write_bytes(relative, buffer.getvalue().encode(encoding))
+
+    def write_bytes(self, relative: str, content: bytes) -> Path:
+        path = self.landing / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        return path
+
+    def ingest(self, source: str, entity: str, **kwargs) -> IngestResult:
+        self.runs += 1
+        return ingest_entity(
+            self.conn, contract_for(source, entity), self.landing, f"run-{self.runs}", tmp_dir=self.root, **kwargs
+        )
+
+    def rows(self, sql: str, params: list | None = None) -> list[tuple]:
+        return self.conn.execute(sql, params or []).fetchall()
+
+    def quarantine(self) -> list[tuple]:
+        return self.rows(
+            "select file, row_number, column_name, check_name, value from quarantine.rejected_rows "
+            "order by file, row_number, column_name, check_name"
+        )
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Iterator[Landing]:
+    zone = Landing(tmp_path)
+    yield zone
+    zone.conn.close()
+
+
+ACCOUNT_HEADER = ["account_id", "account_name", "business_id", "country", "employees", "created_date", "status",
+                  "estimated_annual_potential_eur"]
+
+
+def account_row(account_id: str = "A001", **overrides: object) -> list[object]:
+    row = {
+        "account_id": account_id,
+        "account_name": "Mäkinen Metalli Oy",
+        "business_id": "0737546-2",
+        "country": "FI",
+        "employees": "120",
+        "created_date": "2020-01-15",
+        "status": "active",
+        "estimated_annual_potential_eur": "250000.50",
+    }
+    row.update(overrides)
+    return [row[c] for c in ACCOUNT_HEADER]
