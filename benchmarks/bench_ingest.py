@@ -1,0 +1,155 @@
+"""Ingest benchmark: the pipeline's ingest against DuckDB's own readers on the same landing zone.
+
+    python benchmarks/bench_ingest.py --accounts 100000 --months 36 [--work DIR] [--keep]
+
+Generates the demo company (or reuses it in --work), then runs two phases, each in a fresh process so
+that peak memory (ru_maxrss) is measured per phase:
+- reference: every file loaded by DuckDB's own readers into plain tables (read_csv with auto-detection
+  and DuckDB's built-in latin-1 decoding for the Windows-1252 files, read_parquet; for XLSX, which
+  DuckDB cannot read offline, the same calamine reader the pipeline uses). No validation, no lineage.
+- pipeline: ``ingest_entity`` for every contract entity into an empty warehouse: detection, typing,
+  every contract check, quarantine, ledger and lineage.
+Prints one JSON document; writes it to benchmarks/results/ingest-<accounts>x<months>.json too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def phase_reference(landing: Path, warehouse: Path) -> dict:
+    import duckdb
+
+    from pipeline.contract import CONTRACTS
+    from pipeline.ingest.landing import discover
+    from pipeline.ingest.readers import detect_encoding, read_xlsx
+
+    conn = duckdb.connect(str(warehouse))
+    rows = {}
+    started = time.perf_counter()
+    for contract in CONTRACTS:
+        files, _ = discover(landing, contract.source, contract.entity, frozenset())
+        table = contract.table
+        total = 0
+        for index, file in enumerate(files):
+            if file.format == "csv":
+                encoding = "utf-8" if detect_encoding(file.path) in ("utf-8", "utf-8-sig") else "latin-1"
+                source = f"read_csv('{file.path}', encoding = '{encoding}', all_varchar = false)"
+                relation = f"select * from {source}"
+            elif file.format == "parquet":
+                relation = f"select * from read_parquet('{file.path}')"
+            else:
+                read = read_xlsx(conn, file, set())
+                relation = f"select * from {read.table}"
+            verb = "create table" if index == 0 else "insert into"
+            try:
+                conn.execute(f"{verb} {table} {'as ' if index == 0 else 'by name '}{relation}")
+            except duckdb.Error:
+                # Types inferred differ between drops: the reference then stores the drop as text.
+                conn.execute(f"insert into {table} by name {relation.replace('all_varchar = false', 'all_varchar = true')}")
+        if files:
+            total = conn.execute(f"select count(*) from {table}").fetchone()[0]
+        rows[contract.table] = total
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return {"seconds": round(elapsed, 2), "rows": rows}
+
+
+def phase_pipeline(landing: Path, warehouse: Path) -> dict:
+    from pipeline.config import Settings
+    from pipeline.contract import CONTRACTS
+    from pipeline.ingest.loader import ingest_entity
+    from pipeline.warehouse import connect
+
+    settings = Settings.from_env()
+    per_entity = {}
+    started = time.perf_counter()
+    with connect(warehouse, memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads) as conn:
+        for contract in CONTRACTS:
+            entity_started = time.perf_counter()
+            result = ingest_entity(
+                conn, contract, landing, "bench", max_quarantine_share=1.0, tmp_dir=warehouse.parent
+            )
+            per_entity[contract.table] = {
+                "seconds": round(time.perf_counter() - entity_started, 2),
+                "files": len(result.loaded),
+                "rows_read": result.rows_read,
+                "rows_loaded": result.rows_loaded,
+                "rows_quarantined": result.rows_quarantined,
+            }
+    return {"seconds": round(time.perf_counter() - started, 2), "entities": per_entity}
+
+
+def run_phase(name: str, landing: Path, work: Path) -> dict:
+    warehouse = work / f"{name}.duckdb"
+    warehouse.unlink(missing_ok=True)
+    output = subprocess.run(
+        [sys.executable, __file__, "--phase", name, "--landing", str(landing), "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result = json.loads(output.strip().splitlines()[-1])
+    result["warehouse_bytes"] = warehouse.stat().st_size
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--months", type=int, default=36)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--work", help="folder to generate into and reuse between runs")
+    parser.add_argument("--phase", choices=["reference", "pipeline"], help=argparse.SUPPRESS)
+    parser.add_argument("--landing", help=argparse.SUPPRESS)
+    parser.add_argument("--warehouse", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.phase:
+        phases = {"reference": phase_reference, "pipeline": phase_pipeline}
+        result = phases[args.phase](Path(args.landing), Path(args.warehouse))
+        result["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        print(json.dumps(result))
+        return
+
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    landing = work / "landing"
+    generated = None
+    if not landing.exists():
+        from pipeline.demo.generator import generate_demo_company
+
+        summary = generate_demo_company(
+            landing, work / "truth", accounts=args.accounts, months=args.months, seed=args.seed
+        )
+        generated = {"seconds": round(summary.elapsed_seconds, 1), "rows": summary.rows}
+    landing_bytes = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file())
+    reference = run_phase("reference", landing, work)
+    pipeline = run_phase("pipeline", landing, work)
+    report = {
+        "accounts": args.accounts,
+        "months": args.months,
+        "landing_mib": round(landing_bytes / 2**20, 1),
+        "generated": generated,
+        "reference": reference,
+        "pipeline": pipeline,
+        "time_ratio": round(pipeline["seconds"] / reference["seconds"], 2),
+        "targets": {"time_ratio_at_most": 2.0, "peak_rss_mib_at_most": 3072},
+    }
+    results = ROOT / "benchmarks" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"ingest-{args.accounts}x{args.months}.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
