@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.contract import CONTRACTS, EntityContract
-from pipeline.ingest.loader import QuarantineThresholdExceeded, ingest_entity
+from pipeline.ingest.loader import QuarantineThresholdExceeded, ingest_entity, reconcile
 from pipeline.ingest.readers import UnreadableFileError
 from pipeline.ingest.report import files_markdown, preview_markdown
 from pipeline.resources import WAREHOUSE_POOL, LandingZoneResource, WarehouseResource
@@ -65,4 +65,28 @@ def build_ingest_asset(contract: EntityContract) -> dg.AssetsDefinition:
     return _ingest
 
 
+def build_reconciliation_check(contract: EntityContract) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=ingest_asset_key(contract),
+        name="rows_reconcile_with_ledger",
+        blocking=True,
+        description="Raw rows equal the rows the ledger says were loaded, and read = loaded + quarantined.",
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.connect() as conn:
+            counts = reconcile(conn, contract)
+        return dg.AssetCheckResult(
+            passed=counts.holds,
+            metadata={
+                "table_rows": counts.table_rows,
+                "ledger_rows_loaded": counts.ledger_rows_loaded,
+                "ledger_rows_read": counts.ledger_rows_read,
+                "ledger_rows_quarantined": counts.ledger_rows_quarantined,
+            },
+        )
+
+    return _check
+
+
 ingest_assets = [build_ingest_asset(contract) for contract in CONTRACTS]
+ingest_checks = [build_reconciliation_check(contract) for contract in CONTRACTS]

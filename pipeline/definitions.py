@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.ingest import ingest_assets
+from assets.ingest import ingest_assets, ingest_checks
 from pipeline.config import Settings
 from pipeline.resources import resources_from
 
@@ -18,6 +18,7 @@ ingest_job = dg.define_asset_job("ingest", selection=dg.AssetSelection.groups("i
 
 defs = dg.Definitions(
     assets=[*ingest_assets],
+    asset_checks=[*ingest_checks],
     jobs=[ingest_job],
     resources=resources_from(settings),
     # One process per run: DuckDB admits one writer, and it uses both cores inside each query anyway.

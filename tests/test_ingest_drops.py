@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from pipeline.contract import CONTRACTS
 from pipeline.ingest.loader import ensure_all_tables
+from pipeline.ingest.readers import UnreadableFileError
 from tests.conftest import ACCOUNT_HEADER, account_row
 
 ACTIVITY_HEADER = ["activity_id", "account_id", "activity_type", "activity_date", "notes"]
@@ -89,3 +92,22 @@ def test_a_source_without_files_yields_empty_tables_with_the_right_columns(landi
         "response_id", "survey_id", "survey_type", "account_id", "contact_id", "invitation_id", "response_date", "nps"
     ]
     ensure_all_tables(landing.conn)  # idempotent
+
+
+def test_raw_rows_reconcile_with_the_ledger_through_replacements_and_failures(landing):
+    from pipeline.contract import contract_for
+    from pipeline.ingest.loader import reconcile
+
+    contract = contract_for("crm", "accounts")
+    landing.write_csv("crm/accounts_20250131.csv", [ACCOUNT_HEADER, account_row("A1"), account_row("A2", status="?")])
+    landing.ingest("crm", "accounts", max_quarantine_share=1.0)
+    assert reconcile(landing.conn, contract).holds
+    landing.write_csv("crm/accounts_20250131.csv", [ACCOUNT_HEADER, account_row("A1"), account_row("A3")])
+    landing.ingest("crm", "accounts")
+    assert reconcile(landing.conn, contract).table_rows == 2 and reconcile(landing.conn, contract).holds
+    landing.write_bytes("crm/accounts_20250131.csv", b"account_id\nA1\n")  # a broken re-send
+    with pytest.raises(UnreadableFileError):
+        landing.ingest("crm", "accounts")
+    assert reconcile(landing.conn, contract).holds
+    landing.conn.execute("delete from raw.crm__accounts where account_id = 'A3'")  # rows lost behind our back
+    assert not reconcile(landing.conn, contract).holds

@@ -403,3 +403,37 @@ def _reject(
         f"{contract.source}/{contract.entity}: quarantined share above {max_quarantine_share:.1%}, nothing loaded "
         f"(see quarantine.rejected_rows): {details}"
     )
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Raw rows against what the ledger says was loaded: every loaded row is still there, no more."""
+
+    table_rows: int
+    ledger_rows_loaded: int
+    ledger_rows_read: int
+    ledger_rows_quarantined: int
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.table_rows == self.ledger_rows_loaded
+            and self.ledger_rows_read == self.ledger_rows_loaded + self.ledger_rows_quarantined
+        )
+
+
+def reconcile(conn: duckdb.DuckDBPyConnection, contract: EntityContract) -> Reconciliation:
+    ensure_tables(conn, contract)
+    table_rows = conn.execute(f"select count(*) from {raw_table(contract)}").fetchone()[0]
+    read, loaded, quarantined = conn.execute(
+        """
+        select coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0)
+        from (
+            -- the latest successful load of each file is what raw holds (a failed retry changes nothing)
+            select * from meta.ingest_ledger where source = ? and entity = ? and status = 'loaded'
+            qualify row_number() over (partition by file order by processed_at desc) = 1
+        )
+        """,
+        [contract.source, contract.entity],
+    ).fetchone()
+    return Reconciliation(table_rows, int(loaded), int(read), int(quarantined))
