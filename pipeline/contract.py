@@ -146,7 +146,7 @@ class EntityContract:
 def _accounts(d: dt.date) -> dict[str, pa.Column]:
     return {
         "account_id": column("text", required=True),
-        "account_name": column("text", required=True, personal=True),
+        "account_name": column("text", required=True),  # a legal entity's name, not personal data
         "business_id": column("text", valid_business_id()),
         "industry": column("text"),
         "country": column("text", pa.Check.str_matches(r"^[A-Z]{2}$"), case="upper"),

@@ -1,0 +1,140 @@
+-- Relationship-survey NPS by quarter, overall and by segment: n, NPS with its 95% margin of error,
+-- revenue-weighted NPS and response rate. NPS figures on fewer than var('min_respondents') responses are
+-- withheld (null), never shown as if they meant something.
+with
+
+responses as (
+    select * from {{ ref('stg_survey__responses') }}
+    where survey_type = 'relationship'
+),
+
+invitations as (
+    select * from {{ ref('stg_survey__invitations') }}
+),
+
+accounts as (
+    select * from {{ ref('dim_account') }}
+),
+
+account_months as (
+    select * from {{ ref('fct_account_month') }}
+),
+
+revenue_ttm as (
+    select
+        account_id,
+        month_start,
+        sum(revenue_eur) over (
+            partition by account_id order by month_start rows between 11 preceding and current row
+        ) as revenue_ttm_eur
+    from account_months
+),
+
+scoped_responses as (
+    select
+        responses.response_id,
+        responses.account_id,
+        responses.nps_score,
+        cast(extract(year from responses.response_date) as {{ dbt.type_string() }}) || '-Q'
+            || cast(extract(quarter from responses.response_date) as {{ dbt.type_string() }}) as year_quarter,
+        {{ month_start('responses.response_date') }} as response_month,
+        accounts.segment_key
+    from responses
+    inner join accounts on responses.account_id = accounts.account_id
+),
+
+scoped_invitations as (
+    select
+        cast(extract(year from invitations.sent_date) as {{ dbt.type_string() }}) || '-Q'
+            || cast(extract(quarter from invitations.sent_date) as {{ dbt.type_string() }}) as year_quarter,
+        accounts.segment_key,
+        invitations.invitation_id
+    from invitations
+    inner join accounts on invitations.account_id = accounts.account_id
+),
+
+-- Each response belongs to its segment and to 'all' (segment_key 0 stands for all segments).
+response_groups as (
+    select year_quarter, segment_key, response_id, account_id, nps_score, response_month from scoped_responses
+    union all
+    select year_quarter, 0, response_id, account_id, nps_score, response_month from scoped_responses
+),
+
+invitation_groups as (
+    select year_quarter, segment_key, count(*) as invitations from scoped_invitations group by 1, 2
+    union all
+    select year_quarter, 0, count(*) from scoped_invitations group by 1
+),
+
+counts as (
+    select
+        year_quarter,
+        segment_key,
+        count(*) as responses,
+        sum(case when nps_score >= 9 then 1 else 0 end) as promoters,
+        sum(case when nps_score between 7 and 8 then 1 else 0 end) as passives,
+        sum(case when nps_score <= 6 then 1 else 0 end) as detractors
+    from response_groups
+    group by 1, 2
+),
+
+account_scores as (
+    select
+        response_groups.year_quarter,
+        response_groups.segment_key,
+        response_groups.account_id,
+        avg({{ nps_points('response_groups.nps_score') }}) as account_nps,
+        max(revenue_ttm.revenue_ttm_eur) as revenue_ttm_eur
+    from response_groups
+    left join revenue_ttm
+        on response_groups.account_id = revenue_ttm.account_id
+        and response_groups.response_month = revenue_ttm.month_start
+    group by 1, 2, 3
+),
+
+revenue_weighted as (
+    select
+        year_quarter,
+        segment_key,
+        sum(account_nps * revenue_ttm_eur) / nullif(sum(revenue_ttm_eur), 0) as revenue_weighted_nps
+    from account_scores
+    where revenue_ttm_eur > 0
+    group by 1, 2
+),
+
+shares as (
+    select
+        counts.*,
+        cast(counts.promoters as decimal(18, 6)) / counts.responses as promoter_share,
+        cast(counts.detractors as decimal(18, 6)) / counts.responses as detractor_share
+    from counts
+)
+
+select
+    shares.year_quarter,
+    cast(shares.segment_key as integer) as segment_key,
+    case when shares.segment_key = 0 then 'All segments' else coalesce(accounts_segments.segment_name, 'Unknown') end
+        as segment_name,
+    cast(shares.responses as integer) as responses,
+    cast(shares.promoters as integer) as promoters,
+    cast(shares.passives as integer) as passives,
+    cast(shares.detractors as integer) as detractors,
+    cast(case when shares.responses >= {{ var('min_respondents') }}
+        then 100.0 * (shares.promoter_share - shares.detractor_share) end as decimal(18, 6)) as nps,
+    cast(case when shares.responses >= {{ var('min_respondents') }}
+        then 1.96 * 100.0 * sqrt(
+            (shares.promoter_share + shares.detractor_share
+                - (shares.promoter_share - shares.detractor_share) * (shares.promoter_share - shares.detractor_share))
+            / shares.responses
+        ) end as decimal(18, 6)) as nps_margin_of_error,
+    cast(case when shares.responses >= {{ var('min_respondents') }}
+        then revenue_weighted.revenue_weighted_nps end as decimal(18, 6)) as revenue_weighted_nps,
+    cast(coalesce(invitation_groups.invitations, 0) as integer) as invitations,
+    cast({{ safe_divide('shares.responses', 'invitation_groups.invitations') }} as decimal(18, 6))
+        as response_rate
+from shares
+left join revenue_weighted
+    on shares.year_quarter = revenue_weighted.year_quarter and shares.segment_key = revenue_weighted.segment_key
+left join invitation_groups
+    on shares.year_quarter = invitation_groups.year_quarter and shares.segment_key = invitation_groups.segment_key
+left join {{ ref('dim_segment') }} as accounts_segments on shares.segment_key = accounts_segments.segment_key

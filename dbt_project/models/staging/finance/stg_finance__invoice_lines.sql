@@ -1,0 +1,25 @@
+with
+
+source as (
+    select * from {{ source('finance', 'invoice_lines') }}
+),
+
+deduplicated as (
+    {{ latest_row('source', ['invoice_id', 'line_no']) }}
+),
+
+renamed as (
+    select
+        invoice_id,
+        line_no,
+        account_id,
+        invoice_date,
+        due_date,
+        coalesce(product_line, 'unknown') as product_line,
+        net_amount_eur,
+        coalesce(cost_amount_eur, 0) as cost_amount_eur,
+        _extract_date as extract_date
+    from deduplicated
+)
+
+select * from renamed
