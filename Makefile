@@ -6,11 +6,14 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DBT_DIR := dbt_project
+MANIFEST := $(DBT_DIR)/target/manifest.json
+DBT_SOURCES := $(shell find $(DBT_DIR)/models $(DBT_DIR)/macros $(DBT_DIR)/tests -type f 2>/dev/null) $(DBT_DIR)/dbt_project.yml
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow ui bench lint clean install
+.PHONY: demo test test-slow ui bench lint clean install postgres
 
-install: $(STAMP)
+install: $(STAMP) $(MANIFEST)
 
 # Re-installs when the dependency ranges or the pinned constraints change.
 $(STAMP): pyproject.toml constraints.txt
@@ -20,23 +23,34 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP)
+# The dbt manifest is prepared here, once per change of the dbt project, never on a code-location load.
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	cd $(DBT_DIR) && ../$(BIN)/dbt parse --profiles-dir . --quiet
+
+demo: install
 	$(BIN)/pipeline demo
 
-test: $(STAMP)
+test: install postgres
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-test-slow: $(STAMP)
+test-slow: install postgres
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
-ui: $(STAMP)
+# The PostgreSQL tests start their own throwaway cluster; they need Debian's server binaries.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "Installing Debian's postgresql package for the PostgreSQL tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) \
+		|| sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql'; }
+
+ui: install
 	$(BIN)/pipeline ui
 
-bench: $(STAMP)
+bench: install
 	$(BIN)/python benchmarks/bench_ingest.py --accounts $${BENCH_ACCOUNTS:-100000} --months $${BENCH_MONTHS:-36}
 
-lint: $(STAMP)
+lint: install
 	$(BIN)/ruff check pipeline assets tests benchmarks
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache $(DBT_DIR)/target $(DBT_DIR)/logs

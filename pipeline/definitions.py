@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.ingest import ingest_assets, ingest_checks
+from assets.warehouse import warehouse_models
 from pipeline.config import Settings
 from pipeline.resources import resources_from
 
@@ -17,7 +18,7 @@ settings = Settings.from_env()
 ingest_job = dg.define_asset_job("ingest", selection=dg.AssetSelection.groups("ingest"))
 
 defs = dg.Definitions(
-    assets=[*ingest_assets],
+    assets=[*ingest_assets, warehouse_models],
     asset_checks=[*ingest_checks],
     jobs=[ingest_job],
     resources=resources_from(settings),

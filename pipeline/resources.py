@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+from dagster_dbt import DbtCliResource
 
 from pipeline import warehouse
 from pipeline.config import Settings
+from pipeline.dbt import DBT_PROJECT_DIR
 
 # Every asset that writes the DuckDB file runs in this pool; dagster.yaml gives pools a limit of 1.
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -36,6 +39,10 @@ class WarehouseResource(dg.ConfigurableResource):
             yield conn
 
     @property
+    def path_obj(self) -> Path:
+        return Path(self.path)
+
+    @property
     def scratch_dir(self) -> Path:
         """Temporary files (transcoded CSVs) live beside the warehouse, on the same disk."""
         path = Path(self.path).parent / ".scratch"
@@ -51,6 +58,7 @@ class LandingZoneResource(dg.ConfigurableResource):
 
 
 def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """Every resource, configured from the environment once."""
     return {
         "warehouse": WarehouseResource(
             path=str(settings.warehouse_path),
@@ -60,5 +68,11 @@ def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         "landing_zone": LandingZoneResource(
             path=str(settings.landing_dir), max_quarantine_share=settings.max_quarantine_share
+        ),
+        "dbt": DbtCliResource(
+            project_dir=str(DBT_PROJECT_DIR),
+            profiles_dir=str(DBT_PROJECT_DIR),
+            # The dbt installed beside this interpreter, whether or not the venv is on PATH.
+            dbt_executable=str(Path(sys.executable).parent / "dbt"),
         ),
     }

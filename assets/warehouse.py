@@ -1,0 +1,63 @@
+"""dbt models as Dagster assets: staging, intermediate and marts in one graph with the ingest assets.
+
+dbt sources carry ``meta.dagster.asset_key`` = the ingest asset's key, so lineage runs from the landing
+files to the marts. dbt tests become asset checks. The manifest is prepared by ``make`` (``dbt parse``)
+or by ``dagster dev`` (``prepare_if_dev``); loading the code location only reads it.
+"""
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from pipeline.dbt import DBT_PROJECT_DIR, dbt_environment
+from pipeline.resources import WAREHOUSE_POOL, WarehouseResource
+from pipeline.warehouse import writer_lock
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    """Groups follow the dbt layers: staging, intermediate, marts."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props.get("resource_type") == "model" and len(fqn) > 2:
+            return fqn[1]
+        return super().get_group_name(dbt_resource_props)
+
+
+translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    pool=WAREHOUSE_POOL,
+)
+def warehouse_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    # dbt is the only writer while it runs; row counts are read after it has released the file.
+    with writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds), dbt_environment(warehouse.path):
+        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        events = list(invocation.stream())
+    with warehouse.connect(read_only=True) as conn:
+        for event in events:
+            yield _with_row_count(event, conn)
+    if not invocation.is_successful():
+        raise dg.Failure(description=f"dbt build failed: {invocation.get_error()}")
+
+
+def _with_row_count(event: Any, conn: Any) -> Any:
+    relation = (getattr(event, "metadata", None) or {}).get("dagster_dbt/relation_name")
+    if not isinstance(event, dg.Output | dg.AssetMaterialization) or relation is None:
+        return event
+    try:
+        rows = conn.execute(f"select count(*) from {relation.value}").fetchone()[0]
+    except Exception:  # a view over a missing source, say: the count is information, not a gate
+        return event
+    return event.with_metadata({**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows)})

@@ -1,0 +1,31 @@
+"""dbt glue that is not Dagster wiring: the project location and the environment dbt runs with."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+
+
+@contextlib.contextmanager
+def dbt_environment(warehouse_path: str, target: str | None = None) -> Iterator[None]:
+    """dbt reads paths from the environment (profiles.yml); give it the absolute warehouse path.
+
+    A relative PIPELINE_HOME would otherwise resolve against dbt's own working directory.
+    """
+    overrides = {"PIPELINE_WAREHOUSE_PATH": str(Path(warehouse_path).resolve())}
+    if target:
+        overrides["DBT_TARGET"] = target
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -1,0 +1,228 @@
+"""The planted model: latent churn risk, the churn hazard, the true six-month churn probability, and
+how survey answers (drivers, NPS, non-response) are made.
+
+Risk state
+    Each account has a static risk (industry, small size, foreign, a personal component) and a
+    latent monthly risk state ``r`` that evolves slowly: a stationary AR(1) with persistence
+    ``RISK_PERSISTENCE`` (0.9 per month) and unit variance. ``r`` in month t drives what can be seen in
+    month t: revenue (lower when at risk), engagement (fewer activities, fewer meetings and visits),
+    late payments, a competitor showing up in the CRM, survey ratings, NPS and
+    ``considering_alternatives``.
+
+Churn hazard
+    The probability of churning in month m, for an account still a customer at the start of m, is
+    ``h_m = sigmoid(b + beta * r_{m-1})``: ``b`` is the account's static log-odds (``BASE_CHURN_LOGIT``
+    plus its static risk, rounded to 0.01) and ``r_{m-1}`` the state at the end of the previous month.
+    No account churns in the month it was created nor in the first simulated month (it must have
+    invoiced once, so that silent churn is observable).
+
+True six-month probability (``truth/churn_probabilities.parquet``)
+    For an account active at the end of month s, ``p_churn_6m = 1 - E[prod_{k=1..6} (1 - h_{s+k}) | r_s]``.
+    ``h_{s+1}`` is known at s; the later hazards depend on ``r_{s+1..s+5}``, not yet known, so the
+    expectation is taken over the AR(1) paths from ``r_s``. It is computed exactly up to numerical
+    integration by backward recursion on a grid: ``W_6(r) = 1 - h(r)``,
+    ``W_k(r) = (1 - h(r)) * E[W_{k+1}(phi r + sqrt(1-phi^2) eps)]`` with 32-point Gauss-Hermite
+    quadrature over eps, a 0.01-step grid in r and linear interpolation (error well below 1e-4), done
+    separately for each distinct static log-odds ``b``; ``p = 1 - W_1(r_s)``. Because the churn draws
+    use exactly these hazards, the events realised in the landing zone are draws from these
+    probabilities. (This is the analytic-expectation choice: a state process whose future hazards are
+    known in advance would make revenue decline before the decision rather than before the churn.)
+
+Drivers and NPS
+    A respondent rates six drivers 0..10 (account-level experience + the respondent's halo - risk state +
+    noise). The would-be NPS (0..10) is ``NPS_BASE`` plus, for each driver, its ``low`` effect when the
+    rating is 0..6 or its ``high`` effect when it is 9..10 (middle ratings 7..8 add nothing), minus the
+    risk state, plus noise. The effects (``DRIVERS``) plant the four classes of DESIGN.md: hygiene
+    (low hurts, high adds nothing), differentiator (high lifts, low costs nothing), performance (both),
+    weak (neither). ``truth/drivers.json`` holds them.
+
+Non-response
+    Every invited contact has a would-be NPS; the chance of answering is U-shaped in it (0..3 and 9..10
+    answer most, 6..8 least) and lower for small accounts and for users than for decision makers.
+    ``truth/invited_nps.parquet`` holds every invitation with its would-be NPS and propensity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# --- risk state and churn ----------------------------------------------------------------------------
+
+RISK_PERSISTENCE = 0.9  # AR(1) coefficient of the monthly risk state
+RISK_TO_HAZARD = 0.85  # log-odds of monthly churn per unit of risk state
+BASE_CHURN_LOGIT = -5.05  # monthly churn log-odds at zero risk: ~10-12 % annual churn
+STATIC_RISK_NOISE = 0.35  # account-level risk not explained by industry, size, country
+SMALL_ACCOUNT_RISK = 0.30  # log-odds per standard deviation of smaller log size
+FOREIGN_RISK = 0.25
+HORIZON_MONTHS = 6
+
+# --- how the risk state shows in what can be seen ----------------------------------------------------
+
+REVENUE_RISK_EFFECT = 0.30  # revenue multiplier exp(-0.30 r)
+ENGAGEMENT_RISK_EFFECT = 0.35  # activities per month multiplier exp(-0.35 r)
+MEETING_RISK_EFFECT = 0.50  # share of meetings and visits among activities: exp(-0.5 r)
+LATE_PAYMENT_LOGIT = -2.9  # ~6 % of invoices paid late at zero risk
+LATE_PAYMENT_RISK_EFFECT = 0.9
+COMPETITOR_PRESENT_LOGIT = -1.3
+COMPETITOR_RISK_EFFECT = 1.1
+
+# --- survey -----------------------------------------------------------------------------------------
+
+# driver -> (class, effect of a low rating 0..6, effect of a high rating 9..10, mean rating); effects in
+# points of the 0..10 NPS answer, against a middle rating 7..8.
+DRIVERS: dict[str, tuple[str, float, float, float]] = {
+    "driver_quality": ("hygiene", -2.0, 0.0, 7.7),
+    "driver_delivery": ("hygiene", -2.4, 0.0, 7.3),
+    "driver_service": ("performance", -1.8, 1.8, 7.3),
+    "driver_expertise": ("differentiator", 0.0, 2.5, 7.2),
+    "driver_price_value": ("weak", -0.2, 0.1, 6.7),
+    "driver_ease": ("weak", -0.1, 0.2, 7.5),
+}
+DRIVER_NAMES = tuple(DRIVERS)
+NPS_BASE = 8.4  # would-be NPS of a respondent with every rating in the middle and zero risk
+NPS_RISK_EFFECT = 0.6  # NPS points per unit of risk state
+NPS_NOISE = 1.0
+RATING_ACCOUNT_SD = 0.5  # account-level experience per driver
+RATING_HALO_SD = 0.7  # a respondent's general mood, shared by their ratings
+RATING_RISK_EFFECT = 0.45
+RATING_NOISE = 1.1
+EXIT_NPS_SHIFT = -1.0  # leaving customers answer lower than their state alone says
+
+# response propensity by would-be NPS 0..10: U-shaped, the extremes answer most
+PROPENSITY_BY_NPS = np.array([0.45, 0.45, 0.45, 0.45, 0.28, 0.28, 0.15, 0.15, 0.15, 0.45, 0.45])
+PROPENSITY_BY_SIZE_BAND = np.array([0.6, 1.0, 1.3])  # small, medium, large accounts
+PROPENSITY_BY_ROLE = np.array([1.1, 1.0, 0.85, 0.8])  # decision_maker, influencer, user, other
+PROPENSITY_BY_SURVEY_TYPE = {"relationship": 1.0, "transactional": 0.8, "exit": 0.9}
+MAX_PROPENSITY = 0.9
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def simulate_risk_states(rng: np.random.Generator, accounts: int, months: int) -> np.ndarray:
+    """Latent risk state r[account, month], stationary N(0, 1) AR(1)."""
+    shock_scale = np.sqrt(1.0 - RISK_PERSISTENCE**2)
+    states = np.empty((accounts, months), dtype=np.float64)
+    states[:, 0] = rng.standard_normal(accounts)
+    for t in range(1, months):
+        states[:, t] = RISK_PERSISTENCE * states[:, t - 1] + shock_scale * rng.standard_normal(accounts)
+    return states
+
+
+def monthly_hazard(static_logit: np.ndarray, previous_state: np.ndarray) -> np.ndarray:
+    """Probability of churning this month given the state at the end of the previous month."""
+    return sigmoid(static_logit + RISK_TO_HAZARD * previous_state)
+
+
+class SixMonthChurnProbability:
+    """p_churn_6m(b, r_s) by backward recursion over the AR(1) (see the module docstring)."""
+
+    GRID_STEP = 0.01
+    GRID_LIMIT = 7.0
+    QUADRATURE_NODES = 32
+
+    def __init__(self, static_logits: np.ndarray):
+        self.logits = np.unique(static_logits)
+        self.grid = np.arange(-self.GRID_LIMIT, self.GRID_LIMIT + self.GRID_STEP / 2, self.GRID_STEP)
+        nodes, weights = np.polynomial.hermite_e.hermegauss(self.QUADRATURE_NODES)
+        weights = weights / np.sqrt(2.0 * np.pi)
+        # Where each grid point goes after one month, for each quadrature node: linear interpolation.
+        shock_scale = np.sqrt(1.0 - RISK_PERSISTENCE**2)
+        targets = RISK_PERSISTENCE * self.grid[:, None] + shock_scale * nodes[None, :]
+        position = np.clip((targets + self.GRID_LIMIT) / self.GRID_STEP, 0, len(self.grid) - 1.000001)
+        lower = np.floor(position).astype(np.int64)
+        upper_weight = position - lower
+        survival = 1.0 - monthly_hazard(self.logits[:, None], self.grid[None, :])  # [logit, grid]
+        remaining = survival.copy()  # W_6
+        for _ in range(HORIZON_MONTHS - 1):
+            expected = (
+                (remaining[:, lower] * (1.0 - upper_weight) + remaining[:, lower + 1] * upper_weight) @ weights
+            )
+            remaining = survival * expected
+        self.table = 1.0 - remaining  # p_churn_6m on [logit, grid]
+
+    def __call__(self, static_logit: np.ndarray, state: np.ndarray) -> np.ndarray:
+        row = np.searchsorted(self.logits, static_logit)
+        position = np.clip((state + self.GRID_LIMIT) / self.GRID_STEP, 0, len(self.grid) - 1.000001)
+        lower = np.floor(position).astype(np.int64)
+        upper_weight = position - lower
+        return self.table[row, lower] * (1.0 - upper_weight) + self.table[row, lower + 1] * upper_weight
+
+
+def monte_carlo_six_month_probability(rng: np.random.Generator, static_logit: float, state: float,
+                                      paths: int = 200_000) -> float:
+    """The same probability by brute force: used by the tests to check the recursion."""
+    shock_scale = np.sqrt(1.0 - RISK_PERSISTENCE**2)
+    r = np.full(paths, state)
+    survival = np.ones(paths)
+    for _ in range(HORIZON_MONTHS):
+        survival *= 1.0 - monthly_hazard(np.full(paths, static_logit), r)
+        r = RISK_PERSISTENCE * r + shock_scale * rng.standard_normal(paths)
+    return float(1.0 - survival.mean())
+
+
+# --- survey answers ---------------------------------------------------------------------------------
+
+
+def draw_ratings(rng: np.random.Generator, account_experience: np.ndarray, state: np.ndarray) -> np.ndarray:
+    """Driver ratings 0..10 [respondent, driver]; account_experience is [respondent, driver]."""
+    n = state.shape[0]
+    means = np.array([DRIVERS[d][3] for d in DRIVER_NAMES])
+    halo = RATING_HALO_SD * rng.standard_normal(n)
+    latent = (
+        means[None, :]
+        + account_experience
+        + halo[:, None]
+        - RATING_RISK_EFFECT * state[:, None]
+        + RATING_NOISE * rng.standard_normal((n, len(DRIVER_NAMES)))
+    )
+    return np.clip(np.rint(latent), 0, 10).astype(np.int64)
+
+
+def would_be_nps(rng: np.random.Generator, ratings: np.ndarray, state: np.ndarray,
+                 shift: float | np.ndarray = 0.0) -> np.ndarray:
+    """The 0..10 answer a contact would give, from the driver ratings and the account's risk state."""
+    score = NPS_BASE - NPS_RISK_EFFECT * state + shift + NPS_NOISE * rng.standard_normal(state.shape[0])
+    for j, name in enumerate(DRIVER_NAMES):
+        _, low, high, _ = DRIVERS[name]
+        score = score + np.where(ratings[:, j] <= 6, low, 0.0) + np.where(ratings[:, j] >= 9, high, 0.0)
+    return np.clip(np.rint(score), 0, 10).astype(np.int64)
+
+
+def response_propensity(nps: np.ndarray, size_band: np.ndarray, role: np.ndarray, survey_type: str) -> np.ndarray:
+    propensity = (
+        PROPENSITY_BY_NPS[nps]
+        * PROPENSITY_BY_SIZE_BAND[size_band]
+        * PROPENSITY_BY_ROLE[role]
+        * PROPENSITY_BY_SURVEY_TYPE[survey_type]
+    )
+    return np.minimum(propensity, MAX_PROPENSITY)
+
+
+def considering_alternatives(rng: np.random.Generator, state: np.ndarray, nps: np.ndarray) -> np.ndarray:
+    latent = 2.5 + 1.6 * state - 0.55 * (nps - 7) + 1.5 * rng.standard_normal(state.shape[0])
+    return np.clip(np.rint(latent), 0, 10).astype(np.int64)
+
+
+def drivers_truth() -> dict:
+    """What ``truth/drivers.json`` says: each driver's planted class and effects."""
+    return {
+        "scale": "effects in points of the 0-10 NPS answer, against a middle rating (7-8) of the same driver",
+        "low_rating": "0-6",
+        "high_rating": "9-10",
+        "drivers": {
+            name: {"class": cls, "low_effect": low, "high_effect": high, "mean_rating_target": mean}
+            for name, (cls, low, high, mean) in DRIVERS.items()
+        },
+        "classes": {
+            cls: sorted(name for name, spec in DRIVERS.items() if spec[0] == cls)
+            for cls in ("hygiene", "differentiator", "performance", "weak")
+        },
+        "other_effects": {
+            "nps_base": NPS_BASE,
+            "nps_per_unit_risk_state": -NPS_RISK_EFFECT,
+            "nps_noise_sd": NPS_NOISE,
+            "exit_survey_shift": EXIT_NPS_SHIFT,
+        },
+    }
