@@ -31,7 +31,7 @@ demo: install
 	$(BIN)/pipeline demo
 
 test: install postgres
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-slow: install postgres
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)

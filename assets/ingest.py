@@ -37,13 +37,13 @@ def build_ingest_asset(contract: EntityContract) -> dg.AssetsDefinition:
                     conn,
                     contract,
                     Path(landing_zone.path),
-                    context.run_id,
+                    context.run.run_id,
                     max_quarantine_share=landing_zone.max_quarantine_share,
                     tmp_dir=warehouse.scratch_dir,
                 )
             except (UnreadableFileError, QuarantineThresholdExceeded) as error:
                 raise dg.Failure(description=str(error), allow_retries=False) from error
-            preview = preview_markdown(conn, contract, context.run_id)
+            preview = preview_markdown(conn, contract, context.run.run_id)
         for name in result.not_understood:
             context.log.warning(f"{name}: not a drop of any known entity (expected <entity>_<YYYYMMDD>.<ext>)")
         return dg.MaterializeResult(

@@ -79,8 +79,8 @@ def print_summary(settings: Settings, dagster_home: str) -> None:
     with connect(settings.warehouse_path, read_only=True) as conn:
         tables = conn.execute(
             """
-            select table_schema || '.' || table_name, estimated_size from duckdb_tables()
-            where table_schema in ('raw') order by 1
+            select table_schema || '.' || table_name from information_schema.tables
+            where table_schema in ('raw', 'marts') order by table_schema desc, table_name
             """
         ).fetchall()
         quarantined = dict(
@@ -91,7 +91,7 @@ def print_summary(settings: Settings, dagster_home: str) -> None:
         )
         files = conn.execute("select count(*) from meta.ingest_ledger where status = 'loaded'").fetchone()[0]
         print("\nWarehouse tables (rows; rows quarantined):")
-        for table, _ in tables:
+        for (table,) in tables:
             rows = conn.execute(f"select count(*) from {table}").fetchone()[0]
             print(f"  {table:<32} {rows:>12,}  {quarantined.get(table.split('.', 1)[1], 0):>8,}")
     print(f"\nFiles loaded: {files}")
