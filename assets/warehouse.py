@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from pipeline.dbt import DBT_PROJECT_DIR, dbt_environment
+from pipeline.dbt import DBT_PROJECT_DIR, dbt_environment, relation_names
 from pipeline.resources import WAREHOUSE_POOL, WarehouseResource
 from pipeline.warehouse import writer_lock
 
@@ -45,19 +45,23 @@ def warehouse_models(
     with writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds), dbt_environment(warehouse.path):
         invocation = dbt.cli(["build"], context=context, raise_on_error=False)
         events = list(invocation.stream())
+    relations = relation_names(dbt_project.manifest_path)
     with warehouse.connect(read_only=True) as conn:
         for event in events:
-            yield _with_row_count(event, conn)
+            yield _with_row_count(event, conn, relations)
     if not invocation.is_successful():
         raise dg.Failure(description=f"dbt build failed: {invocation.get_error()}")
 
 
-def _with_row_count(event: Any, conn: Any) -> Any:
-    relation = (getattr(event, "metadata", None) or {}).get("dagster_dbt/relation_name")
-    if not isinstance(event, dg.Output | dg.AssetMaterialization) or relation is None:
+def _with_row_count(event: Any, conn: Any, relations: dict[str, str]) -> Any:
+    if not isinstance(event, dg.Output | dg.AssetMaterialization):
+        return event
+    unique_id = event.metadata.get("unique_id")
+    relation = relations.get(unique_id.value) if unique_id is not None else None
+    if relation is None:
         return event
     try:
-        rows = conn.execute(f"select count(*) from {relation.value}").fetchone()[0]
+        rows = conn.execute(f"select count(*) from {relation}").fetchone()[0]
     except Exception:  # a view over a missing source, say: the count is information, not a gate
         return event
     return event.with_metadata({**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,3 +30,13 @@ def dbt_environment(warehouse_path: str, target: str | None = None) -> Iterator[
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def relation_names(manifest_path: Path) -> dict[str, str]:
+    """dbt node id -> the relation it builds (e.g. "marts"."dim_account"), read from the manifest."""
+    manifest = json.loads(Path(manifest_path).read_text())
+    return {
+        unique_id: node["relation_name"]
+        for unique_id, node in manifest.get("nodes", {}).items()
+        if node.get("relation_name")
+    }

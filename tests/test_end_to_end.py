@@ -79,6 +79,12 @@ def test_every_asset_materialises_and_every_input_row_is_accounted_for(demo):
         assert counts["rows_read"] == counts["rows_loaded"] + counts["rows_quarantined"], contract.table
         assert counts["dagster/row_count"] == counts["rows_loaded"]
         assert "|" in counts["preview"]
+    marts = {
+        event.asset_key.path[-1]: event.materialization.metadata["dagster/row_count"].value
+        for event in demo["first"].get_asset_materialization_events()
+        if event.asset_key.path[0] == "marts"
+    }
+    assert marts["mart_account_360"] == _query(demo, "select count(*) from marts.mart_account_360")[0][0] > 0
     checks = demo["first"].get_asset_check_evaluations()
     reconciliations = [c for c in checks if c.check_name == "rows_reconcile_with_ledger"]
     assert len(reconciliations) == len(CONTRACTS) and all(c.passed for c in reconciliations)
