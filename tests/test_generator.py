@@ -40,14 +40,31 @@ REQUIRED = {
     ("finance", "cost_to_serve"): {"account_id", "month", "service_cost_eur"},
 }
 OPTIONAL = {
-    ("crm", "accounts"): {"business_id", "industry", "country", "region", "employees", "closed_date", "owner",
-                          "estimated_annual_potential_eur", "main_competitor"},
+    ("crm", "accounts"): {
+        "business_id",
+        "industry",
+        "country",
+        "region",
+        "employees",
+        "closed_date",
+        "owner",
+        "estimated_annual_potential_eur",
+        "main_competitor",
+    },
     ("crm", "contacts"): {"role", "email", "is_active", "created_date"},
     ("crm", "opportunities"): {"close_date", "amount_eur", "lost_reason", "competitor"},
     ("crm", "activities"): {"contact_id", "notes"},
     ("survey", "invitations"): {"contact_id"},
-    ("survey", "responses"): {"survey_type", "contact_id", "invitation_id", *model.DRIVER_NAMES,
-                              "considering_alternatives", "preferred_competitor", "reason_left", "comment"},
+    ("survey", "responses"): {
+        "survey_type",
+        "contact_id",
+        "invitation_id",
+        *model.DRIVER_NAMES,
+        "considering_alternatives",
+        "preferred_competitor",
+        "reason_left",
+        "comment",
+    },
     ("finance", "invoice_lines"): {"due_date", "product_line", "cost_amount_eur"},
     ("finance", "payments"): set(),
     ("finance", "cost_to_serve"): set(),
@@ -60,8 +77,9 @@ SEPARATOR = {"crm": ";", "survey": ",", "finance": ","}
 @pytest.fixture(scope="module")
 def company(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("demo")
-    summary = generate_demo_company(root / "landing", root / "truth", accounts=ACCOUNTS, months=MONTHS, seed=42,
-                                    end_month=END_MONTH)
+    summary = generate_demo_company(
+        root / "landing", root / "truth", accounts=ACCOUNTS, months=MONTHS, seed=42, end_month=END_MONTH
+    )
     return {"root": root, "landing": root / "landing", "truth": root / "truth", "summary": summary}
 
 
@@ -83,8 +101,14 @@ def read(path: Path) -> pd.DataFrame:
     if path.suffix == ".xlsx":
         rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("cost_to_serve").to_python()
         return pd.DataFrame(rows[1:], columns=rows[0])
-    return pd.read_csv(path, sep=SEPARATOR[source], encoding=ENCODING[source], dtype=str, keep_default_na=False,
-                       na_values=[""])
+    return pd.read_csv(
+        path,
+        sep=SEPARATOR[source],
+        encoding=ENCODING[source],
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+    )
 
 
 def read_all(landing: Path, source: str, entity: str) -> pd.DataFrame:
@@ -124,16 +148,25 @@ def last_accounts_snapshot(company: dict) -> pd.DataFrame:
 
 
 def file_digests(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 # --- determinism and sizes ------------------------------------------------------------------------------
 
 
 def test_same_arguments_give_byte_identical_files_and_another_seed_differs(company, tmp_path):
-    again = generate_demo_company(tmp_path / "a" / "landing", tmp_path / "a" / "truth", accounts=ACCOUNTS,
-                                  months=MONTHS, seed=42, end_month=END_MONTH)
+    again = generate_demo_company(
+        tmp_path / "a" / "landing",
+        tmp_path / "a" / "truth",
+        accounts=ACCOUNTS,
+        months=MONTHS,
+        seed=42,
+        end_month=END_MONTH,
+    )
     for part in ("landing", "truth"):
         first, second = file_digests(company[part]), file_digests(tmp_path / "a" / part)
         assert first.keys() == second.keys()
@@ -141,8 +174,14 @@ def test_same_arguments_give_byte_identical_files_and_another_seed_differs(compa
         assert not differing, f"files differ between two runs with the same seed: {differing[:5]}"
     assert again.rows == company["summary"].rows
 
-    other = generate_demo_company(tmp_path / "b" / "landing", tmp_path / "b" / "truth", accounts=ACCOUNTS,
-                                  months=MONTHS, seed=7, end_month=END_MONTH)
+    other = generate_demo_company(
+        tmp_path / "b" / "landing",
+        tmp_path / "b" / "truth",
+        accounts=ACCOUNTS,
+        months=MONTHS,
+        seed=7,
+        end_month=END_MONTH,
+    )
     first, third = file_digests(company["landing"]), file_digests(tmp_path / "b" / "landing")
     shared = first.keys() & third.keys()
     assert shared and all(first[name] != third[name] for name in shared if "accounts_" in name)
@@ -168,7 +207,9 @@ def test_sizes_outside_the_supported_range_are_refused(tmp_path):
 
 def test_summary_lists_every_file_and_counts_rows(company):
     summary = company["summary"]
-    on_disk = {p.relative_to(company["landing"]).as_posix() for p in company["landing"].rglob("*") if p.is_file()}
+    on_disk = {
+        p.relative_to(company["landing"]).as_posix() for p in company["landing"].rglob("*") if p.is_file()
+    }
     assert set(summary.files) == on_disk
     assert summary.bytes_written == sum((company["landing"] / f).stat().st_size for f in summary.files)
     assert set(summary.rows) == {entity for _, entity in REQUIRED}
@@ -195,10 +236,14 @@ def test_every_entity_is_present_with_its_columns(company):
 
 def test_file_names_carry_extract_dates_and_nothing_is_dated_after_them(company):
     checks = {
-        ("crm", "activities"): ["activity_date"], ("crm", "accounts"): ["created_date", "closed_date"],
-        ("crm", "contacts"): ["created_date"], ("crm", "opportunities"): ["created_date"],
-        ("survey", "invitations"): ["sent_date"], ("survey", "responses"): ["response_date"],
-        ("finance", "payments"): ["paid_date"], ("finance", "invoice_lines"): ["invoice_date"],
+        ("crm", "activities"): ["activity_date"],
+        ("crm", "accounts"): ["created_date", "closed_date"],
+        ("crm", "contacts"): ["created_date"],
+        ("crm", "opportunities"): ["created_date"],
+        ("survey", "invitations"): ["sent_date"],
+        ("survey", "responses"): ["response_date"],
+        ("finance", "payments"): ["paid_date"],
+        ("finance", "invoice_lines"): ["invoice_date"],
         ("finance", "cost_to_serve"): ["month"],
     }
     for (source, entity), columns in checks.items():
@@ -208,8 +253,11 @@ def test_file_names_carry_extract_dates_and_nothing_is_dated_after_them(company)
             frame = read(path)
             for column in columns:
                 values = frame[column]
-                dates = parse_date(values.astype(str)) if values.dtype == object or values.dtype == "str" \
+                dates = (
+                    parse_date(values.astype(str))
+                    if values.dtype == object or values.dtype == "str"
                     else pd.to_datetime(values)
+                )
                 assert dates[values.notna()].notna().all(), f"{path.name}:{column} has unparseable dates"
                 assert (dates.dropna() <= extract).all(), f"{path.name}:{column} is after the extract date"
 
@@ -222,7 +270,9 @@ def test_crm_files_are_windows_1252_semicolon_crlf_with_decimal_comma(company):
             raw.decode("utf-8")
         header = raw.split(b"\r\n", 1)[0]
         assert b";" in header and b"\n" not in header
-    potential = read(drops(company["landing"], "crm", "accounts")[-1])["estimated_annual_potential_eur"].dropna()
+    potential = read(drops(company["landing"], "crm", "accounts")[-1])[
+        "estimated_annual_potential_eur"
+    ].dropna()
     assert potential.str.fullmatch(r"\d+,\d{2}").all()
 
 
@@ -292,10 +342,14 @@ def test_a_quarter_too_big_for_one_sheet_is_split_into_parts(tmp_path, monkeypat
 
 def test_identifiers_are_zero_padded_text(company):
     patterns = {
-        ("crm", "accounts", "account_id"): r"A\d{6}", ("crm", "contacts", "contact_id"): r"C\d{7}",
-        ("crm", "opportunities", "opportunity_id"): r"OPP\d{7}", ("crm", "activities", "activity_id"): r"ACT\d{9}",
-        ("survey", "invitations", "invitation_id"): r"SI\d{8}", ("survey", "responses", "response_id"): r"SR\d{8}",
-        ("finance", "payments", "invoice_id"): r"INV\d{8}", ("finance", "invoice_lines", "invoice_id"): r"INV\d{8}",
+        ("crm", "accounts", "account_id"): r"A\d{6}",
+        ("crm", "contacts", "contact_id"): r"C\d{7}",
+        ("crm", "opportunities", "opportunity_id"): r"OPP\d{7}",
+        ("crm", "activities", "activity_id"): r"ACT\d{9}",
+        ("survey", "invitations", "invitation_id"): r"SI\d{8}",
+        ("survey", "responses", "response_id"): r"SR\d{8}",
+        ("finance", "payments", "invoice_id"): r"INV\d{8}",
+        ("finance", "invoice_lines", "invoice_id"): r"INV\d{8}",
     }
     for (source, entity, column), pattern in patterns.items():
         values = read(drops(company["landing"], source, entity)[-1])[column]
@@ -319,10 +373,14 @@ def test_accounts_have_valid_business_ids_finnish_names_and_history_between_snap
     both = current.set_index("account_id").loc[first.index]
     assert (both["owner"] != first["owner"]).any()
     assert (both["employees"] != first["employees"]).any()
-    assert (both["estimated_annual_potential_eur"].fillna("") != first["estimated_annual_potential_eur"].fillna("")
-            ).any()
+    assert (
+        both["estimated_annual_potential_eur"].fillna("")
+        != first["estimated_annual_potential_eur"].fillna("")
+    ).any()
     assert len(current) > len(snapshots[0]), "accounts created later appear in later snapshots"
-    extract_first = pd.Timestamp(FILE_NAME.match(drops(company["landing"], "crm", "accounts")[0].name)["date"])
+    extract_first = pd.Timestamp(
+        FILE_NAME.match(drops(company["landing"], "crm", "accounts")[0].name)["date"]
+    )
     assert (parse_date(snapshots[0]["created_date"]) <= extract_first).all()
 
 
@@ -337,7 +395,9 @@ def test_contacts_opportunities_and_activities(company):
     assert lost["lost_reason"].notna().all() and lost["competitor"].notna().any()
     assert opportunities.loc[opportunities["stage"] != "lost", "lost_reason"].isna().all()
     for path in drops(company["landing"], "crm", "activities"):
-        month = pd.Timestamp(dt.datetime.strptime(FILE_NAME.match(path.name)["date"], "%Y%m%d")).to_period("M")
+        month = pd.Timestamp(dt.datetime.strptime(FILE_NAME.match(path.name)["date"], "%Y%m%d")).to_period(
+            "M"
+        )
         dates = parse_date(read(path)["activity_date"])
         assert (dates.dt.to_period("M") == month).all(), f"{path.name} holds only its month's new activities"
 
@@ -364,7 +424,9 @@ def test_survey_answers_are_biased_towards_the_extremes(company):
         return ((x <= 3) | (x >= 9)).mean()
 
     assert extremes(answered["would_be_nps"]) > extremes(relationship["would_be_nps"]) + 0.05
-    by_band = invited.groupby(pd.cut(invited["response_propensity"], [0, 0.2, 1]), observed=True)["responded"].mean()
+    by_band = invited.groupby(pd.cut(invited["response_propensity"], [0, 0.2, 1]), observed=True)[
+        "responded"
+    ].mean()
     assert by_band.iloc[1] > 2 * by_band.iloc[0]
     assert set(invited["survey_type"]) == {"relationship", "transactional", "exit"}
 
@@ -372,12 +434,15 @@ def test_survey_answers_are_biased_towards_the_extremes(company):
 def test_responses_are_exactly_the_responded_invitations(company):
     invited = pq.read_table(company["truth"] / "invited_nps.parquet").to_pandas().set_index("invitation_id")
     responses = read_all(company["landing"], "survey", "responses")
-    responses = newest(responses[~responses["response_id"].isin(defect_keys(company["truth"], "responses"))],
-                       ["response_id"])
+    responses = newest(
+        responses[~responses["response_id"].isin(defect_keys(company["truth"], "responses"))], ["response_id"]
+    )
     assert responses["invitation_id"].is_unique
     assert set(responses["invitation_id"]) == set(invited.index[invited["responded"]])
-    assert (responses["nps"].astype(int).to_numpy()
-            == invited.loc[responses["invitation_id"], "would_be_nps"].to_numpy()).all()
+    assert (
+        responses["nps"].astype(int).to_numpy()
+        == invited.loc[responses["invitation_id"], "would_be_nps"].to_numpy()
+    ).all()
     invitations = read_all(company["landing"], "survey", "invitations")
     assert set(invitations["invitation_id"]) == set(invited.index)
     exits = responses[responses["survey_type"] == "exit"]
@@ -393,8 +458,12 @@ def test_drivers_json_holds_every_class_with_effects(company):
     assert set(drivers["drivers"]) == set(model.DRIVER_NAMES)
     for spec in drivers["drivers"].values():
         strong_low, strong_high = spec["low_effect"] <= -1.0, spec["high_effect"] >= 1.0
-        expected = {(True, False): "hygiene", (False, True): "differentiator", (True, True): "performance",
-                    (False, False): "weak"}[(strong_low, strong_high)]
+        expected = {
+            (True, False): "hygiene",
+            (False, True): "differentiator",
+            (True, True): "performance",
+            (False, False): "weak",
+        }[(strong_low, strong_high)]
         assert spec["class"] == expected
 
 
@@ -412,8 +481,12 @@ def test_penalty_reward_regression_recovers_the_planted_driver_classes():
     coefficients = np.linalg.lstsq(np.column_stack(design), nps.astype(float), rcond=None)[0]
     for j, name in enumerate(model.DRIVER_NAMES):
         low, high = coefficients[1 + 2 * j], coefficients[2 + 2 * j]
-        found = {(True, False): "hygiene", (False, True): "differentiator", (True, True): "performance",
-                 (False, False): "weak"}[(low < -0.7, high > 0.7)]
+        found = {
+            (True, False): "hygiene",
+            (False, True): "differentiator",
+            (True, True): "performance",
+            (False, False): "weak",
+        }[(low < -0.7, high > 0.7)]
         assert found == model.DRIVERS[name][0], f"{name}: low {low:.2f}, high {high:.2f}"
 
 
@@ -428,7 +501,9 @@ def test_churn_events_agree_with_the_landing_zone(company):
 
     closed = events[events["churn_type"] == "closed"]
     assert (accounts.loc[closed["account_id"], "status"] == "closed").all()
-    closed_month = parse_date(accounts.loc[closed["account_id"], "closed_date"]).dt.to_period("M").dt.to_timestamp()
+    closed_month = (
+        parse_date(accounts.loc[closed["account_id"], "closed_date"]).dt.to_period("M").dt.to_timestamp()
+    )
     assert (closed_month.to_numpy() == closed["churn_month"].to_numpy()).all()
     assert set(accounts.index[accounts["status"] == "closed"]) == set(closed["account_id"])
 
@@ -509,8 +584,10 @@ def test_re_sent_rows_carry_the_correction_and_come_later(company):
     corrections = pq.read_table(company["truth"] / "corrections.parquet").to_pandas()
     assert set(corrections["entity"]) == {"invoice_lines", "responses"}
     for c in corrections.itertuples():
-        assert FILE_NAME.match(c.corrected_file.split("/")[1])["date"] > FILE_NAME.match(
-            c.first_file.split("/")[1])["date"]
+        assert (
+            FILE_NAME.match(c.corrected_file.split("/")[1])["date"]
+            > FILE_NAME.match(c.first_file.split("/")[1])["date"]
+        )
         first, later = read(company["landing"] / c.first_file), read(company["landing"] / c.corrected_file)
         if c.entity == "invoice_lines":
             invoice, line = c.key.split("|")
@@ -523,8 +600,11 @@ def test_re_sent_rows_carry_the_correction_and_come_later(company):
     lines = invoice_lines(company)
     totals = lines.groupby("invoice_id")["net_amount_eur"].sum()
     payments = read_all(company["landing"], "finance", "payments")
-    payments = payments[~(payments["invoice_id"] + "|" + payments["paid_date"]).isin(
-        defect_keys(company["truth"], "payments"))]
+    payments = payments[
+        ~(payments["invoice_id"] + "|" + payments["paid_date"]).isin(
+            defect_keys(company["truth"], "payments")
+        )
+    ]
     paid = payments.groupby("invoice_id")["amount_eur"].apply(lambda s: s.astype(float).sum())
     corrected = {k.split("|")[0] for k in corrections.loc[corrections["entity"] == "invoice_lines", "key"]}
     paid_corrected = paid[paid.index.isin(corrected)]

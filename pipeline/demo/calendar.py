@@ -47,9 +47,15 @@ class Calendar:
         """The extract date of a drop made at the end of month t, as it appears in file names."""
         return str(self.month_end(t)).replace("-", "")
 
-    def random_days(self, rng: np.random.Generator, t: int | np.ndarray, size: int | None = None,
-                    first_day: int = 1, last_day: int | None = None) -> np.ndarray:
-        """Uniform random dates inside month(s) t, between day ``first_day`` and ``last_day`` (default: month end)."""
+    def random_days(
+        self,
+        rng: np.random.Generator,
+        t: int | np.ndarray,
+        size: int | None = None,
+        first_day: int = 1,
+        last_day: int | None = None,
+    ) -> np.ndarray:
+        """Uniform random dates in month(s) t, from day ``first_day`` to ``last_day`` (default: month end)."""
         t = np.asarray(t)
         n = size if size is not None else t.shape[0]
         start = self.month_start(t)

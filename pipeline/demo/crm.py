@@ -17,7 +17,15 @@ import pyarrow.compute as pc
 from pipeline.demo import formats, model, vocabulary
 from pipeline.demo.calendar import Calendar
 from pipeline.demo.ledger import DefectLedger, LandingOutput, defect_count, insert_rows
-from pipeline.demo.population import Accounts, Contacts, Opportunities, Streams, invalid_business_id
+from pipeline.demo.population import (
+    LARGE,
+    SILENT,
+    Accounts,
+    Contacts,
+    Opportunities,
+    Streams,
+    invalid_business_id,
+)
 
 FINNISH_LOCALE_SNAPSHOT = 1  # index of the snapshot exported with Finnish date settings
 FINNISH_LOCALE_MONTHS = range(6, 12)  # history months whose activity drops use Finnish dates
@@ -64,21 +72,25 @@ class Crm:
         closed = ~np.isnat(a.closed_date[rows]) & (a.closed_date[rows] <= extract)
         competitor = np.where(a.competitor_shown[k, rows], a.competitor[rows], -1)
         business_id = a.business_id[rows].copy()
-        table = pa.table({
-            "account_id": self.account_ids.take(pa.array(rows)),
-            "account_name": formats.text_column(a.name[rows]),
-            "business_id": formats.text_column(business_id),
-            "industry": formats.pick([name for name, _, _ in vocabulary.INDUSTRIES], a.industry[rows]),
-            "country": formats.text_column(a.country[rows]),
-            "region": formats.text_column(a.region[k, rows]),
-            "employees": formats.format_integers(a.employees[k, rows]),
-            "created_date": formats.format_dates(a.created_date[rows], style),
-            "status": pa.array(np.where(closed, "closed", "active")),
-            "closed_date": formats.format_dates(np.where(closed, a.closed_date[rows], np.datetime64("NaT")), style),
-            "owner": formats.pick(vocabulary.ACCOUNT_MANAGERS, a.owner[k, rows]),
-            "estimated_annual_potential_eur": formats.format_amounts(a.potential_eur[k, rows], ","),
-            "main_competitor": formats.pick(vocabulary.COMPETITORS, competitor),
-        })
+        table = pa.table(
+            {
+                "account_id": self.account_ids.take(pa.array(rows)),
+                "account_name": formats.text_column(a.name[rows]),
+                "business_id": formats.text_column(business_id),
+                "industry": formats.pick([name for name, _, _ in vocabulary.INDUSTRIES], a.industry[rows]),
+                "country": formats.text_column(a.country[rows]),
+                "region": formats.text_column(a.region[k, rows]),
+                "employees": formats.format_integers(a.employees[k, rows]),
+                "created_date": formats.format_dates(a.created_date[rows], style),
+                "status": pa.array(np.where(closed, "closed", "active")),
+                "closed_date": formats.format_dates(
+                    np.where(closed, a.closed_date[rows], np.datetime64("NaT")), style
+                ),
+                "owner": formats.pick(vocabulary.ACCOUNT_MANAGERS, a.owner[k, rows]),
+                "estimated_annual_potential_eur": formats.format_amounts(a.potential_eur[k, rows], ","),
+                "main_competitor": formats.pick(vocabulary.COMPETITORS, competitor),
+            }
+        )
         # Planted: a mistyped business ID (bad check digit) in older snapshots; the current one is clean.
         stamp = self.calendar.stamp(t)
         _, relative = self.output.path("crm", "accounts", stamp, "csv")
@@ -92,27 +104,40 @@ class Crm:
             values[chosen] = [invalid_business_id(v) for v in values[chosen]]
             table = table.set_column(2, "business_id", pa.array(values.tolist(), type=pa.string()))
             keys = table.column("account_id").take(pa.array(chosen)).to_pylist()
-            self.defects.add("crm", "accounts", relative, chosen + 1, keys, "business_id",
-                             "business_id fails the Y-tunnus checksum")
+            self.defects.add(
+                "crm",
+                "accounts",
+                relative,
+                chosen + 1,
+                keys,
+                "business_id",
+                "business_id fails the Y-tunnus checksum",
+            )
         self.output.write_csv(table, "crm", "accounts", stamp, formats.CRM_CSV, date_style=style)
 
     def _contacts_snapshot(self, k: int, t: int) -> None:
         c, extract = self.contacts, self.calendar.month_end(t)
         style = snapshot_date_style(k)
-        rows = np.flatnonzero((c.created_date <= extract) & (self.accounts.created_date[c.account] <= extract))
+        rows = np.flatnonzero(
+            (c.created_date <= extract) & (self.accounts.created_date[c.account] <= extract)
+        )
         rows = rows[np.argsort(c.number[rows], kind="stable")]  # the CRM lists contacts by id
         active = c.active_on(rows, np.full(rows.shape[0], extract), self.accounts)
         yes, no = ("kyllä", "ei") if style == "fi" else ("true", "false")
-        table = pa.table({
-            "contact_id": self.contact_ids.take(pa.array(rows)),
-            "account_id": self.account_ids.take(pa.array(c.account[rows])),
-            "role": formats.pick(vocabulary.ROLES, c.role[rows]),
-            "title": formats.text_column(c.title[rows]),
-            "email": formats.text_column(c.email[rows]),
-            "is_active": pa.array(np.where(active, yes, no)),
-            "created_date": formats.format_dates(c.created_date[rows], style),
-        })
-        self.output.write_csv(table, "crm", "contacts", self.calendar.stamp(t), formats.CRM_CSV, date_style=style)
+        table = pa.table(
+            {
+                "contact_id": self.contact_ids.take(pa.array(rows)),
+                "account_id": self.account_ids.take(pa.array(c.account[rows])),
+                "role": formats.pick(vocabulary.ROLES, c.role[rows]),
+                "title": formats.text_column(c.title[rows]),
+                "email": formats.text_column(c.email[rows]),
+                "is_active": pa.array(np.where(active, yes, no)),
+                "created_date": formats.format_dates(c.created_date[rows], style),
+            }
+        )
+        self.output.write_csv(
+            table, "crm", "contacts", self.calendar.stamp(t), formats.CRM_CSV, date_style=style
+        )
 
     def _opportunities_snapshot(self, k: int, t: int) -> None:
         o, extract = self.opportunities, self.calendar.month_end(t)
@@ -125,23 +150,29 @@ class Crm:
         year = o.created_date[rows].astype("datetime64[Y]").astype(np.int64) + 1970
         name = pc.binary_join_element_wise(
             formats.pick([p for p, _ in vocabulary.PRODUCT_LINES], o.product[rows]),
-            pc.binary_join_element_wise(formats.pick(vocabulary.OPPORTUNITY_KINDS, o.kind[rows]),
-                                        pc.cast(pa.array(year), pa.string()), " "),
+            pc.binary_join_element_wise(
+                formats.pick(vocabulary.OPPORTUNITY_KINDS, o.kind[rows]),
+                pc.cast(pa.array(year), pa.string()),
+                " ",
+            ),
             " – ",
         )
-        table = pa.table({
-            "opportunity_id": formats.ids("OPP", o.number[rows], 7),
-            "account_id": self.account_ids.take(pa.array(o.account[rows])),
-            "opportunity_name": name,
-            "created_date": formats.format_dates(o.created_date[rows], style),
-            "close_date": formats.format_dates(o.close_date[rows], style),
-            "stage": pa.array(stage),
-            "amount_eur": formats.format_amounts(o.amount_eur[rows], ","),
-            "lost_reason": formats.pick(vocabulary.LOST_REASONS, np.where(lost, o.lost_reason[rows], -1)),
-            "competitor": formats.pick(vocabulary.COMPETITORS, np.where(lost, o.competitor[rows], -1)),
-        })
-        self.output.write_csv(table, "crm", "opportunities", self.calendar.stamp(t), formats.CRM_CSV,
-                              date_style=style)
+        table = pa.table(
+            {
+                "opportunity_id": formats.ids("OPP", o.number[rows], 7),
+                "account_id": self.account_ids.take(pa.array(o.account[rows])),
+                "opportunity_name": name,
+                "created_date": formats.format_dates(o.created_date[rows], style),
+                "close_date": formats.format_dates(o.close_date[rows], style),
+                "stage": pa.array(stage),
+                "amount_eur": formats.format_amounts(o.amount_eur[rows], ","),
+                "lost_reason": formats.pick(vocabulary.LOST_REASONS, np.where(lost, o.lost_reason[rows], -1)),
+                "competitor": formats.pick(vocabulary.COMPETITORS, np.where(lost, o.competitor[rows], -1)),
+            }
+        )
+        self.output.write_csv(
+            table, "crm", "opportunities", self.calendar.stamp(t), formats.CRM_CSV, date_style=style
+        )
 
     # --- activities --------------------------------------------------------------------------------
 
@@ -151,11 +182,13 @@ class Crm:
         rng = self.streams("activities", t)
         # Accounts the CRM shows as customers: buying ones, and silent churners nobody has closed.
         buying = (a.created_month <= t) & (a.churn_month > t)
-        silent = (a.churn_kind == 2) & (a.churn_month <= t)
+        silent = (a.churn_kind == SILENT) & (a.churn_month <= t)
         accounts = np.flatnonzero(buying | silent)
         state = a.risk_state[accounts, t]
         base_rate = np.array([0.5, 1.0, 2.0])[a.size_band[accounts]]
-        rate = base_rate * np.exp(-model.ENGAGEMENT_RISK_EFFECT * state) * np.where(buying[accounts], 1.0, 0.15)
+        rate = (
+            base_rate * np.exp(-model.ENGAGEMENT_RISK_EFFECT * state) * np.where(buying[accounts], 1.0, 0.15)
+        )
         n = rng.poisson(rate)
         account = np.repeat(accounts, n)
         state = np.repeat(state, n)
@@ -165,26 +198,41 @@ class Crm:
         account, state, dates = account[order], state[order], dates[order]
 
         # Fewer meetings and visits when the relationship cools down.
-        face_to_face = np.clip(0.28 * np.exp(-model.MEETING_RISK_EFFECT * state)
-                               * np.where(a.size_band[account] == 2, 1.3, 1.0), 0.02, 0.7)
+        face_to_face = np.clip(
+            0.28
+            * np.exp(-model.MEETING_RISK_EFFECT * state)
+            * np.where(a.size_band[account] == LARGE, 1.3, 1.0),
+            0.02,
+            0.7,
+        )
         u = rng.random(count)
-        kind = np.where(u < face_to_face, np.where(rng.random(count) < 0.35, VISIT, MEETING),
-                        np.where(rng.random(count) < 0.45, CALL, EMAIL))
-        contact_row = c.first_of_account[account] + (rng.random(count) * c.per_account[account]).astype(np.int64)
+        kind = np.where(
+            u < face_to_face,
+            np.where(rng.random(count) < 0.35, VISIT, MEETING),
+            np.where(rng.random(count) < 0.45, CALL, EMAIL),
+        )
+        contact_row = c.first_of_account[account] + (rng.random(count) * c.per_account[account]).astype(
+            np.int64
+        )
         with_contact = c.active_on(contact_row, dates, a) & (rng.random(count) > 0.08)
         note = np.where(rng.random(count) < NOTE_SHARE, rng.integers(0, len(self.note_pool), count), -1)
         numbers = self.next_activity_number + np.arange(count)
         self.next_activity_number += count
         style = activity_date_style(t)
-        table = pa.table({
-            "activity_id": formats.ids("ACT", numbers, 9),
-            "account_id": self.account_ids.take(pa.array(account)),
-            "contact_id": pc.if_else(pa.array(with_contact), self.contact_ids.take(pa.array(contact_row)),
-                                     pa.scalar(None, pa.string())),
-            "activity_type": formats.pick(ACTIVITY_TYPES, kind),
-            "activity_date": formats.format_dates(dates, style),
-            "notes": formats.pick(self.note_pool, note),
-        })
+        table = pa.table(
+            {
+                "activity_id": formats.ids("ACT", numbers, 9),
+                "account_id": self.account_ids.take(pa.array(account)),
+                "contact_id": pc.if_else(
+                    pa.array(with_contact),
+                    self.contact_ids.take(pa.array(contact_row)),
+                    pa.scalar(None, pa.string()),
+                ),
+                "activity_type": formats.pick(ACTIVITY_TYPES, kind),
+                "activity_date": formats.format_dates(dates, style),
+                "notes": formats.pick(self.note_pool, note),
+            }
+        )
         table = self._plant_unknown_types(rng, t, table)
         self.output.write_csv(table, "crm", "activities", cal.stamp(t), formats.CRM_CSV, date_style=style)
         counts = np.bincount(account * len(ACTIVITY_TYPES) + kind, minlength=a.count * len(ACTIVITY_TYPES))
@@ -204,8 +252,15 @@ class Crm:
         extra = extra.set_column(3, "activity_type", formats.pick(vocabulary.UNKNOWN_ACTIVITY_TYPES, kinds))
         table, row_numbers = insert_rows(table, extra, source_rows + 1)
         _, relative = self.output.path("crm", "activities", self.calendar.stamp(t), "csv")
-        self.defects.add("crm", "activities", relative, row_numbers, extra.column("activity_id").to_pylist(),
-                         "activity_type", "activity_type not in meeting | call | email | visit")
+        self.defects.add(
+            "crm",
+            "activities",
+            relative,
+            row_numbers,
+            extra.column("activity_id").to_pylist(),
+            "activity_type",
+            "activity_type not in meeting | call | email | visit",
+        )
         return table
 
 
@@ -214,10 +269,12 @@ def _note_pool(rng: np.random.Generator, variants: int = 40) -> list[str]:
     pool = []
     for template in vocabulary.ACTIVITY_NOTES:
         for _ in range(variants):
-            pool.append(template.format(
-                name=vocabulary.FIRST_NAMES[rng.integers(len(vocabulary.FIRST_NAMES))],
-                product=vocabulary.PRODUCT_LINES[rng.integers(len(vocabulary.PRODUCT_LINES))][0].lower(),
-                competitor=vocabulary.COMPETITORS[rng.integers(len(vocabulary.COMPETITORS))],
-                amount=f"{rng.integers(2, 400) * 50:,}".replace(",", " "),
-            ))
+            pool.append(
+                template.format(
+                    name=vocabulary.FIRST_NAMES[rng.integers(len(vocabulary.FIRST_NAMES))],
+                    product=vocabulary.PRODUCT_LINES[rng.integers(len(vocabulary.PRODUCT_LINES))][0].lower(),
+                    competitor=vocabulary.COMPETITORS[rng.integers(len(vocabulary.COMPETITORS))],
+                    amount=f"{rng.integers(2, 400) * 50:,}".replace(",", " "),
+                )
+            )
     return pool

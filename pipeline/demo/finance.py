@@ -1,9 +1,10 @@
-"""Finance exports: invoice lines (Parquet, monthly), payments (CSV, monthly), cost to serve (XLSX, quarterly).
+"""Finance exports: invoice lines (Parquet, monthly), payments (CSV, monthly), cost to serve
+(XLSX, quarterly).
 
 Revenue
     Every account that is a customer in month t (created, not churned) is invoiced that month: its
     planted yearly size / 12, times seasonality (July is quiet), its own growth, a ramp-up in the first
-    half year, ``exp(-0.3 r)`` of its risk state (buying less when at risk) and noise. So an account's
+    half year, ``exp(-0.35 r)`` of its risk state (buying less when at risk) and noise. So an account's
     last invoice is in the month before its churn month, and nothing is invoiced after it: silent churn is
     exactly "no invoiced revenue from the churn month on". The month's revenue is split over 1+ invoices
     of 1+ lines; product lines have their own margins (cost of goods per line).
@@ -48,16 +49,18 @@ SPLIT_PAYMENT_SHARE = 0.04
 UNPAID_SHARE_WHEN_CHURNING = 0.3
 MARGINS = np.array([margin for _, margin in vocabulary.PRODUCT_LINES])
 
-INVOICE_LINE_SCHEMA = pa.schema([
-    ("invoice_id", pa.string()),
-    ("line_no", pa.int32()),
-    ("account_id", pa.string()),
-    ("invoice_date", pa.date32()),
-    ("due_date", pa.date32()),
-    ("product_line", pa.string()),
-    ("net_amount_eur", pa.float64()),
-    ("cost_amount_eur", pa.float64()),
-])
+INVOICE_LINE_SCHEMA = pa.schema(
+    [
+        ("invoice_id", pa.string()),
+        ("line_no", pa.int32()),
+        ("account_id", pa.string()),
+        ("invoice_date", pa.date32()),
+        ("due_date", pa.date32()),
+        ("product_line", pa.string()),
+        ("net_amount_eur", pa.float64()),
+        ("cost_amount_eur", pa.float64()),
+    ]
+)
 
 
 @dataclass
@@ -88,7 +91,9 @@ class Finance:
         a = self.accounts
         tenure = t - a.created_month[accounts]
         ramp = np.clip(0.35 + 0.65 * tenure / RAMP_UP_MONTHS, 0.35, 1.0)
-        risk = np.exp(-model.REVENUE_RISK_EFFECT * a.risk_state[accounts, t] - model.REVENUE_RISK_EFFECT**2 / 2)
+        risk = np.exp(
+            -model.REVENUE_RISK_EFFECT * a.risk_state[accounts, t] - model.REVENUE_RISK_EFFECT**2 / 2
+        )
         noise = rng.lognormal(-(REVENUE_NOISE**2) / 2, REVENUE_NOISE, accounts.shape[0])
         season = SEASON[self.calendar.calendar_month(t) - 1]
         growth = a.growth_per_year[accounts] ** (t / 12)
@@ -104,7 +109,9 @@ class Finance:
         per_account = 1 + rng.poisson(np.minimum(12.0, 0.8 * np.sqrt(monthly / 3000)))
         inv_account_pos = np.repeat(np.arange(active.shape[0]), per_account)
         inv_account = active[inv_account_pos]
-        inv_date = np.maximum(cal.random_days(rng, np.full(inv_account.shape[0], t)), a.created_date[inv_account])
+        inv_date = np.maximum(
+            cal.random_days(rng, np.full(inv_account.shape[0], t)), a.created_date[inv_account]
+        )
         order = np.lexsort((inv_account, inv_date))
         inv_account_pos, inv_account, inv_date = inv_account_pos[order], inv_account[order], inv_date[order]
         n_inv = inv_account.shape[0]
@@ -113,8 +120,11 @@ class Finance:
         line_mean = np.minimum(3.0, 0.6 + 0.25 * np.log1p(monthly / 1000))
         lines_per_invoice = 1 + np.minimum(rng.poisson(line_mean[inv_account_pos]), 14)
         line_invoice = np.repeat(np.arange(n_inv), lines_per_invoice)
-        line_no = np.arange(line_invoice.shape[0]) - np.repeat(np.cumsum(lines_per_invoice) - lines_per_invoice,
-                                                               lines_per_invoice) + 1
+        line_no = (
+            np.arange(line_invoice.shape[0])
+            - np.repeat(np.cumsum(lines_per_invoice) - lines_per_invoice, lines_per_invoice)
+            + 1
+        )
         line_account_pos = inv_account_pos[line_invoice]
         line_account = active[line_account_pos]
         n_lines = line_invoice.shape[0]
@@ -130,8 +140,14 @@ class Finance:
         due = inv_date + a.payment_terms_days[inv_account].astype("timedelta64[D]")
 
         lines = {
-            "number": inv_number[line_invoice], "line_no": line_no, "account": line_account,
-            "date": inv_date[line_invoice], "due": due[line_invoice], "product": product, "net": net, "cost": cost,
+            "number": inv_number[line_invoice],
+            "line_no": line_no,
+            "account": line_account,
+            "date": inv_date[line_invoice],
+            "due": due[line_invoice],
+            "product": product,
+            "net": net,
+            "cost": cost,
         }
         credit = self._credit_notes(rng, t, lines, lines_per_invoice, inv_number, inv_account, inv_date)
         all_lines = {key: np.concatenate([lines[key], credit[key]]) for key in lines}
@@ -148,15 +164,30 @@ class Finance:
         _, relative = self.output.path("finance", "invoice_lines", stamp, "parquet")
         table = self._plant_missing_account(rng, t, table, relative, lines_per_invoice, inv_number)
         if self.resend_next_month is not None:
-            keys = [f"{i}|{n}" for i, n in zip(self.resend_next_month.column("invoice_id").to_pylist(),
-                                               self.resend_next_month.column("line_no").to_pylist(), strict=True)]
-            self.corrections.add("finance", "invoice_lines", keys, "net_amount_eur", self.resend_origin_file,
-                                 self.resend_first_values, relative,
-                                 [f"{v:.2f}" for v in self.resend_next_month.column("net_amount_eur").to_pylist()])
+            keys = [
+                f"{i}|{n}"
+                for i, n in zip(
+                    self.resend_next_month.column("invoice_id").to_pylist(),
+                    self.resend_next_month.column("line_no").to_pylist(),
+                    strict=True,
+                )
+            ]
+            self.corrections.add(
+                "finance",
+                "invoice_lines",
+                keys,
+                "net_amount_eur",
+                self.resend_origin_file,
+                self.resend_first_values,
+                relative,
+                [f"{v:.2f}" for v in self.resend_next_month.column("net_amount_eur").to_pylist()],
+            )
             table = pa.concat_tables([table, self.resend_next_month])
         self.output.write_parquet(table, "finance", "invoice_lines", stamp)
         fixed = np.flatnonzero(corrected)
-        self.resend_next_month = self._lines_table({k: v[fixed] for k, v in all_lines.items()}, all_lines["net"][fixed])
+        self.resend_next_month = self._lines_table(
+            {k: v[fixed] for k, v in all_lines.items()}, all_lines["net"][fixed]
+        )
         self.resend_origin_file = relative
         self.resend_first_values = [f"{v:.2f}" for v in sent_net[fixed].tolist()]
 
@@ -178,29 +209,38 @@ class Finance:
         source = first_line[credited]
         share = rng.uniform(0.1, 0.5, credited.shape[0])
         month_end = self.calendar.month_end(t)
-        date = np.minimum(inv_date[credited] + rng.integers(0, 10, credited.shape[0]).astype("timedelta64[D]"),
-                          month_end)
+        date = np.minimum(
+            inv_date[credited] + rng.integers(0, 10, credited.shape[0]).astype("timedelta64[D]"), month_end
+        )
         order = np.lexsort((credited, date))
         credited, source, share, date = credited[order], source[order], share[order], date[order]
         number = self.next_invoice_number + np.arange(credited.shape[0])
         self.next_invoice_number += credited.shape[0]
         return {
-            "number": number, "line_no": np.ones(credited.shape[0], dtype=np.int64),
-            "account": inv_account[credited], "date": date, "due": date, "product": lines["product"][source],
-            "net": -np.round(lines["net"][source] * share, 2), "cost": -np.round(lines["cost"][source] * share, 2),
+            "number": number,
+            "line_no": np.ones(credited.shape[0], dtype=np.int64),
+            "account": inv_account[credited],
+            "date": date,
+            "due": date,
+            "product": lines["product"][source],
+            "net": -np.round(lines["net"][source] * share, 2),
+            "cost": -np.round(lines["cost"][source] * share, 2),
         }
 
     def _lines_table(self, lines: dict, net: np.ndarray) -> pa.Table:
-        return pa.table({
-            "invoice_id": formats.ids("INV", lines["number"], 8),
-            "line_no": pa.array(lines["line_no"].astype(np.int32)),
-            "account_id": self.account_ids.take(pa.array(lines["account"])),
-            "invoice_date": pa.array(lines["date"], type=pa.date32()),
-            "due_date": pa.array(lines["due"], type=pa.date32()),
-            "product_line": formats.pick([p for p, _ in vocabulary.PRODUCT_LINES], lines["product"]),
-            "net_amount_eur": pa.array(net, type=pa.float64()),
-            "cost_amount_eur": pa.array(lines["cost"], type=pa.float64()),
-        }, schema=INVOICE_LINE_SCHEMA)
+        return pa.table(
+            {
+                "invoice_id": formats.ids("INV", lines["number"], 8),
+                "line_no": pa.array(lines["line_no"].astype(np.int32)),
+                "account_id": self.account_ids.take(pa.array(lines["account"])),
+                "invoice_date": pa.array(lines["date"], type=pa.date32()),
+                "due_date": pa.array(lines["due"], type=pa.date32()),
+                "product_line": formats.pick([p for p, _ in vocabulary.PRODUCT_LINES], lines["product"]),
+                "net_amount_eur": pa.array(net, type=pa.float64()),
+                "cost_amount_eur": pa.array(lines["cost"], type=pa.float64()),
+            },
+            schema=INVOICE_LINE_SCHEMA,
+        )
 
     def _plant_missing_account(self, rng, t, table, relative, lines_per_invoice, inv_number) -> pa.Table:
         """Planted: an extra line without account_id on an existing invoice (a broken ERP join)."""
@@ -214,18 +254,25 @@ class Finance:
         extra = extra.set_column(1, "line_no", pa.array((lines_per_invoice[invoices] + 1).astype(np.int32)))
         extra = extra.set_column(2, "account_id", pa.nulls(count, pa.string()))
         table, row_numbers = insert_rows(table, extra, last_line + 1)
-        keys = [f"{i}|{n}" for i, n in zip(extra.column("invoice_id").to_pylist(),
-                                           extra.column("line_no").to_pylist(), strict=True)]
-        self.defects.add("finance", "invoice_lines", relative, row_numbers, keys, "account_id",
-                         "account_id is empty")
+        keys = [
+            f"{i}|{n}"
+            for i, n in zip(
+                extra.column("invoice_id").to_pylist(), extra.column("line_no").to_pylist(), strict=True
+            )
+        ]
+        self.defects.add(
+            "finance", "invoice_lines", relative, row_numbers, keys, "account_id", "account_id is empty"
+        )
         return table
 
     def _schedule_payments(self, rng, t, inv_number, inv_account, inv_date, due, total) -> None:
         a = self.accounts
         n = inv_number.shape[0]
-        late_chance = model.sigmoid(model.LATE_PAYMENT_LOGIT
-                                    + model.LATE_PAYMENT_RISK_EFFECT * a.risk_state[inv_account, t]
-                                    + 0.3 * a.static_risk[inv_account])
+        late_chance = model.sigmoid(
+            model.LATE_PAYMENT_LOGIT
+            + model.LATE_PAYMENT_RISK_EFFECT * a.risk_state[inv_account, t]
+            + 0.3 * a.static_risk[inv_account]
+        )
         late = rng.random(n) < late_chance
         delay = np.where(late, 3 + rng.exponential(20, n).astype(np.int64), -rng.integers(0, 8, n))
         paid = np.maximum(due + delay.astype("timedelta64[D]"), inv_date + np.timedelta64(1, "D"))
@@ -250,11 +297,13 @@ class Finance:
         numbers, dates, amounts = numbers[now], dates[now], amounts[now]
         order = np.lexsort((numbers, dates))
         numbers, dates, amounts = numbers[order], dates[order], amounts[order]
-        table = pa.table({
-            "invoice_id": formats.ids("INV", numbers, 8),
-            "paid_date": formats.format_dates(dates),
-            "amount_eur": formats.format_amounts(amounts, "."),
-        })
+        table = pa.table(
+            {
+                "invoice_id": formats.ids("INV", numbers, 8),
+                "paid_date": formats.format_dates(dates),
+                "amount_eur": formats.format_amounts(amounts, "."),
+            }
+        )
         stamp = self.calendar.stamp(t)
         _, relative = self.output.path("finance", "payments", stamp, "csv")
         rng = self.streams("defects-payments", t)
@@ -276,31 +325,58 @@ class Finance:
         shifted = np.where(shifted > month_end, dates[source] - np.timedelta64(1, "D"), shifted)
         shifted = np.maximum(shifted, month_start)
         values = rng.integers(0, len(vocabulary.NON_NUMERIC_AMOUNTS), count)
-        extra = pa.table({
-            "invoice_id": table.column("invoice_id").take(pa.array(source)),
-            "paid_date": formats.format_dates(shifted),
-            "amount_eur": formats.pick(vocabulary.NON_NUMERIC_AMOUNTS, values),
-        })
+        extra = pa.table(
+            {
+                "invoice_id": table.column("invoice_id").take(pa.array(source)),
+                "paid_date": formats.format_dates(shifted),
+                "amount_eur": formats.pick(vocabulary.NON_NUMERIC_AMOUNTS, values),
+            }
+        )
         table, row_numbers = insert_rows(table, extra, source + 1)
-        keys = [f"{i}|{d}" for i, d in zip(extra.column("invoice_id").to_pylist(),
-                                           extra.column("paid_date").to_pylist(), strict=True)]
-        self.defects.add("finance", "payments", relative, row_numbers, keys, "amount_eur", "amount_eur is not a number")
+        keys = [
+            f"{i}|{d}"
+            for i, d in zip(
+                extra.column("invoice_id").to_pylist(), extra.column("paid_date").to_pylist(), strict=True
+            )
+        ]
+        self.defects.add(
+            "finance", "payments", relative, row_numbers, keys, "amount_eur", "amount_eur is not a number"
+        )
         return table
 
 
-def service_cost(rng: np.random.Generator, accounts: Accounts, active: np.ndarray, activity: MonthActivity,
-                 activity_counts: np.ndarray) -> np.ndarray:
+def service_cost(
+    rng: np.random.Generator,
+    accounts: Accounts,
+    active: np.ndarray,
+    activity: MonthActivity,
+    activity_counts: np.ndarray,
+) -> np.ndarray:
     """Monthly cost to serve: order handling per invoice and line, and the account team's time."""
     meetings, calls, emails, visits = (activity_counts[active, k] for k in range(4))
-    cost = (35.0 + 9.0 * activity.invoices[active] + 1.5 * activity.lines[active]
-            + 60.0 * meetings + 8.0 * calls + 4.0 * emails + 140.0 * visits)
+    cost = (
+        35.0
+        + 9.0 * activity.invoices[active]
+        + 1.5 * activity.lines[active]
+        + 60.0 * meetings
+        + 8.0 * calls
+        + 4.0 * emails
+        + 140.0 * visits
+    )
     cost = cost * accounts.service_intensity[active] * rng.lognormal(0.0, 0.1, active.shape[0])
     return np.round(cost, 2)
 
 
-def write_cost_to_serve(output: LandingOutput, calendar: Calendar, t: int, account_ids: pa.Array,
-                        accounts: np.ndarray, months: np.ndarray, costs: np.ndarray) -> None:
-    """One workbook per quarter (sheet cost_to_serve); a quarter too big for one sheet goes to several parts."""
+def write_cost_to_serve(
+    output: LandingOutput,
+    calendar: Calendar,
+    t: int,
+    account_ids: pa.Array,
+    accounts: np.ndarray,
+    months: np.ndarray,
+    costs: np.ndarray,
+) -> None:
+    """One workbook per quarter (sheet cost_to_serve); a quarter too big for a sheet goes to several parts."""
     rows = accounts.shape[0]
     parts = max(1, -(-rows // formats.XLSX_MAX_DATA_ROWS))
     stamp = calendar.stamp(t)
@@ -311,4 +387,3 @@ def write_cost_to_serve(output: LandingOutput, calendar: Calendar, t: int, accou
         path, relative = output.path("finance", "cost_to_serve", stamp, "xlsx", suffix)
         formats.write_cost_to_serve_xlsx(path, "cost_to_serve", ids[lo:hi], months[lo:hi], costs[lo:hi])
         output.record(relative, "cost_to_serve", hi - lo)
-

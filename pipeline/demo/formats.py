@@ -119,11 +119,15 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 def write_csv(table: pa.Table, path: Path, dialect: CsvDialect) -> None:
     """All columns are text already (formatted for the dialect); null is written as an empty field."""
-    with atomic_path(path) as temporary, open(temporary, "w", encoding=dialect.encoding, newline="") as handle:
+    with (
+        atomic_path(path) as temporary,
+        open(temporary, "w", encoding=dialect.encoding, newline="") as handle,
+    ):
         for start in range(0, max(table.num_rows, 1), CSV_CHUNK_ROWS):
             chunk = table.slice(start, CSV_CHUNK_ROWS).to_pandas()
-            chunk.to_csv(handle, sep=dialect.delimiter, index=False, header=start == 0,
-                         lineterminator=dialect.line_end)
+            chunk.to_csv(
+                handle, sep=dialect.delimiter, index=False, header=start == 0, lineterminator=dialect.line_end
+            )
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
@@ -135,8 +139,9 @@ def excel_serial(dates: np.ndarray) -> np.ndarray:
     return (np.asarray(dates, dtype="datetime64[D]") - EXCEL_EPOCH).astype(np.int64).astype(np.float64)
 
 
-def write_cost_to_serve_xlsx(path: Path, sheet: str, account_ids: list[str], months: np.ndarray,
-                             costs: np.ndarray) -> None:
+def write_cost_to_serve_xlsx(
+    path: Path, sheet: str, account_ids: list[str], months: np.ndarray, costs: np.ndarray
+) -> None:
     """One sheet, header in row 1: account_id (text), month (a date cell), service_cost_eur (number)."""
     import xlsxwriter
 
@@ -150,7 +155,9 @@ def write_cost_to_serve_xlsx(path: Path, sheet: str, account_ids: list[str], mon
         worksheet.write_row(0, 0, ["account_id", "month", "service_cost_eur"])
         write_string, write_number = worksheet.write_string, worksheet.write_number
         # constant_memory flushes each row when the next one starts: write strictly row by row.
-        for row, (account_id, serial, amount) in enumerate(zip(account_ids, serials, amounts, strict=True), 1):
+        for row, (account_id, serial, amount) in enumerate(
+            zip(account_ids, serials, amounts, strict=True), 1
+        ):
             write_string(row, 0, account_id)
             write_number(row, 1, serial, date_format)
             write_number(row, 2, amount)

@@ -42,26 +42,48 @@ from pipeline.demo.surveys import Surveys
 MIN_ACCOUNTS, MAX_ACCOUNTS = 200, 300_000
 MIN_MONTHS, MAX_MONTHS = 12, 60
 SOURCES = ("crm", "survey", "finance")
-ENTITIES = ("accounts", "contacts", "opportunities", "activities", "invitations", "responses", "invoice_lines",
-            "payments", "cost_to_serve")
-TRUTH_FILES = ("churn_probabilities.parquet", "account_months.parquet", "churn_events.parquet",
-               "accounts.parquet", "invited_nps.parquet", "planted_defects.parquet", "corrections.parquet",
-               "drivers.json", "summary.json")
+ENTITIES = (
+    "accounts",
+    "contacts",
+    "opportunities",
+    "activities",
+    "invitations",
+    "responses",
+    "invoice_lines",
+    "payments",
+    "cost_to_serve",
+)
+TRUTH_FILES = (
+    "churn_probabilities.parquet",
+    "account_months.parquet",
+    "churn_events.parquet",
+    "accounts.parquet",
+    "invited_nps.parquet",
+    "planted_defects.parquet",
+    "corrections.parquet",
+    "drivers.json",
+    "summary.json",
+)
 _GENERATED_NAME = re.compile(rf"^({'|'.join(ENTITIES)})_\d{{8}}(_[^/]*)?\.(csv|parquet|xlsx)(\.tmp)?$")
 
 FILE_FORMATS = {
     "crm": "CSV; delimiter ';'; decimal comma; Windows-1252 (cp1252); CRLF; quoted only when needed; dates "
-           "ISO YYYY-MM-DD except drops listed under date_styles as 'fi' (D.M.YYYY, is_active kyllä/ei)",
-    "survey": "CSV; delimiter ','; decimal point; UTF-8 with BOM; LF; quoted line breaks in comment; ISO dates",
+    "ISO YYYY-MM-DD except drops listed under date_styles as 'fi' (D.M.YYYY, is_active kyllä/ei)",
+    "survey": "CSV; delimiter ','; decimal point; UTF-8 with BOM; LF; quoted line breaks in comment; "
+    "ISO dates",
     "finance/payments": "CSV; delimiter ','; decimal point; UTF-8 without BOM; LF; ISO dates",
     "finance/invoice_lines": "Parquet (zstd); amounts float64 rounded to cents; dates date32; line_no int32",
-    "finance/cost_to_serve": "XLSX, one workbook per quarter, sheet 'cost_to_serve', header in row 1, month as "
-                             "a date cell (first day of month); split into _partN files above 1,000,000 rows",
+    "finance/cost_to_serve": "XLSX, one workbook per quarter, sheet 'cost_to_serve', header in row 1, "
+    "month as a date cell (first day of month); split into _partN files above 1,000,000 rows",
 }
 ID_FORMATS = {
-    "account_id": "A + 6 digits (A000123)", "contact_id": "C + 7 digits", "opportunity_id": "OPP + 7 digits",
-    "activity_id": "ACT + 9 digits", "invoice_id": "INV + 8 digits (credit notes too)",
-    "invitation_id": "SI + 8 digits", "response_id": "SR + 8 digits",
+    "account_id": "A + 6 digits (A000123)",
+    "contact_id": "C + 7 digits",
+    "opportunity_id": "OPP + 7 digits",
+    "activity_id": "ACT + 9 digits",
+    "invoice_id": "INV + 8 digits (credit notes too)",
+    "invitation_id": "SI + 8 digits",
+    "response_id": "SR + 8 digits",
     "survey_id": "REL-YYYY-MM | TX-YYYY-MM | EXIT-YYYY-Qn",
     "defect/correction key": "key columns joined by '|' (invoice_id|line_no, invoice_id|paid_date)",
 }
@@ -81,8 +103,15 @@ class GenerationSummary:
     realised: dict  # what the planted company turned out to be (as in truth/summary.json)
 
 
-def generate_demo_company(landing_dir: Path, truth_dir: Path, *, accounts: int = 2000, months: int = 36,
-                          seed: int = 42, end_month: str = "2026-10") -> GenerationSummary:
+def generate_demo_company(
+    landing_dir: Path,
+    truth_dir: Path,
+    *,
+    accounts: int = 2000,
+    months: int = 36,
+    seed: int = 42,
+    end_month: str = "2026-10",
+) -> GenerationSummary:
     """Write the demo company's landing zone and its truth. Replaces earlier generated files there."""
     if not MIN_ACCOUNTS <= accounts <= MAX_ACCOUNTS:
         raise ValueError(f"accounts must be between {MIN_ACCOUNTS} and {MAX_ACCOUNTS}, got {accounts}")
@@ -103,10 +132,13 @@ def generate_demo_company(landing_dir: Path, truth_dir: Path, *, accounts: int =
     for source in SOURCES:
         (landing_dir / source).mkdir(parents=True, exist_ok=True)
 
-    crm = Crm(streams, calendar, population, contacts, opportunities, account_ids, contact_ids, output, defects)
+    crm = Crm(
+        streams, calendar, population, contacts, opportunities, account_ids, contact_ids, output, defects
+    )
     finance = Finance(streams, calendar, population, account_ids, output, defects, corrections)
-    surveys = Surveys(streams, calendar, population, contacts, account_ids, contact_ids, output, defects,
-                      corrections)
+    surveys = Surveys(
+        streams, calendar, population, contacts, account_ids, contact_ids, output, defects, corrections
+    )
     account_months = truth.AccountMonths()
     quarter_costs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     snapshots = calendar.snapshot_months
@@ -120,35 +152,63 @@ def generate_demo_company(landing_dir: Path, truth_dir: Path, *, accounts: int =
         account_months.add(t, active, invoicing.net_revenue[active])
         surveys.run_month(t)
         if t in calendar.quarter_ends:
-            write_cost_to_serve(output, calendar, t, account_ids, *(np.concatenate(x) for x in zip(*quarter_costs,
-                                                                                                strict=True)))
+            write_cost_to_serve(
+                output,
+                calendar,
+                t,
+                account_ids,
+                *(np.concatenate(x) for x in zip(*quarter_costs, strict=True)),
+            )
             quarter_costs = []
         if t in snapshots:
             crm.write_snapshots(snapshots.index(t), t)
 
+    assert not surveys.pending_resends, "every response chosen for correction was sent again"
     summary = {
-        "parameters": {"accounts": accounts, "months": months, "seed": seed, "end_month": end_month,
-                       "first_month": str(calendar.first_month)},
+        "parameters": {
+            "accounts": accounts,
+            "months": months,
+            "seed": seed,
+            "end_month": end_month,
+            "first_month": str(calendar.first_month),
+        },
         "formats": FILE_FORMATS,
         "ids": ID_FORMATS,
-        "date_styles": {name: output.date_styles.get(name, "iso") for name in output.files
-                        if name.endswith(".csv")},
+        "date_styles": {
+            name: output.date_styles.get(name, "iso") for name in output.files if name.endswith(".csv")
+        },
         "files": output.files,
         "rows": output.rows,
         "planted_defects": len(defects.records),
         "corrections": len(corrections.records),
     }
-    truth_files, realised = truth.write_truth(truth_dir, calendar, population, account_ids, account_months,
-                                              surveys.invited_truth(), defects.table(), corrections.table(), summary)
+    truth_files, realised = truth.write_truth(
+        truth_dir,
+        calendar,
+        population,
+        account_ids,
+        account_months,
+        surveys.invited_truth(),
+        defects.table(),
+        corrections.table(),
+        summary,
+    )
     return GenerationSummary(
-        files=tuple(output.files), truth_files=tuple(truth_files), rows=dict(output.rows),
-        elapsed_seconds=time.perf_counter() - started, bytes_written=output.bytes_written, accounts=accounts,
-        months=months, seed=seed, end_month=end_month, realised=realised,
+        files=tuple(output.files),
+        truth_files=tuple(truth_files),
+        rows=dict(output.rows),
+        elapsed_seconds=time.perf_counter() - started,
+        bytes_written=output.bytes_written,
+        accounts=accounts,
+        months=months,
+        seed=seed,
+        end_month=end_month,
+        realised=realised,
     )
 
 
 def _remove_earlier_output(landing_dir: Path, truth_dir: Path) -> None:
-    """Delete files an earlier generation wrote (same naming), so a smaller or shifted run leaves no stale drops.
+    """Delete files an earlier generation wrote, so a smaller or shifted run leaves no stale drops.
 
     Only files named like generated drops in crm/, survey/, finance/ and the known truth files are touched.
     """

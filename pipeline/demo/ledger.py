@@ -24,7 +24,9 @@ class LandingOutput:
     date_styles: dict[str, str] = field(default_factory=dict)
     bytes_written: int = 0
 
-    def path(self, source: str, entity: str, stamp: str, extension: str, suffix: str = "") -> tuple[Path, str]:
+    def path(
+        self, source: str, entity: str, stamp: str, extension: str, suffix: str = ""
+    ) -> tuple[Path, str]:
         """Absolute path and landing-relative name of a drop: ``<entity>_<YYYYMMDD>[_suffix].<ext>``."""
         name = f"{entity}_{stamp}{'_' + suffix if suffix else ''}.{extension}"
         relative = f"{source}/{name}"
@@ -37,8 +39,16 @@ class LandingOutput:
         if date_style:
             self.date_styles[relative] = date_style
 
-    def write_csv(self, table: pa.Table, source: str, entity: str, stamp: str, dialect: formats.CsvDialect,
-                  suffix: str = "", date_style: str | None = None) -> str:
+    def write_csv(
+        self,
+        table: pa.Table,
+        source: str,
+        entity: str,
+        stamp: str,
+        dialect: formats.CsvDialect,
+        suffix: str = "",
+        date_style: str | None = None,
+    ) -> str:
         path, relative = self.path(source, entity, stamp, "csv", suffix)
         formats.write_csv(table, path, dialect)
         self.record(relative, entity, table.num_rows, date_style)
@@ -57,8 +67,16 @@ class DefectLedger:
 
     records: list[tuple[str, str, str, int, str, str, str]] = field(default_factory=list)
 
-    def add(self, source: str, entity: str, file: str, row_numbers: np.ndarray, keys: list[str], column: str,
-            problem: str) -> None:
+    def add(
+        self,
+        source: str,
+        entity: str,
+        file: str,
+        row_numbers: np.ndarray,
+        keys: list[str],
+        column: str,
+        problem: str,
+    ) -> None:
         for row_number, key in zip(np.asarray(row_numbers).tolist(), keys, strict=True):
             self.records.append((source, entity, file, int(row_number), key, column, problem))
 
@@ -75,14 +93,31 @@ class CorrectionLedger:
 
     records: list[tuple[str, str, str, str, str, str, str, str]] = field(default_factory=list)
 
-    def add(self, source: str, entity: str, keys: list[str], column: str, first_file: str,
-            first_values: list[str], corrected_file: str, corrected_values: list[str]) -> None:
+    def add(
+        self,
+        source: str,
+        entity: str,
+        keys: list[str],
+        column: str,
+        first_file: str,
+        first_values: list[str],
+        corrected_file: str,
+        corrected_values: list[str],
+    ) -> None:
         for key, first, corrected in zip(keys, first_values, corrected_values, strict=True):
             self.records.append((source, entity, key, column, first_file, first, corrected_file, corrected))
 
     def table(self) -> pa.Table:
-        names = ["source", "entity", "key", "column", "first_file", "first_value", "corrected_file",
-                 "corrected_value"]
+        names = [
+            "source",
+            "entity",
+            "key",
+            "column",
+            "first_file",
+            "first_value",
+            "corrected_file",
+            "corrected_value",
+        ]
         columns = list(zip(*self.records, strict=True)) if self.records else [[]] * len(names)
         return pa.table({n: pa.array(list(c), type=pa.string()) for n, c in zip(names, columns, strict=True)})
 

@@ -70,10 +70,6 @@ class Accounts:
         """Accounts that are customers during month t (created, not yet churned): their indexes."""
         return np.flatnonzero((self.created_month <= t) & (self.churn_month > t))
 
-    def size_z(self) -> np.ndarray:
-        log_size = np.log(self.size_eur)
-        return (log_size - log_size.mean()) / log_size.std()
-
 
 def _weighted_choice(rng: np.random.Generator, weights, size: int) -> np.ndarray:
     weights = np.asarray(weights, dtype=np.float64)
@@ -87,7 +83,11 @@ def _company_names(rng: np.random.Generator, country: np.ndarray) -> tuple[np.nd
     def draw(pool: tuple[str, ...]) -> np.ndarray:
         return np.array(pool, dtype=object)[rng.integers(0, len(pool), n)]
 
-    surname, place, trade = draw(vocabulary.SURNAMES), draw(vocabulary.PLACE_GENITIVES), draw(vocabulary.TRADE_WORDS)
+    surname, place, trade = (
+        draw(vocabulary.SURNAMES),
+        draw(vocabulary.PLACE_GENITIVES),
+        draw(vocabulary.TRADE_WORDS),
+    )
     form = draw(vocabulary.FINNISH_FORMS)
     first, second = draw(vocabulary.SWEDISH_PAIRS), draw(vocabulary.SWEDISH_PAIRS)
     second = np.where(second == first, "Lindholm", second)
@@ -104,8 +104,10 @@ def _company_names(rng: np.random.Generator, country: np.ndarray) -> tuple[np.nd
         legal_form = np.where(foreign, foreign_form, legal_form)
     names = stem + " " + legal_form
     domains = np.array(
-        [vocabulary.ascii_fold(s) + vocabulary.COUNTRY_TLD[c] for s, c in zip(stem.tolist(), country.tolist(),
-                                                                               strict=True)],
+        [
+            vocabulary.ascii_fold(s) + vocabulary.COUNTRY_TLD[c]
+            for s, c in zip(stem.tolist(), country.tolist(), strict=True)
+        ],
         dtype=object,
     )
     return names, domains
@@ -119,8 +121,9 @@ def business_ids(rng: np.random.Generator, n: int) -> np.ndarray:
     keep = remainder != 1  # remainder 1 has no valid check digit
     candidates, remainder = candidates[keep][:n], remainder[keep][:n]
     check = np.where(remainder == 0, 0, 11 - remainder)
-    return np.array([f"{base:07d}-{c}" for base, c in zip(candidates.tolist(), check.tolist(), strict=True)],
-                    dtype=object)
+    return np.array(
+        [f"{base:07d}-{c}" for base, c in zip(candidates.tolist(), check.tolist(), strict=True)], dtype=object
+    )
 
 
 def invalid_business_id(valid: str) -> str:
@@ -176,25 +179,60 @@ def build_accounts(streams: Streams, count: int, calendar: Calendar) -> Accounts
     name, domain = _company_names(streams("account-names"), country)
 
     risk_state = model.simulate_risk_states(streams("risk-state"), count, months)
-    churn_month, churn_kind, closed_date = _simulate_churn(streams("churn"), calendar, created_month,
-                                                           static_logit, risk_state, size_z)
+    churn_month, churn_kind, closed_date = _simulate_churn(
+        streams("churn"), calendar, created_month, static_logit, risk_state, size_z
+    )
     owner, region, employees, potential, shown = _snapshot_attributes(
-        streams("snapshot-attributes"), calendar, country, size, risk_state, static_risk, competitor_propensity
+        streams("snapshot-attributes"),
+        calendar,
+        country,
+        size,
+        risk_state,
+        static_risk,
+        competitor_propensity,
     )
     return Accounts(
-        count=count, number=np.arange(1, count + 1), created_date=created_date, created_month=created_month,
-        name=name, domain=domain, business_id=business_id, industry=industry, country=country, size_eur=size,
-        size_band=size_band, static_risk=static_risk, static_logit=static_logit, product_mix=product_mix,
-        margin_discount=margin_discount, payment_terms_days=payment_terms, growth_per_year=growth,
-        service_intensity=service_intensity, experience=experience, competitor=competitor,
-        competitor_propensity=competitor_propensity, risk_state=risk_state, churn_month=churn_month,
-        churn_kind=churn_kind, closed_date=closed_date, owner=owner, region=region, employees=employees,
-        potential_eur=potential, competitor_shown=shown,
+        count=count,
+        number=np.arange(1, count + 1),
+        created_date=created_date,
+        created_month=created_month,
+        name=name,
+        domain=domain,
+        business_id=business_id,
+        industry=industry,
+        country=country,
+        size_eur=size,
+        size_band=size_band,
+        static_risk=static_risk,
+        static_logit=static_logit,
+        product_mix=product_mix,
+        margin_discount=margin_discount,
+        payment_terms_days=payment_terms,
+        growth_per_year=growth,
+        service_intensity=service_intensity,
+        experience=experience,
+        competitor=competitor,
+        competitor_propensity=competitor_propensity,
+        risk_state=risk_state,
+        churn_month=churn_month,
+        churn_kind=churn_kind,
+        closed_date=closed_date,
+        owner=owner,
+        region=region,
+        employees=employees,
+        potential_eur=potential,
+        competitor_shown=shown,
     )
 
 
-def _simulate_churn(rng: np.random.Generator, calendar: Calendar, created_month: np.ndarray,
-                    static_logit: np.ndarray, risk_state: np.ndarray, size_z: np.ndarray):
+def _simulate_churn(
+    rng: np.random.Generator,
+    calendar: Calendar,
+    created_month: np.ndarray,
+    static_logit: np.ndarray,
+    risk_state: np.ndarray,
+    size_z: np.ndarray,
+):
     """Draw each account's churn month from the monthly hazards; then how it shows (closed or silent)."""
     count = created_month.shape[0]
     churn_month = np.full(count, NO_CHURN, dtype=np.int64)
@@ -216,8 +254,15 @@ def _simulate_churn(rng: np.random.Generator, calendar: Calendar, created_month:
     return churn_month, churn_kind, closed_date
 
 
-def _snapshot_attributes(rng: np.random.Generator, calendar: Calendar, country: np.ndarray, size: np.ndarray,
-                         risk_state: np.ndarray, static_risk: np.ndarray, competitor_propensity: np.ndarray):
+def _snapshot_attributes(
+    rng: np.random.Generator,
+    calendar: Calendar,
+    country: np.ndarray,
+    size: np.ndarray,
+    risk_state: np.ndarray,
+    static_risk: np.ndarray,
+    competitor_propensity: np.ndarray,
+):
     """Owner, region, employees, potential and competitor as each CRM snapshot shows them (SCD2 history)."""
     snapshots = calendar.snapshot_months
     k, n = len(snapshots), size.shape[0]
@@ -243,7 +288,9 @@ def _snapshot_attributes(rng: np.random.Generator, calendar: Calendar, country: 
     never_estimated = rng.random(n) < 0.10
     potential[0] = np.where(never_estimated, np.nan, first_potential)
     for i in range(1, k):
-        owner[i] = np.where(rng.random(n) < 0.06, rng.integers(0, len(vocabulary.ACCOUNT_MANAGERS), n), owner[i - 1])
+        owner[i] = np.where(
+            rng.random(n) < 0.06, rng.integers(0, len(vocabulary.ACCOUNT_MANAGERS), n), owner[i - 1]
+        )
         relocates = (country == "FI") & (rng.random(n) < 0.01)
         region[i] = np.where(relocates, regions_fi[_weighted_choice(rng, region_weights, n)], region[i - 1])
         employees[i] = np.maximum(1, np.rint(employees[i - 1] * rng.lognormal(0.02, 0.06, n)))
@@ -303,8 +350,13 @@ def build_contacts(streams: Streams, accounts: Accounts, calendar: Calendar) -> 
     title = all_titles[pool_start[role] + rng.integers(0, 1 << 20, count) % pool_size[role]]
     first = np.array([vocabulary.ascii_fold(x) for x in vocabulary.FIRST_NAMES], dtype=object)
     last = np.array([vocabulary.ascii_fold(x) for x in vocabulary.LAST_NAMES], dtype=object)
-    email = (first[rng.integers(0, len(first), count)] + "." + last[rng.integers(0, len(last), count)] + "@"
-             + accounts.domain[account].astype(object))
+    email = (
+        first[rng.integers(0, len(first), count)]
+        + "."
+        + last[rng.integers(0, len(last), count)]
+        + "@"
+        + accounts.domain[account].astype(object)
+    )
 
     # The main contact has been there a while; others joined at any time, some after the history ends.
     history_start = calendar.month_start(0)
@@ -316,12 +368,23 @@ def build_contacts(streams: Streams, accounts: Accounts, calendar: Calendar) -> 
     )
     created = np.maximum(accounts.created_date[account], history_start + offset.astype("timedelta64[D]"))
     leaves = (position > 0) & (rng.random(count) < 0.6)
-    left = np.where(leaves, created + rng.exponential(6 * 365, count).astype(np.int64).astype("timedelta64[D]"), NAT)
+    left = np.where(
+        leaves, created + rng.exponential(6 * 365, count).astype(np.int64).astype("timedelta64[D]"), NAT
+    )
     number = np.empty(count, dtype=np.int64)
     number[np.argsort(created, kind="stable")] = np.arange(1, count + 1)
-    return Contacts(count=count, account=account, number=number, role=role, title=title, email=email,
-                    created_date=created, left_date=left, first_of_account=first_of_account,
-                    per_account=per_account)
+    return Contacts(
+        count=count,
+        account=account,
+        number=number,
+        role=role,
+        title=title,
+        email=email,
+        created_date=created,
+        left_date=left,
+        first_of_account=first_of_account,
+        per_account=per_account,
+    )
 
 
 # --- opportunities ----------------------------------------------------------------------------------
@@ -369,18 +432,33 @@ def build_opportunities(streams: Streams, accounts: Accounts, calendar: Calendar
     reasons = np.array(vocabulary.LOST_REASONS)
     competitor_reason = int(np.flatnonzero(reasons == vocabulary.LOST_REASON_COMPETITOR)[0])
     other_reasons = np.flatnonzero(reasons != vocabulary.LOST_REASON_COMPETITOR)
-    lost_reason = np.where(won, -1, np.where(to_competitor, competitor_reason,
-                                             other_reasons[rng.integers(0, len(other_reasons), n)]))
+    lost_reason = np.where(
+        won,
+        -1,
+        np.where(to_competitor, competitor_reason, other_reasons[rng.integers(0, len(other_reasons), n)]),
+    )
     cancelled = int(np.flatnonzero(reasons == "Hanke peruttu")[0])
     lost_reason = np.where(gone, cancelled, lost_reason)
     some_competitor = (~won) & ~to_competitor & (rng.random(n) < 0.2)
-    competitor = np.where(to_competitor, accounts.competitor[account],
-                          np.where(some_competitor, rng.integers(0, len(vocabulary.COMPETITORS), n), -1))
+    competitor = np.where(
+        to_competitor,
+        accounts.competitor[account],
+        np.where(some_competitor, rng.integers(0, len(vocabulary.COMPETITORS), n), -1),
+    )
     monthly = accounts.size_eur[account] / 12
     amount = np.clip(np.round(monthly * rng.uniform(0.5, 8.0, n) / 100) * 100, 500, 9_500_000)
     cumulative = np.cumsum(accounts.product_mix[account], axis=1)
     product = (rng.random(n)[:, None] > cumulative).sum(axis=1).clip(0, len(vocabulary.PRODUCT_LINES) - 1)
     kind = rng.integers(0, len(vocabulary.OPPORTUNITY_KINDS), n)
-    return Opportunities(account=account, number=np.arange(1, n + 1), created_date=created, close_date=close,
-                         won=won, amount_eur=amount, lost_reason=lost_reason, competitor=competitor,
-                         product=product, kind=kind)
+    return Opportunities(
+        account=account,
+        number=np.arange(1, n + 1),
+        created_date=created,
+        close_date=close,
+        won=won,
+        amount_eur=amount,
+        lost_reason=lost_reason,
+        competitor=competitor,
+        product=product,
+        kind=kind,
+    )

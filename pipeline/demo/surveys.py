@@ -37,12 +37,28 @@ COMMENT_SHARE = {"relationship": 0.35, "transactional": 0.25, "exit": 0.6}
 RESEND_SHARE = 0.01
 TRANSACTIONAL_DRIVERS = ("driver_quality", "driver_delivery", "driver_service", "driver_ease")
 # Exit reasons named after the driver the leaving customer rated lowest.
-REASON_BY_DRIVER = {"driver_quality": "quality", "driver_delivery": "delivery", "driver_service": "service",
-                    "driver_price_value": "price"}
+REASON_BY_DRIVER = {
+    "driver_quality": "quality",
+    "driver_delivery": "delivery",
+    "driver_service": "service",
+    "driver_price_value": "price",
+}
 
-RESPONSE_COLUMNS = ["response_id", "survey_id", "survey_type", "account_id", "contact_id", "invitation_id",
-                    "response_date", "nps", *model.DRIVER_NAMES, "considering_alternatives",
-                    "preferred_competitor", "reason_left", "comment"]
+RESPONSE_COLUMNS = [
+    "response_id",
+    "survey_id",
+    "survey_type",
+    "account_id",
+    "contact_id",
+    "invitation_id",
+    "response_date",
+    "nps",
+    *model.DRIVER_NAMES,
+    "considering_alternatives",
+    "preferred_competitor",
+    "reason_left",
+    "comment",
+]
 
 
 @dataclass
@@ -82,7 +98,8 @@ class Surveys:
     next_response_number: int = 1
     sent: list[Batch] = field(default_factory=list)  # every invitation, for the truth
     quarter: dict[str, list[Batch]] = field(default_factory=lambda: {"transactional": [], "exit": []})
-    pending_resend: tuple[pa.Table, str, list[str], str] | None = None  # rows, first file, first values, date
+    # rows to send again corrected, the file they first went out in, their wrong values, that file's date
+    pending_resends: list[tuple[pa.Table, str, list[str], str]] = field(default_factory=list)
     first_relationship_drop_done: bool = False
 
     def __post_init__(self) -> None:
@@ -119,8 +136,11 @@ class Surveys:
         rows = np.flatnonzero(active[c.account])
         sent = cal.random_days(rng, np.full(rows.shape[0], t), last_day=7)
         role = c.role[rows]
-        wanted = (role <= 1) | ((role == 2) & (rng.random(rows.shape[0]) < 0.3)) | (
-            (role == 3) & (rng.random(rows.shape[0]) < 0.1))
+        wanted = (
+            (role <= 1)
+            | ((role == 2) & (rng.random(rows.shape[0]) < 0.3))
+            | ((role == 3) & (rng.random(rows.shape[0]) < 0.1))
+        )
         eligible = wanted & c.active_on(rows, sent, a)
         # At most four contacts an account: the first eligible ones in the CRM's order.
         running = np.cumsum(eligible)
@@ -133,7 +153,9 @@ class Surveys:
             return None
         survey_id = f"REL-{str(cal.month(t))}"
         state = a.risk_state[c.account[rows], t]
-        return self._invite(rng, "relationship", survey_id, c.account[rows], rows, sent, state, 0.0, max_delay=19)
+        return self._invite(
+            rng, "relationship", survey_id, c.account[rows], rows, sent, state, 0.0, max_delay=19
+        )
 
     def _transactional(self, t: int) -> Batch | None:
         a, c, cal = self.accounts, self.contacts, self.calendar
@@ -141,8 +163,9 @@ class Surveys:
         active = a.active_in(t)
         chosen = active[rng.random(active.shape[0]) < TRANSACTIONAL_SHARE_BY_SIZE_BAND[a.size_band[active]]]
         sent = cal.random_days(rng, np.full(chosen.shape[0], t), last_day=20)
-        contact_row = c.first_of_account[chosen] + (rng.random(chosen.shape[0]) * c.per_account[chosen]).astype(
-            np.int64)
+        contact_row = c.first_of_account[chosen] + (
+            rng.random(chosen.shape[0]) * c.per_account[chosen]
+        ).astype(np.int64)
         usable = c.active_on(contact_row, sent, a)
         fallback = c.first_of_account[chosen]
         contact_row = np.where(usable, contact_row, fallback)
@@ -151,8 +174,17 @@ class Surveys:
         if chosen.size == 0:
             return None
         survey_id = f"TX-{str(cal.month(t))}"
-        return self._invite(rng, "transactional", survey_id, chosen, contact_row, sent, a.risk_state[chosen, t],
-                            0.0, max_delay=7)
+        return self._invite(
+            rng,
+            "transactional",
+            survey_id,
+            chosen,
+            contact_row,
+            sent,
+            a.risk_state[chosen, t],
+            0.0,
+            max_delay=7,
+        )
 
     def _exit(self, t: int) -> Batch | None:
         a, c, cal = self.accounts, self.contacts, self.calendar
@@ -168,12 +200,30 @@ class Surveys:
         survey_id = f"EXIT-{str(cal.month(t))[:4]}-Q{quarter}"
         # How they felt when they left: the state in their last month as a customer.
         state = a.risk_state[chosen, a.churn_month[chosen] - 1]
-        return self._invite(rng, "exit", survey_id, chosen, c.first_of_account[chosen], sent, state,
-                            model.EXIT_NPS_SHIFT, max_delay=14)
+        return self._invite(
+            rng,
+            "exit",
+            survey_id,
+            chosen,
+            c.first_of_account[chosen],
+            sent,
+            state,
+            model.EXIT_NPS_SHIFT,
+            max_delay=14,
+        )
 
-    def _invite(self, rng: np.random.Generator, survey_type: str, survey_id: str, account: np.ndarray,
-                contact_row: np.ndarray, sent: np.ndarray, state: np.ndarray, shift: float,
-                max_delay: int) -> Batch:
+    def _invite(
+        self,
+        rng: np.random.Generator,
+        survey_type: str,
+        survey_id: str,
+        account: np.ndarray,
+        contact_row: np.ndarray,
+        sent: np.ndarray,
+        state: np.ndarray,
+        shift: float,
+        max_delay: int,
+    ) -> Batch:
         a, c = self.accounts, self.contacts
         n = account.shape[0]
         order = np.lexsort((contact_row, sent))
@@ -188,8 +238,11 @@ class Surveys:
         if survey_type == "transactional":
             asked = np.isin(np.array(model.DRIVER_NAMES), TRANSACTIONAL_DRIVERS)
         shown = asked[None, :] & (rng.random(ratings.shape) >= MISSING_DRIVER_SHARE)
-        considering = (model.considering_alternatives(rng, state, nps) if survey_type != "transactional"
-                       else np.full(n, -1))
+        considering = (
+            model.considering_alternatives(rng, state, nps)
+            if survey_type != "transactional"
+            else np.full(n, -1)
+        )
         competitor = a.competitor[account]
         reason = np.full(n, -1)
         preferred = np.full(n, -1)
@@ -197,12 +250,16 @@ class Surveys:
         if survey_type == "relationship":
             likes_other = (considering >= 7) & (rng.random(n) < 0.55)
             random_pick = rng.random(n) < 0.02
-            preferred = np.where(likes_other, competitor,
-                                 np.where(random_pick, rng.integers(0, len(vocabulary.COMPETITORS), n), -1))
+            preferred = np.where(
+                likes_other,
+                competitor,
+                np.where(random_pick, rng.integers(0, len(vocabulary.COMPETITORS), n), -1),
+            )
         elif survey_type == "exit":
             driver_index = [model.DRIVER_NAMES.index(d) for d in REASON_BY_DRIVER]
             lowest = np.array([reasons.index(r) for r in REASON_BY_DRIVER.values()])[
-                np.argmin(ratings[:, driver_index], axis=1)]
+                np.argmin(ratings[:, driver_index], axis=1)
+            ]
             went_to_competitor = (considering >= 7) & (rng.random(n) < 0.5)
             business_closed = (a.churn_kind[account] == CLOSED) & (rng.random(n) < 0.1)
             other = rng.random(n) < 0.08
@@ -211,21 +268,45 @@ class Surveys:
                 [reasons.index("business closed"), reasons.index("competitor offer"), reasons.index("other")],
                 lowest,
             )
-            preferred = np.where((reason == reasons.index("competitor offer")) | (rng.random(n) < 0.3)
-                                 & (reason != reasons.index("business closed")), competitor, -1)
+            preferred = np.where(
+                (reason == reasons.index("competitor offer"))
+                | (rng.random(n) < 0.3) & (reason != reasons.index("business closed")),
+                competitor,
+                -1,
+            )
         mood = np.where(nps <= 6, 0, np.where(nps <= 8, 1, 2))
-        pool_start = np.array([0, len(self.comment_pool_by_mood[0]),
-                               len(self.comment_pool_by_mood[0]) + len(self.comment_pool_by_mood[1])])
+        pool_start = np.array(
+            [
+                0,
+                len(self.comment_pool_by_mood[0]),
+                len(self.comment_pool_by_mood[0]) + len(self.comment_pool_by_mood[1]),
+            ]
+        )
         pool_size = np.array([len(p) for p in self.comment_pool_by_mood])
-        comment = np.where(rng.random(n) < COMMENT_SHARE[survey_type],
-                           pool_start[mood] + rng.integers(0, 1 << 20, n) % pool_size[mood], -1)
+        comment = np.where(
+            rng.random(n) < COMMENT_SHARE[survey_type],
+            pool_start[mood] + rng.integers(0, 1 << 20, n) % pool_size[mood],
+            -1,
+        )
         numbers = self.next_invitation_number + np.arange(n)
         self.next_invitation_number += n
         batch = Batch(
-            survey_type=survey_type, survey_id=np.full(n, survey_id, dtype=object), number=numbers,
-            account=account, contact_row=contact_row, sent_date=sent, nps=nps, propensity=propensity,
-            responded=responded, response_date=response_date, ratings=ratings, shown=shown,
-            considering=considering, preferred_competitor=preferred, reason_left=reason, comment=comment,
+            survey_type=survey_type,
+            survey_id=np.full(n, survey_id, dtype=object),
+            number=numbers,
+            account=account,
+            contact_row=contact_row,
+            sent_date=sent,
+            nps=nps,
+            propensity=propensity,
+            responded=responded,
+            response_date=response_date,
+            ratings=ratings,
+            shown=shown,
+            considering=considering,
+            preferred_competitor=preferred,
+            reason_left=reason,
+            comment=comment,
         )
         self.sent.append(batch)
         return batch
@@ -236,43 +317,52 @@ class Surveys:
         stamp = self.calendar.stamp(t)
         if batches:
             invitations = pa.concat_tables([self._invitations_table(b) for b in batches])
-            self.output.write_csv(invitations, "survey", "invitations", stamp, formats.SURVEY_CSV, suffix=programme)
+            self.output.write_csv(
+                invitations, "survey", "invitations", stamp, formats.SURVEY_CSV, suffix=programme
+            )
         responses = [self._responses_table(b) for b in batches]
-        responses = [r for r in responses if r.num_rows]
         table = pa.concat_tables(responses) if responses else None
-        flush = self.pending_resend is not None and self.pending_resend[3] < stamp
-        if table is None and not flush:
+        # Rows chosen for correction in an earlier-dated drop come again here, corrected.
+        due = [entry for entry in self.pending_resends if entry[3] < stamp]
+        if (table is None or table.num_rows == 0) and not due:
             return
         if table is None:
-            table = self.pending_resend[0].slice(0, 0)
+            table = due[0][0].slice(0, 0)
         _, relative = self.output.path("survey", "responses", stamp, "csv", programme)
         rng = self.streams("survey-drop", t, ["relationship", "transactional", "exit"].index(programme))
-        new_pending = None
         own_rows = table.num_rows
-        later_drop_exists = any(s > stamp for s in self.response_drop_stamps)
-        if own_rows and later_drop_exists:
-            table, new_pending = self._choose_resends(rng, table, relative, stamp, programme)
+        if own_rows and any(s > stamp for s in self.response_drop_stamps):
+            table = self._choose_resends(rng, table, relative, stamp, programme)
         if programme == "relationship" and own_rows:
-            table = self._plant_impossible_nps(rng, table, relative, force=not self.first_relationship_drop_done)
-        if flush:
-            resent, first_file, first_values, _ = self.pending_resend
-            self.corrections.add("survey", "responses", resent.column("response_id").to_pylist(),
-                                 "considering_alternatives", first_file, first_values, relative,
-                                 resent.column("considering_alternatives").to_pylist())
+            table = self._plant_impossible_nps(
+                rng, table, relative, force=not self.first_relationship_drop_done
+            )
+        for entry in due:
+            resent, first_file, first_values, _ = entry
+            self.corrections.add(
+                "survey",
+                "responses",
+                resent.column("response_id").to_pylist(),
+                "considering_alternatives",
+                first_file,
+                first_values,
+                relative,
+                resent.column("considering_alternatives").to_pylist(),
+            )
             table = pa.concat_tables([table, resent])
-            self.pending_resend = None
-        if new_pending is not None:
-            self.pending_resend = new_pending
+        self.pending_resends = [entry for entry in self.pending_resends if entry[3] >= stamp]
         self.output.write_csv(table, "survey", "responses", stamp, formats.SURVEY_CSV, suffix=programme)
 
     def _invitations_table(self, b: Batch) -> pa.Table:
-        return pa.table({
-            "invitation_id": formats.ids("SI", b.number, 8),
-            "survey_id": pa.array(b.survey_id, type=pa.string()),
-            "account_id": self.account_ids.take(pa.array(b.account)),
-            "contact_id": self.contact_ids.take(pa.array(b.contact_row)),
-            "sent_date": formats.format_dates(b.sent_date),
-        })
+        return pa.table(
+            {
+                "invitation_id": formats.ids("SI", b.number, 8),
+                "survey_id": pa.array(b.survey_id, type=pa.string()),
+                "account_id": self.account_ids.take(pa.array(b.account)),
+                "contact_id": self.contact_ids.take(pa.array(b.contact_row)),
+                "sent_date": formats.format_dates(b.sent_date),
+            }
+        )
 
     def _responses_table(self, b: Batch) -> pa.Table:
         rows = np.flatnonzero(b.responded)
@@ -292,7 +382,9 @@ class Surveys:
         }
         for j, name in enumerate(model.DRIVER_NAMES):
             columns[name] = formats.format_integers(b.ratings[rows, j], ~b.shown[rows, j])
-        columns["considering_alternatives"] = formats.format_integers(b.considering[rows], b.considering[rows] < 0)
+        columns["considering_alternatives"] = formats.format_integers(
+            b.considering[rows], b.considering[rows] < 0
+        )
         columns["preferred_competitor"] = formats.pick(vocabulary.COMPETITORS, b.preferred_competitor[rows])
         columns["reason_left"] = formats.pick(vocabulary.REASONS_LEFT, b.reason_left[rows])
         columns["comment"] = formats.pick(self.comment_pool, b.comment[rows])
@@ -306,7 +398,7 @@ class Surveys:
         if programme == "relationship" and candidates.shape[0] >= 20:
             count = max(count, 1)
         if not count:
-            return table, None
+            return table
         chosen = np.sort(rng.choice(candidates, size=count, replace=False))
         true_rows = table.take(pa.array(chosen))
         truth = np.array([int(v) for v in values[chosen]])
@@ -315,8 +407,11 @@ class Surveys:
         column = np.array(values, dtype=object)
         column[chosen] = [str(v) for v in wrong.tolist()]
         index = table.column_names.index("considering_alternatives")
-        table = table.set_column(index, "considering_alternatives", pa.array(column.tolist(), type=pa.string()))
-        return table, (true_rows, relative, [str(v) for v in wrong.tolist()], stamp)
+        table = table.set_column(
+            index, "considering_alternatives", pa.array(column.tolist(), type=pa.string())
+        )
+        self.pending_resends.append((true_rows, relative, [str(v) for v in wrong.tolist()], stamp))
+        return table
 
     def _plant_impossible_nps(self, rng, table, relative, force) -> pa.Table:
         """Planted: responses with an NPS outside 0..10 (a survey tool's -1 for 'skipped', an 11)."""
@@ -332,8 +427,15 @@ class Surveys:
         extra = extra.set_column(4, "contact_id", pa.nulls(count, pa.string()))
         extra = extra.set_column(7, "nps", pa.array(np.where(rng.random(count) < 0.5, "11", "-1")))
         table, row_numbers = insert_rows(table, extra, source + 1)
-        self.defects.add("survey", "responses", relative, row_numbers, extra.column("response_id").to_pylist(),
-                         "nps", "nps outside 0..10")
+        self.defects.add(
+            "survey",
+            "responses",
+            relative,
+            row_numbers,
+            extra.column("response_id").to_pylist(),
+            "nps",
+            "nps outside 0..10",
+        )
         self.first_relationship_drop_done = True
         return table
 
@@ -346,29 +448,40 @@ class Surveys:
             return np.concatenate([getter(b) for b in batches]) if batches else np.array([])
 
         sent = cat(lambda b: b.sent_date).astype("datetime64[D]")
-        return pa.table({
-            "invitation_id": formats.ids("SI", cat(lambda b: b.number).astype(np.int64), 8),
-            "survey_id": pa.array(cat(lambda b: b.survey_id).tolist(), type=pa.string()),
-            "survey_type": pa.array(cat(lambda b: np.full(b.number.shape[0], b.survey_type)).tolist(),
-                                    type=pa.string()),
-            "account_id": self.account_ids.take(pa.array(cat(lambda b: b.account).astype(np.int64))),
-            "contact_id": self.contact_ids.take(pa.array(cat(lambda b: b.contact_row).astype(np.int64))),
-            "sent_month": pa.array(sent.astype("datetime64[M]").astype("datetime64[D]"), type=pa.date32()),
-            "would_be_nps": pa.array(cat(lambda b: b.nps).astype(np.int64)),
-            "response_propensity": pa.array(cat(lambda b: b.propensity).astype(np.float64)),
-            "responded": pa.array(cat(lambda b: b.responded).astype(bool)),
-        })
+        return pa.table(
+            {
+                "invitation_id": formats.ids("SI", cat(lambda b: b.number).astype(np.int64), 8),
+                "survey_id": pa.array(cat(lambda b: b.survey_id).tolist(), type=pa.string()),
+                "survey_type": pa.array(
+                    cat(lambda b: np.full(b.number.shape[0], b.survey_type)).tolist(), type=pa.string()
+                ),
+                "account_id": self.account_ids.take(pa.array(cat(lambda b: b.account).astype(np.int64))),
+                "contact_id": self.contact_ids.take(pa.array(cat(lambda b: b.contact_row).astype(np.int64))),
+                "sent_month": pa.array(
+                    sent.astype("datetime64[M]").astype("datetime64[D]"), type=pa.date32()
+                ),
+                "would_be_nps": pa.array(cat(lambda b: b.nps).astype(np.int64)),
+                "response_propensity": pa.array(cat(lambda b: b.propensity).astype(np.float64)),
+                "responded": pa.array(cat(lambda b: b.responded).astype(bool)),
+            }
+        )
 
 
 def _comment_pool(rng: np.random.Generator, variants: int = 25) -> tuple[list[str], list[list[str]]]:
     by_mood = []
-    for templates in (vocabulary.COMMENTS_DETRACTOR, vocabulary.COMMENTS_PASSIVE, vocabulary.COMMENTS_PROMOTER):
+    for templates in (
+        vocabulary.COMMENTS_DETRACTOR,
+        vocabulary.COMMENTS_PASSIVE,
+        vocabulary.COMMENTS_PROMOTER,
+    ):
         pool = []
         for template in templates:
             for _ in range(variants):
-                pool.append(template.format(
-                    name=vocabulary.FIRST_NAMES[rng.integers(len(vocabulary.FIRST_NAMES))],
-                    competitor=vocabulary.COMPETITORS[rng.integers(len(vocabulary.COMPETITORS))],
-                ))
+                pool.append(
+                    template.format(
+                        name=vocabulary.FIRST_NAMES[rng.integers(len(vocabulary.FIRST_NAMES))],
+                        competitor=vocabulary.COMPETITORS[rng.integers(len(vocabulary.COMPETITORS))],
+                    )
+                )
         by_mood.append(pool)
     return [comment for pool in by_mood for comment in pool], by_mood

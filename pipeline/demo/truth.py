@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-
 from pipeline.demo import formats, model
 from pipeline.demo.calendar import Calendar
 from pipeline.demo.population import CLOSED, NO_CHURN, SILENT, Accounts
@@ -47,9 +46,17 @@ class AccountMonths:
         self.revenue.append(revenue)
 
 
-def write_truth(truth_dir: Path, calendar: Calendar, accounts: Accounts, account_ids: pa.Array,
-                account_months: AccountMonths, invited: pa.Table, defects: pa.Table, corrections: pa.Table,
-                summary: dict) -> tuple[list[str], dict]:
+def write_truth(
+    truth_dir: Path,
+    calendar: Calendar,
+    accounts: Accounts,
+    account_ids: pa.Array,
+    account_months: AccountMonths,
+    invited: pa.Table,
+    defects: pa.Table,
+    corrections: pa.Table,
+    summary: dict,
+) -> tuple[list[str], dict]:
     truth_dir.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
 
@@ -59,53 +66,87 @@ def write_truth(truth_dir: Path, calendar: Calendar, accounts: Accounts, account
 
     probability = model.SixMonthChurnProbability(accounts.static_logit)
     chunks_p, chunks_m = [], []
-    for active, t, revenue in zip(account_months.account, account_months.month, account_months.revenue,
-                                  strict=True):
+    for active, t, revenue in zip(
+        account_months.account, account_months.month, account_months.revenue, strict=True
+    ):
         state = accounts.risk_state[active, t]
         month = np.full(active.shape[0], calendar.month_start(t))
         ids = account_ids.take(pa.array(active))
         p = probability(accounts.static_logit[active], state)
-        chunks_p.append(pa.table({"account_id": ids, "month": pa.array(month, pa.date32()),
-                                  "p_churn_6m": pa.array(p)}))
-        chunks_m.append(pa.table({
-            "account_id": ids, "month": pa.array(month, pa.date32()), "risk_state": pa.array(state),
-            "churn_hazard_next_month": pa.array(model.monthly_hazard(accounts.static_logit[active], state)),
-            "net_revenue_eur": pa.array(np.round(revenue, 2)),
-        }))
+        chunks_p.append(
+            pa.table({"account_id": ids, "month": pa.array(month, pa.date32()), "p_churn_6m": pa.array(p)})
+        )
+        chunks_m.append(
+            pa.table(
+                {
+                    "account_id": ids,
+                    "month": pa.array(month, pa.date32()),
+                    "risk_state": pa.array(state),
+                    "churn_hazard_next_month": pa.array(
+                        model.monthly_hazard(accounts.static_logit[active], state)
+                    ),
+                    "net_revenue_eur": pa.array(np.round(revenue, 2)),
+                }
+            )
+        )
     probabilities = pa.concat_tables(chunks_p)
     parquet("churn_probabilities.parquet", probabilities)
     parquet("account_months.parquet", pa.concat_tables(chunks_m))
 
     events = churn_events(calendar, accounts)
-    parquet("churn_events.parquet", pa.table({
-        "account_id": account_ids.take(pa.array(events[0])),
-        "churn_month": pa.array(calendar.month_start(events[1]), pa.date32()),
-        "churn_type": pa.array(np.where(events[2] == CLOSED, "closed", "silent")),
-    }))
+    parquet(
+        "churn_events.parquet",
+        pa.table(
+            {
+                "account_id": account_ids.take(pa.array(events[0])),
+                "churn_month": pa.array(calendar.month_start(events[1]), pa.date32()),
+                "churn_type": pa.array(np.where(events[2] == CLOSED, "closed", "silent")),
+            }
+        ),
+    )
     churned = accounts.churn_month != NO_CHURN
-    parquet("accounts.parquet", pa.table({
-        "account_id": account_ids,
-        "created_date": pa.array(accounts.created_date, pa.date32()),
-        "size_eur": pa.array(np.round(accounts.size_eur, 2)),
-        "size_band": pa.array(np.array(["small", "medium", "large"])[accounts.size_band]),
-        "static_churn_logit": pa.array(accounts.static_logit),
-        "simulated_churn_month": pa.array(
-            np.where(churned, calendar.month_start(np.where(churned, accounts.churn_month, 0)),
-                     np.datetime64("NaT")), pa.date32()),
-        "simulated_churn_kind": pa.array(
-            np.where(accounts.churn_kind == CLOSED, "closed", np.where(accounts.churn_kind == SILENT, "silent", None)),
-            pa.string()),
-        "churn_confirmed": pa.array(np.isin(np.arange(accounts.count), events[0])),
-    }))
+    parquet(
+        "accounts.parquet",
+        pa.table(
+            {
+                "account_id": account_ids,
+                "created_date": pa.array(accounts.created_date, pa.date32()),
+                "size_eur": pa.array(np.round(accounts.size_eur, 2)),
+                "size_band": pa.array(np.array(["small", "medium", "large"])[accounts.size_band]),
+                "static_churn_logit": pa.array(accounts.static_logit),
+                "simulated_churn_month": pa.array(
+                    np.where(
+                        churned,
+                        calendar.month_start(np.where(churned, accounts.churn_month, 0)),
+                        np.datetime64("NaT"),
+                    ),
+                    pa.date32(),
+                ),
+                "simulated_churn_kind": pa.array(
+                    np.where(
+                        accounts.churn_kind == CLOSED,
+                        "closed",
+                        np.where(accounts.churn_kind == SILENT, "silent", None),
+                    ),
+                    pa.string(),
+                ),
+                "churn_confirmed": pa.array(np.isin(np.arange(accounts.count), events[0])),
+            }
+        ),
+    )
     parquet("invited_nps.parquet", invited)
     parquet("planted_defects.parquet", defects)
     parquet("corrections.parquet", corrections)
 
-    (truth_dir / "drivers.json").write_text(json.dumps(model.drivers_truth(), indent=2, sort_keys=True) + "\n")
+    (truth_dir / "drivers.json").write_text(
+        json.dumps(model.drivers_truth(), indent=2, sort_keys=True) + "\n"
+    )
     written.append("drivers.json")
     stats = realised_statistics(calendar, accounts, probabilities, account_months, invited)
     summary = {**summary, "realised": stats}
-    (truth_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    (truth_dir / "summary.json").write_text(
+        json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    )
     written.append("summary.json")
     return written, stats
 
@@ -113,14 +154,20 @@ def write_truth(truth_dir: Path, calendar: Calendar, accounts: Accounts, account
 def churn_events(calendar: Calendar, accounts: Accounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(account index, churn month, kind) of the churns DESIGN.md's definition sees in the history."""
     closed = accounts.churn_kind == CLOSED
-    confirmed_silent = (accounts.churn_kind == SILENT) & (accounts.churn_month + SILENT_MONTHS - 1
-                                                          <= calendar.months - 1)
+    confirmed_silent = (accounts.churn_kind == SILENT) & (
+        accounts.churn_month + SILENT_MONTHS - 1 <= calendar.months - 1
+    )
     rows = np.flatnonzero(closed | confirmed_silent)
     return rows, accounts.churn_month[rows], accounts.churn_kind[rows]
 
 
-def realised_statistics(calendar: Calendar, accounts: Accounts, probabilities: pa.Table,
-                        account_months: AccountMonths, invited: pa.Table) -> dict:
+def realised_statistics(
+    calendar: Calendar,
+    accounts: Accounts,
+    probabilities: pa.Table,
+    account_months: AccountMonths,
+    invited: pa.Table,
+) -> dict:
     """What the planted company turned out to be, for the summary (and a quick look by a human)."""
     months = calendar.months
     stats: dict = {}
@@ -139,13 +186,16 @@ def realised_statistics(calendar: Calendar, accounts: Accounts, probabilities: p
     stats["top20_share_of_ttm_revenue"] = round(float(positive[:top].sum() / positive.sum()), 4)
     # Lift of the true probability: top decile's six-month churn against the rest, final labels only.
     p = probabilities.column("p_churn_6m").to_numpy()
-    month_index = np.concatenate([np.full(a.shape[0], t) for a, t in zip(account_months.account,
-                                                                         account_months.month, strict=True)])
+    month_index = np.concatenate(
+        [np.full(a.shape[0], t) for a, t in zip(account_months.account, account_months.month, strict=True)]
+    )
     account = np.concatenate(account_months.account)
     final = month_index <= months - 1 - 2 * SILENT_MONTHS
-    churn_month = np.where(accounts.churn_kind == CLOSED, accounts.churn_month,
-                           np.where(accounts.churn_month + SILENT_MONTHS - 1 <= months - 1, accounts.churn_month,
-                                    NO_CHURN))[account]
+    churn_month = np.where(
+        accounts.churn_kind == CLOSED,
+        accounts.churn_month,
+        np.where(accounts.churn_month + SILENT_MONTHS - 1 <= months - 1, accounts.churn_month, NO_CHURN),
+    )[account]
     label = (churn_month > month_index) & (churn_month <= month_index + 6)
     if final.any():
         threshold = np.quantile(p[final], 0.9)
@@ -168,5 +218,3 @@ def realised_statistics(calendar: Calendar, accounts: Accounts, probabilities: p
     stats["accounts_churned_closed"] = int((accounts.churn_kind == CLOSED).sum())
     stats["accounts_churned_silent"] = int((accounts.churn_kind == SILENT).sum())
     return stats
-
-
