@@ -39,26 +39,24 @@ def phase_reference(landing: Path, warehouse: Path) -> dict:
     started = time.perf_counter()
     for contract in CONTRACTS:
         files, _ = discover(landing, contract.source, contract.entity, frozenset())
-        table = contract.table
         total = 0
+        # One plain table per file, types as DuckDB infers them: the least a DuckDB user would do.
         for index, file in enumerate(files):
+            table = f"{contract.table}_{index}"
             if file.format == "csv":
                 encoding = "utf-8" if detect_encoding(file.path) in ("utf-8", "utf-8-sig") else "latin-1"
-                source = f"read_csv('{file.path}', encoding = '{encoding}', all_varchar = false)"
-                relation = f"select * from {source}"
+                relation = f"select * from read_csv('{file.path}', encoding = '{encoding}')"
             elif file.format == "parquet":
                 relation = f"select * from read_parquet('{file.path}')"
             else:
                 read = read_xlsx(conn, file, set())
                 relation = f"select * from {read.table}"
-            verb = "create table" if index == 0 else "insert into"
             try:
-                conn.execute(f"{verb} {table} {'as ' if index == 0 else 'by name '}{relation}")
+                conn.execute(f"create table {table} as {relation}")
             except duckdb.Error:
-                # Types inferred differ between drops: the reference then stores the drop as text.
-                conn.execute(f"insert into {table} by name {relation.replace('all_varchar = false', 'all_varchar = true')}")
-        if files:
-            total = conn.execute(f"select count(*) from {table}").fetchone()[0]
+                # A value that breaks the inferred type (e.g. 'kyllä' in a boolean): read as text.
+                conn.execute(f"create table {table} as {relation.replace(\"')\", \"', all_varchar = true)\")}")
+            total += conn.execute(f"select count(*) from {table}").fetchone()[0]
         rows[contract.table] = total
     elapsed = time.perf_counter() - started
     conn.close()

@@ -16,6 +16,10 @@ from pipeline.definitions import defs
 graph = defs.resolve_asset_graph()
 print(json.dumps({
     "assets": sorted(k.to_user_string() for k in graph.get_all_asset_keys()),
+    "parents": {k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
+                for k in graph.get_all_asset_keys()},
+    "groups": {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()},
+    "checks": len(list(graph.asset_check_keys)),
     "jobs": sorted(j.name for j in defs.resolve_all_job_defs()),
     "resources": sorted(defs.resources),
 }))
@@ -34,8 +38,15 @@ def test_loading_the_definitions_reads_and_writes_no_data(tmp_path):
     result = _run([sys.executable, "-c", PROBE], home)
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(loaded["assets"]) == {f"raw/{c.table}" for c in CONTRACTS}
-    assert {"warehouse", "landing_zone"} <= set(loaded["resources"])
+    raw = {f"raw/{c.table}" for c in CONTRACTS}
+    assert raw <= set(loaded["assets"])
+    assert {"warehouse", "landing_zone", "dbt"} <= set(loaded["resources"])
+    # One graph: dbt staging models hang off the ingest assets, marts off staging.
+    assert loaded["parents"]["staging/stg_crm__accounts"] == ["raw/crm__accounts"]
+    assert "intermediate/int_churn_events" in loaded["parents"]["marts/mart_lost_customers"]
+    assert {loaded["groups"][k] for k in loaded["assets"] if k.startswith("marts/")} == {"marts"}
+    assert all(loaded["groups"][k] == "ingest" for k in raw)
+    assert loaded["checks"] > 100  # dbt tests and the ingest reconciliation checks
     assert "ingest" in loaded["jobs"]
     # No warehouse, no landing zone, no scratch folder: only the empty DAGSTER_HOME we made.
     assert sorted(p.name for p in home.iterdir()) == ["dagster"]
