@@ -4,9 +4,10 @@
 
 Generates the demo company (or reuses it in --work), then runs two phases, each in a fresh process so
 that peak memory (ru_maxrss) is measured per phase:
-- reference: every file loaded by DuckDB's own readers into plain tables (read_csv with auto-detection
-  and DuckDB's built-in latin-1 decoding for the Windows-1252 files, read_parquet; for XLSX, which
-  DuckDB cannot read offline, the same calamine reader the pipeline uses). No validation, no lineage.
+- reference: every file loaded by DuckDB's own readers into its own plain table (read_csv with
+  auto-detection, read_parquet). What DuckDB cannot read here is read the way any DuckDB user here
+  must: Windows-1252 CSVs transcoded to UTF-8 first (DuckDB's latin-1 rejects the euro sign and its
+  encodings extension cannot be installed offline), XLSX through calamine. No validation, no lineage.
 - pipeline: ``ingest_entity`` for every contract entity into an empty warehouse: detection, typing,
   every contract check, quarantine, ledger and lineage.
 Prints one JSON document; writes it to benchmarks/results/ingest-<accounts>x<months>.json too.
@@ -32,7 +33,7 @@ def phase_reference(landing: Path, warehouse: Path) -> dict:
 
     from pipeline.contract import CONTRACTS
     from pipeline.ingest.landing import discover
-    from pipeline.ingest.readers import detect_encoding, read_xlsx
+    from pipeline.ingest.readers import detect_encoding, read_xlsx, transcode_to_utf8
 
     conn = duckdb.connect(str(warehouse))
     rows = {}
@@ -43,9 +44,17 @@ def phase_reference(landing: Path, warehouse: Path) -> dict:
         # One plain table per file, types as DuckDB infers them: the least a DuckDB user would do.
         for index, file in enumerate(files):
             table = f"{contract.table}_{index}"
+            as_text = None
             if file.format == "csv":
-                encoding = "utf-8" if detect_encoding(file.path) in ("utf-8", "utf-8-sig") else "latin-1"
-                relation = f"select * from read_csv('{file.path}', encoding = '{encoding}')"
+                path = file.path
+                encoding = detect_encoding(path)
+                if encoding not in ("utf-8", "utf-8-sig"):
+                    # DuckDB's built-in latin-1 rejects Windows-1252's 0x80-0x9F (the euro sign, say),
+                    # and its encodings extension cannot be installed offline: transcode first.
+                    path = warehouse.parent / f"{table}.csv"
+                    transcode_to_utf8(file.path, encoding, path)
+                relation = f"select * from read_csv('{path}')"
+                as_text = f"select * from read_csv('{path}', all_varchar = true)"
             elif file.format == "parquet":
                 relation = f"select * from read_parquet('{file.path}')"
             else:
@@ -54,9 +63,13 @@ def phase_reference(landing: Path, warehouse: Path) -> dict:
             try:
                 conn.execute(f"create table {table} as {relation}")
             except duckdb.Error:
+                if as_text is None:
+                    raise
                 # A value that breaks the inferred type (e.g. 'kyllä' in a boolean): read as text.
-                conn.execute(f"create table {table} as {relation.replace(\"')\", \"', all_varchar = true)\")}")
-            total += conn.execute(f"select count(*) from {table}").fetchone()[0]
+                conn.execute(f"create table {table} as {as_text}")
+            total += conn.execute(f"select count(*) from {table}").fetchall()[0][0]
+            if file.format == "csv" and path != file.path:
+                path.unlink()
         rows[contract.table] = total
     elapsed = time.perf_counter() - started
     conn.close()

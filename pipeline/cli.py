@@ -45,9 +45,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     landing = Path(args.out).resolve() if args.out else settings.landing_dir
     truth = Path(args.truth).resolve() if args.truth else (landing.parent / "truth" if args.out else settings.truth_dir)
-    summary = generate_demo_company(
-        landing, truth, accounts=args.accounts, months=args.months, seed=args.seed, end_month=args.end_month
-    )
+    try:
+        summary = generate_demo_company(
+            landing, truth, accounts=args.accounts, months=args.months, seed=args.seed, end_month=args.end_month
+        )
+    except ValueError as error:
+        print(f"pipeline generate: {error}", file=sys.stderr)
+        return 2
     rows = ", ".join(f"{entity} {count:,}" for entity, count in summary.rows.items())
     print(f"Demo company written to {landing} (truth in {truth}) in {summary.elapsed_seconds:.1f} s: {rows}")
     return 0
@@ -89,10 +93,10 @@ def print_summary(settings: Settings, dagster_home: str) -> None:
                 "from quarantine.rejected_rows group by all"
             ).fetchall()
         )
-        files = conn.execute("select count(*) from meta.ingest_ledger where status = 'loaded'").fetchone()[0]
+        files = conn.execute("select count(*) from meta.ingest_ledger where status = 'loaded'").fetchall()[0][0]
         print("\nWarehouse tables (rows; rows quarantined):")
         for (table,) in tables:
-            rows = conn.execute(f"select count(*) from {table}").fetchone()[0]
+            rows = conn.execute(f"select count(*) from {table}").fetchall()[0][0]
             print(f"  {table:<32} {rows:>12,}  {quarantined.get(table.split('.', 1)[1], 0):>8,}")
     print(f"\nFiles loaded: {files}")
     print(f"Landing zone: {settings.landing_dir}")

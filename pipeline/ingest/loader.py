@@ -194,7 +194,7 @@ def _decimal_separator(conn: duckdb.DuckDBPyConnection, read: ReadFile, plan: va
     ]
     if not numeric_text:
         return "point"
-    comma, point = conn.execute(validation.decimal_evidence_sql(read.table, numeric_text)).fetchone()
+    comma, point = conn.execute(validation.decimal_evidence_sql(read.table, numeric_text)).fetchall()[0]
     if comma != point:
         return "comma" if comma > point else "point"
     # No decisive value (whole numbers only): Nordic semicolon exports use the decimal comma.
@@ -228,7 +228,7 @@ def _load_file(
         conn.execute(validation.checked_table_sql(plan, read.table, checked, decimal))
         for statement in validation.failures_sql(plan, checked, failed):
             conn.execute(statement)
-        failed_rows = conn.execute(f"select count(*) from (select distinct _sheet, _row_number from {failed})").fetchone()[0]
+        failed_rows = conn.execute(f"select count(*) from (select distinct _sheet, _row_number from {failed})").fetchall()[0][0]
 
         if action == "replaced":
             conn.execute(f"delete from {raw_table(contract)} where _file = ?", [file.relative_path])
@@ -358,7 +358,7 @@ def ingest_entity(
 
     if over:
         _reject(conn, contract, pending, result, run_id, max_quarantine_share)
-    result.table_rows = conn.execute(f"select count(*) from {raw_table(contract)}").fetchone()[0]
+    result.table_rows = conn.execute(f"select count(*) from {raw_table(contract)}").fetchall()[0][0]
     result.quarantine_by_check = dict(
         conn.execute(
             """
@@ -424,7 +424,7 @@ class Reconciliation:
 
 def reconcile(conn: duckdb.DuckDBPyConnection, contract: EntityContract) -> Reconciliation:
     ensure_tables(conn, contract)
-    table_rows = conn.execute(f"select count(*) from {raw_table(contract)}").fetchone()[0]
+    table_rows = conn.execute(f"select count(*) from {raw_table(contract)}").fetchall()[0][0]
     read, loaded, quarantined = conn.execute(
         """
         select coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0)
@@ -435,5 +435,5 @@ def reconcile(conn: duckdb.DuckDBPyConnection, contract: EntityContract) -> Reco
         )
         """,
         [contract.source, contract.entity],
-    ).fetchone()
+    ).fetchall()[0]
     return Reconciliation(table_rows, int(loaded), int(read), int(quarantined))

@@ -225,7 +225,7 @@ def _number_rows(
     inside a transaction DuckDB numbers new rows from a large base); the k-th parsed row is the k-th row
     number not taken by a reject.
     """
-    rows_parsed, first_rowid = conn.execute(f"select count(*), coalesce(min(rowid), 0) from {parsed}").fetchone()
+    rows_parsed, first_rowid = conn.execute(f"select count(*), coalesce(min(rowid), 0) from {parsed}").fetchall()[0]
     position = f"(p.rowid - {first_rowid})"
     if not rejects:
         numbering, join = f"{position} + 1", ""
@@ -270,7 +270,7 @@ def read_parquet(conn: duckdb.DuckDBPyConnection, file: LandingFile) -> ReadFile
         """
     )
     try:
-        rows = conn.execute(f"select count(*) from {table}").fetchone()[0]
+        rows = conn.execute(f"select count(*) from {table}").fetchall()[0][0]
     except duckdb.Error as error:
         raise UnreadableFileError(file.relative_path, f"not a readable Parquet file: {error}") from error
     return ReadFile(
