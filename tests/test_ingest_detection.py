@@ -136,3 +136,19 @@ def test_parquet_and_xlsx_drops_load(landing, tmp_path):
     assert {(r[0], r[1], r[3]) for r in landing.rows(
         "select sheet, row_number, column_name, check_name from quarantine.rejected_rows"
     )} == {("Jan", 2, "first_day_of_month"), ("Feb", 2, "first_day_of_month")}
+
+
+def test_windows_1252_bytes_far_into_a_file_are_still_decoded_right(landing):
+    # The first megabyte is plain ASCII (valid UTF-8 too); the first non-ASCII byte comes much later.
+    rows = [ACCOUNT_HEADER] + [account_row(f"A{i:06d}", account_name="Plain Oy") for i in range(20_000)]
+    rows.append(account_row("B000001", account_name="Mäkinen € Oy"))
+    landing.write_csv("crm/accounts_20250131.csv", rows, delimiter=";", encoding="cp1252")
+    assert (landing.landing / "crm/accounts_20250131.csv").stat().st_size > 1 << 20
+
+    result = landing.ingest("crm", "accounts")
+
+    assert result.loaded[0].detected["encoding"] == "cp1252"
+    assert result.rows_quarantined == 0
+    assert landing.rows("select account_name from raw.crm__accounts where account_id = 'B000001'") == [
+        ("Mäkinen € Oy",)
+    ]

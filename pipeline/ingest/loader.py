@@ -2,7 +2,7 @@
 
 Semantics (DESIGN.md, landing-zone contract):
 - ``raw.<source>__<entity>`` keeps every valid row of every drop with its lineage (file, sheet, row
-  number, extract date, run). Snapshot entities keep all snapshots (history for SCD2); increments keep
+  number, extract date; the ledger says which run loaded the file, its hash and when). Snapshot entities keep all snapshots (history for SCD2); increments keep
   all versions of a re-sent row. Choosing the current row (the newest snapshot; the latest version of
   a key) is the dbt staging layer's job, so raw stays an auditable copy of what arrived.
 - ``meta.ingest_ledger`` remembers each file's hash: an unchanged file is never read again, a new file
@@ -31,14 +31,13 @@ from pipeline.ingest.landing import LandingFile, discover
 from pipeline.ingest.readers import ReadFile, UnreadableFileError, read_landing_file
 from pipeline.ingest.validation import quote
 
+# Where each row came from. Which run loaded the file, its hash and when are in meta.ingest_ledger
+# (one row per file), not repeated on millions of rows.
 LINEAGE_COLUMNS = {
     "_file": "varchar",
     "_sheet": "varchar",
     "_row_number": "bigint",
     "_extract_date": "date",
-    "_file_sha256": "varchar",
-    "_run_id": "varchar",
-    "_loaded_at": "timestamptz",
 }
 
 LEDGER_DDL = """
@@ -238,16 +237,11 @@ def _load_file(
         conn.execute(
             f"""
             insert into {raw_table(contract)} by name
-            select {', '.join(columns)},
-                   ? as _file, c._sheet, c._row_number, ? as _extract_date, ? as _file_sha256,
-                   ? as _run_id, now() as _loaded_at
+            select {', '.join(columns)}, ? as _file, c._sheet, c._row_number, ? as _extract_date
             from {checked} as c
-            where not exists (
-                select 1 from {failed} as f
-                where f._row_number = c._row_number and f._sheet is not distinct from c._sheet
-            )
+            where not exists (select 1 from {failed} as f where {validation.same_row("f", "c")})
             """,
-            [file.relative_path, file.extract_date, sha256, run_id],
+            [file.relative_path, file.extract_date],
         )
         conn.execute(
             "delete from quarantine.rejected_rows where file = ? and file_sha256 = ?", [file.relative_path, sha256]
@@ -283,8 +277,7 @@ def _load_file(
         for statement in (
             f"drop table if exists {failed}",
             f"drop table if exists {checked}",
-            f"drop view if exists {read.table}" if read.detected.get("format") == "parquet"
-            else f"drop table if exists {read.table}",
+            *read.cleanup,
         ):
             try:
                 conn.execute(statement)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import io
 import uuid
 from collections import Counter
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.ingest.landing import LandingFile
 
@@ -62,6 +64,7 @@ class ReadFile:
     rows_parsed: int
     rejects: list[StructuralReject] = field(default_factory=list)
     detected: dict[str, str] = field(default_factory=dict)
+    cleanup: list[str] = field(default_factory=list)  # statements that drop the staged objects
 
     @property
     def rows_read(self) -> int:
@@ -98,13 +101,21 @@ def _decodes_fully(path: Path, encoding: str) -> bool:
     return True
 
 
-def detect_encoding(path: Path) -> str:
+def detect_encoding(path: Path, *, sample_only: bool = False) -> str:
+    """The file's text encoding. ``sample_only``: judge UTF-8 on the first 1 MiB; the caller lets
+    DuckDB's reader check the rest and comes back for a full detection if it finds invalid bytes."""
     with open(path, "rb") as handle:
-        head = handle.read(4)
+        head = handle.read(SAMPLE_BYTES * 4)
     for bom, encoding in _BOMS:
         if head.startswith(bom):
             return encoding
-    if _decodes_fully(path, "utf-8"):
+    if sample_only:
+        try:
+            codecs.getincrementaldecoder("utf-8")(errors="strict").decode(head, final=False)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+    elif _decodes_fully(path, "utf-8"):
         return "utf-8"
     if _decodes_fully(path, "cp1252"):
         return "cp1252"
@@ -156,10 +167,20 @@ def detect_delimiter(sample: str) -> str:
 
 
 def read_csv(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Path) -> ReadFile:
-    path = file.path
-    if path.stat().st_size == 0:
+    if file.path.stat().st_size == 0:
         raise UnreadableFileError(file.relative_path, "the file is empty (no header row)")
-    encoding = detect_encoding(path)
+    # UTF-8 judged on a sample saves a pass over big files; DuckDB flags invalid bytes further on,
+    # and then the whole file is detected properly and read again.
+    read = _read_csv_as(conn, file, tmp_dir, detect_encoding(file.path, sample_only=True))
+    if read.detected["encoding"] == "utf-8" and any(r.problem.startswith("INVALID ENCODING") for r in read.rejects):
+        for statement in read.cleanup:
+            conn.execute(statement)
+        read = _read_csv_as(conn, file, tmp_dir, detect_encoding(file.path))
+    return read
+
+
+def _read_csv_as(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Path, encoding: str) -> ReadFile:
+    path = file.path
     readable = path
     if encoding not in ("utf-8", "utf-8-sig"):
         readable = tmp_dir / f"{uuid.uuid4().hex}.csv"
@@ -213,13 +234,14 @@ def read_csv(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Path) 
         rows_parsed=rows_parsed,
         rejects=rejects,
         detected={"format": "csv", "encoding": encoding, "delimiter": delimiter},
+        cleanup=[f"drop view if exists {table}", f"drop table if exists {table}_parsed"],
     )
 
 
 def _number_rows(
     conn: duckdb.DuckDBPyConnection, parsed: str, table: str, rejects: list[StructuralReject]
 ) -> int:
-    """Copy ``parsed`` to ``table`` with ``_row_number`` in file order; rejected rows leave gaps.
+    """A view ``table`` over ``parsed`` adding ``_row_number`` in file order; rejected rows leave gaps.
 
     The CSV scan preserves insertion order, so a parsed row's rowid is its order in the file (offset:
     inside a transaction DuckDB numbers new rows from a large base); the k-th parsed row is the k-th row
@@ -239,11 +261,11 @@ def _number_rows(
                 where n not in ({rejected})
             ) as numbered on {position} = numbered.ordinal
         """
+    # A view, not a copy: the parsed rows are read once more, by validation, and never copied here.
     conn.execute(
-        f"create temp table {table} as select p.*, null::varchar as _sheet, {numbering} as _row_number "
+        f"create temp view {table} as select p.*, null::varchar as _sheet, {numbering} as _row_number "
         f"from {parsed} as p {join}"
     )
-    conn.execute(f"drop table {parsed}")
     return rows_parsed
 
 
@@ -278,6 +300,7 @@ def read_parquet(conn: duckdb.DuckDBPyConnection, file: LandingFile) -> ReadFile
         columns={n: row[1] for n, row in zip(names, described, strict=True)},
         rows_parsed=rows,
         detected={"format": "parquet"},
+        cleanup=[f"drop view if exists {table}"],
     )
 
 
@@ -298,6 +321,30 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+def _column_text(cells: tuple) -> pa.Array:
+    """A sheet column as text, like a CSV export would have it. Columns of one kind of cell convert in
+    Arrow (fast); mixed columns cell by cell."""
+    try:
+        values = pa.array(cells, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([_cell_text(value) for value in cells], type=pa.string())
+    kind = values.type
+    if pa.types.is_null(kind):
+        return pa.nulls(len(values), type=pa.string())
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return pc.if_else(pc.equal(pc.utf8_trim_whitespace(values), ""), pa.scalar(None, pa.string()), values)
+    if pa.types.is_floating(kind):
+        whole = pc.equal(values, pc.floor(values))
+        as_integer = pc.cast(pc.if_else(whole, values, 0), pa.int64(), safe=False)
+        return pc.if_else(whole, pc.cast(as_integer, pa.string()), pc.cast(values, pa.string()))
+    if pa.types.is_timestamp(kind):
+        midnight = pc.equal(pc.cast(values, pa.date32()).cast(kind), values)
+        dates = pc.cast(pc.cast(values, pa.date32()), pa.string())
+        seconds = pc.strftime(pc.cast(values, pa.timestamp("s", kind.tz)), "%Y-%m-%dT%H:%M:%S")
+        return pc.if_else(midnight, dates, seconds)
+    return pc.cast(values, pa.string())  # dates (ISO), booleans (true/false), integers
+
+
 def read_xlsx(conn: duckdb.DuckDBPyConnection, file: LandingFile, required_columns: set[str]) -> ReadFile:
     """Every sheet whose header holds the required columns is data; other sheets (notes, pivots) are not."""
     from python_calamine import CalamineWorkbook
@@ -311,11 +358,11 @@ def read_xlsx(conn: duckdb.DuckDBPyConnection, file: LandingFile, required_colum
     data_sheets, other_sheets = [], []
     for sheet_name in workbook.sheet_names:
         rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=True)
-        rows = [row for row in rows if any(cell not in (None, "") for cell in row)]
-        if not rows:
+        header_at = next((i for i, row in enumerate(rows) if any(cell not in (None, "") for cell in row)), None)
+        if header_at is None:
             other_sheets.append(sheet_name)
             continue
-        header = [normalise_column_name(n, i) for i, n in enumerate(rows[0])]
+        header = [normalise_column_name(n, i) for i, n in enumerate(rows[header_at])]
         if not required_columns <= set(header):
             other_sheets.append(sheet_name)
             continue
@@ -325,14 +372,16 @@ def read_xlsx(conn: duckdb.DuckDBPyConnection, file: LandingFile, required_colum
                 file.relative_path, f"sheet {sheet_name} has other columns than the first data sheet"
             )
         names = header
-        body = rows[1:]
-        columns = {
-            n: pa.array([_cell_text(row[i]) if i < len(row) else None for row in body], type=pa.string())
-            for i, n in enumerate(header)
-        }
+        body = rows[header_at + 1 :]
+        width = len(header)
+        cells = list(zip(*(row[:width] + [None] * (width - len(row)) for row in body))) or [()] * width
+        columns = {n: _column_text(cells[i]) for i, n in enumerate(header)}
         columns["_sheet"] = pa.array([sheet_name] * len(body), type=pa.string())
+        # Row 1 is the first row under the header; empty rows keep their numbers and are dropped.
         columns["_row_number"] = pa.array(range(1, len(body) + 1), type=pa.int64())
-        batches.append(pa.table(columns))
+        sheet = pa.table(columns)
+        empty = functools.reduce(pc.and_, [pc.is_null(sheet[n]) for n in header])
+        batches.append(sheet.filter(pc.invert(empty)))
         data_sheets.append(sheet_name)
     if names is None:
         raise UnreadableFileError(
@@ -354,6 +403,7 @@ def read_xlsx(conn: duckdb.DuckDBPyConnection, file: LandingFile, required_colum
             "sheets": ", ".join(data_sheets),
             "ignored_sheets": ", ".join(other_sheets),
         },
+        cleanup=[f"drop table if exists {table}"],
     )
 
 

@@ -24,7 +24,9 @@ def preview_markdown(conn: duckdb.DuckDBPyConnection, contract: EntityContract, 
     if not columns:
         return "_no columns_"
     rows = conn.execute(
-        f"select {', '.join(quote(c) for c in columns)} from {raw_table(contract)} where _run_id = ? "
+        f"select {', '.join(quote(c) for c in columns)} from {raw_table(contract)} where _file in ("
+        f"select file from meta.ingest_ledger where run_id = ? and status = 'loaded' "
+        f"and source = '{contract.source}' and entity = '{contract.entity}') "
         f"order by _file, _row_number limit {int(limit)}",
         [run_id],
     ).fetchall()

@@ -131,9 +131,41 @@ def decimal_evidence_sql(table: str, columns: list[str]) -> str:
     )
 
 
-def _number_text(value: str, decimal: str) -> str:
+def _raw(col: ColumnPlan) -> str:
+    return quote("_raw_" + col.name)
+
+
+def _compact(col: ColumnPlan) -> str:
+    return quote("_compact_" + col.name)
+
+
+def _number(col: ColumnPlan) -> str:
+    return quote("_number_" + col.name)
+
+
+def raw_value_expression(col: ColumnPlan) -> str:
+    """The value as the file had it: blank text counts as empty. Typed columns (Parquet) stay typed:
+    turning millions of values into text only to report the few failures would dominate the cost."""
+    if col.physical_type.upper() == "VARCHAR":
+        return f"nullif(trim({quote(col.name)}), '')"
+    return quote(col.name)
+
+
+def _raw_is_typed(col: ColumnPlan) -> bool:
+    """Plain text read as text: the typed value is the raw value, so it is not stored twice."""
+    return (
+        col.present and col.logical == "text" and col.case is None and not col.default
+        and col.physical_type.upper() == "VARCHAR"
+    )
+
+
+def _parses_numbers(col: ColumnPlan) -> bool:
+    return col.present and col.logical in ("integer", "money") and col.physical_type.upper() == "VARCHAR"
+
+
+def number_text_expression(col: ColumnPlan, decimal: str) -> str:
     """SQL turning an export's number text into a plain ``-1234.5`` text, or null when it is not one."""
-    compact = f"replace(replace(replace({value}, ' ', ''), chr(160), ''), chr(8239), '')"
+    compact = _compact(col)
     if decimal == "comma":
         return (
             f"case when regexp_full_match({compact}, '[+-]?[0-9]+(,[0-9]+)?') then replace({compact}, ',', '.') "
@@ -148,15 +180,15 @@ def _number_text(value: str, decimal: str) -> str:
     )
 
 
-def typed_expression(col: ColumnPlan, decimal: str) -> str:
+def typed_expression(col: ColumnPlan) -> str:
+    """The typed value, from the columns the earlier steps of the checked table computed."""
     if not col.present:
         return f"cast({literal(col.default) if col.default else 'null'} as {col.sql_type})"
-    source = quote(col.name)
+    raw = _raw(col)
     is_text = col.physical_type.upper() == "VARCHAR"
-    value = f"nullif(trim({source}), '')" if is_text else source
     logical = col.logical
     if logical in ("text", "enum"):
-        text = value if is_text else f"nullif(trim(cast({source} as varchar)), '')"
+        text = raw if is_text else f"nullif(trim(cast({raw} as varchar)), '')"
         if col.case == "lower":
             text = f"lower({text})"
         elif col.case == "upper":
@@ -164,32 +196,30 @@ def typed_expression(col: ColumnPlan, decimal: str) -> str:
         return f"coalesce({text}, {literal(col.default)})" if col.default else text
     if logical in ("date", "month"):
         if not is_text:
-            return f"try_cast({source} as date)"
+            return f"try_cast({raw} as date)"
         formats = "[" + ", ".join(literal(f) for f in DATE_FORMATS) + "]"
-        parsed = f"cast(try_strptime({value}, {formats}) as date)"
+        parsed = f"cast(try_strptime({raw}, {formats}) as date)"
         if logical == "month":
-            parsed = f"coalesce({parsed}, cast(try_strptime({value}, '%Y-%m') as date))"
+            parsed = f"coalesce({parsed}, cast(try_strptime({raw}, '%Y-%m') as date))"
         return parsed
     if logical == "integer":
-        number = f"try_cast({_number_text(value, decimal)} as double)" if is_text else f"try_cast({source} as double)"
+        number = f"try_cast({_number(col)} as double)" if is_text else f"try_cast({raw} as double)"
         return f"case when {number} = trunc({number}) then cast({number} as bigint) end"
     if logical == "money":
         if not is_text:
-            return f"try_cast({source} as decimal(18,2))"
-        return f"try_cast(try_cast({_number_text(value, decimal)} as double) as decimal(18,2))"
+            return f"try_cast({raw} as decimal(18,2))"
+        number = _number(col)
+        # Exact decimal text first; exponent notation (1e3) through double.
+        return f"coalesce(try_cast({number} as decimal(18,2)), try_cast(try_cast({number} as double) as decimal(18,2)))"
     if logical == "bool":
         if not is_text:
-            return f"try_cast({source} as boolean)"
-        words = f"lower({value})"
+            return f"try_cast({raw} as boolean)"
+        words = f"lower({raw})"
         return (
             f"case when {words} in ({', '.join(map(literal, TRUE_WORDS))}) then true "
             f"when {words} in ({', '.join(map(literal, FALSE_WORDS))}) then false end"
         )
     raise NotImplementedError(f"no SQL typing for logical type {logical}")
-
-
-def raw_text_expression(col: ColumnPlan) -> str:
-    return f"nullif(trim(cast({quote(col.name)} as varchar)), '')"
 
 
 # --- checks -----------------------------------------------------------------------------------------
@@ -256,69 +286,117 @@ def failures(plan: FilePlan) -> list[Failure]:
     """Every way a row can break the contract, as predicates over the typed table."""
     found: list[Failure] = []
     for col in plan.columns:
-        typed, raw = quote(col.name), quote("_raw_" + col.name)
+        typed = quote(col.name)
+        raw = typed if _raw_is_typed(col) else _raw(col)
+        value = f"cast({raw} as varchar)"
         if col.present and col.logical not in ("text", "enum"):
-            found.append(Failure(col.name, "dtype", TYPE_WORDS[col.logical], f"{raw} is not null and {typed} is null", raw))
+            found.append(
+                Failure(col.name, "dtype", TYPE_WORDS[col.logical], f"{raw} is not null and {typed} is null", value)
+            )
         if col.required:
-            found.append(Failure(col.name, "not_nullable", "required value is empty", f"{raw} is null", raw))
+            found.append(Failure(col.name, "not_nullable", "required value is empty", f"{raw} is null", value))
         for check in col.checks:
             predicate, words = check_predicate(check, typed)
             # coalesce: a predicate that cannot be evaluated on a value does not pass it.
             found.append(
-                Failure(col.name, check.name, words, f"{typed} is not null and not coalesce({predicate}, false)", raw)
+                Failure(col.name, check.name, words, f"{typed} is not null and not coalesce({predicate}, false)", value)
             )
     return found
 
 
 def checked_table_sql(plan: FilePlan, stage: str, target: str, decimal: str) -> str:
-    """The typed table: contract columns typed, their raw text kept for the quarantine, extras as text."""
-    parts = ["_sheet", "_row_number"]
+    """The typed table: contract columns typed, their raw values kept for the quarantine, extras as text.
+
+    Built in steps (raw value, compacted text, number text, typed value) so that each parse runs once
+    per value: written as one nested expression, the number parsing would be repeated many times.
+    """
+    numeric = [col for col in plan.columns if _parses_numbers(col)]
+    raw_values = ["_sheet", "_row_number"] + [
+        f"{raw_value_expression(col)} as {_raw(col)}" for col in plan.columns if col.present
+    ] + [f"cast({quote(e)} as varchar) as {quote(e)}" for e in plan.extras]
+    compacted = ["*"] + [
+        f"replace(replace(replace({_raw(col)}, ' ', ''), chr(160), ''), chr(8239), '') as {_compact(col)}"
+        for col in numeric
+    ]
+    numbers = ["*"] + [f"{number_text_expression(col, decimal)} as {_number(col)}" for col in numeric]
+    typed = ["_sheet", "_row_number"]
     for col in plan.columns:
-        parts.append(f"{typed_expression(col, decimal)} as {quote(col.name)}")
-        if col.present:
-            parts.append(f"{raw_text_expression(col)} as {quote('_raw_' + col.name)}")
-        else:
-            parts.append(f"cast(null as varchar) as {quote('_raw_' + col.name)}")
-    parts += [f"cast({quote(e)} as varchar) as {quote(e)}" for e in plan.extras]
-    return f"create temp table {target} as select {', '.join(parts)} from {stage}"
+        typed.append(f"{typed_expression(col)} as {quote(col.name)}")
+        if not _raw_is_typed(col):
+            typed.append(f"{_raw(col) if col.present else 'cast(null as varchar)'} as {_raw(col)}")
+    typed += [quote(e) for e in plan.extras]
+    return (
+        f"create temp table {target} as "
+        f"with raw_values as (select {', '.join(raw_values)} from {stage}), "
+        f"compacted as (select {', '.join(compacted)} from raw_values), "
+        f"numbers as (select {', '.join(numbers)} from compacted) "
+        f"select {', '.join(typed)} from numbers"
+    )
 
 
 def failures_sql(plan: FilePlan, checked: str, target: str) -> list[str]:
     """Statements that fill ``target`` with one row per (row, column, check) failure.
 
-    Key uniqueness is judged among rows that pass every other check: a broken later copy must not push
-    out a good earlier one. Among those, the later row wins, as a later drop would.
+    Every check is evaluated in one pass over the rows (a list of the row's failures, unnested), not
+    one pass per check. Key uniqueness is judged among rows that pass every other check: a broken
+    later copy must not push out a good earlier one. Among those, the later row wins, as a later drop
+    would.
     """
-    branches = [
-        f"select _sheet, _row_number, {literal(f.column)} as column_name, {literal(f.check)} as check_name, "
-        f"{literal(f.reason)} as reason, {f.value} as value from {checked} where {f.predicate}"
-        for f in failures(plan)
-    ]
-    if not branches:
-        branches.append(
-            f"select _sheet, _row_number, '' as column_name, '' as check_name, '' as reason, '' as value "
-            f"from {checked} where false"
+    found = failures(plan)
+    if found:
+        items = ", ".join(
+            f"case when {f.predicate} then {{'column_name': {literal(f.column)}, 'check_name': {literal(f.check)}, "
+            f"'reason': {literal(f.reason)}, 'value': {f.value}}} end"
+            for f in found
+        )
+        any_failure = " or ".join(f"({f.predicate})" for f in found)
+        first = f"""
+            create temp table {target} as
+            select _sheet, _row_number, failure.column_name, failure.check_name, failure.reason, failure.value
+            from (
+                select _sheet, _row_number, unnest(list_filter([{items}], lambda item: item is not null)) as failure
+                from {checked}
+                where {any_failure}
+            )
+        """
+    else:
+        first = (
+            f"create temp table {target} as select _sheet, _row_number, '' as column_name, '' as check_name, "
+            f"'' as reason, '' as value from {checked} where false"
         )
     keys = [quote(k) for k in plan.key]
     key_text = " || '|' || ".join(f"cast({k} as varchar)" for k in keys)
+    passing = f"""
+        {' and '.join(f'{k} is not null' for k in keys)}
+        and not exists (select 1 from {target} as f where {same_row("f", "c")})
+    """
+    # Find the repeated keys with a hash aggregate first; only their rows need ordering.
     duplicates = f"""
         insert into {target}
+        with repeated_keys as (
+            select {', '.join(keys)} from {checked} as c where {passing}
+            group by all having count(*) > 1
+        )
         select _sheet, _row_number, {literal(', '.join(plan.key))}, 'duplicate_key',
                'the same key comes again later in the file; the later row is kept', {key_text}
         from (
-            select *, row_number() over (
-                partition by {', '.join(keys)} order by _sheet desc nulls last, _row_number desc
+            select c.*, row_number() over (
+                partition by {', '.join(f'c.{k}' for k in keys)} order by c._sheet desc nulls last, c._row_number desc
             ) as copy_from_the_end
             from {checked} as c
-            where {' and '.join(f'{k} is not null' for k in keys)}
-              and not exists (
-                select 1 from {target} as f
-                where f._row_number = c._row_number and f._sheet is not distinct from c._sheet
-              )
+            semi join repeated_keys as r on {' and '.join(f'c.{k} = r.{k}' for k in keys)}
+            where {passing}
         )
         where copy_from_the_end > 1
     """
-    return [f"create temp table {target} as " + "\nunion all\n".join(branches), duplicates]
+    return [first, duplicates]
+
+
+def same_row(left: str, right: str) -> str:
+    """Join condition for "the same row of the file"; equality on both parts keeps it a hash join."""
+    return (
+        f"{left}._row_number = {right}._row_number and coalesce({left}._sheet, '') = coalesce({right}._sheet, '')"
+    )
 
 
 def raw_table_columns(plan: FilePlan) -> dict[str, str]:
