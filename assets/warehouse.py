@@ -61,7 +61,7 @@ def _with_row_count(event: Any, conn: Any, relations: dict[str, str]) -> Any:
     if relation is None:
         return event
     try:
-        rows = conn.execute(f"select count(*) from {relation}").fetchone()[0]
+        rows = conn.execute(f"select count(*) from {relation}").fetchall()[0][0]
     except Exception:  # a view over a missing source, say: the count is information, not a gate
         return event
     return event.with_metadata({**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows)})
