@@ -31,6 +31,7 @@ demo: install
 	$(BIN)/pipeline demo
 
 test: install postgres
+	$(BIN)/ruff check pipeline assets tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-slow: install postgres

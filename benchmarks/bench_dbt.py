@@ -28,8 +28,10 @@ DBT_DIR = ROOT / "dbt_project"
 DBT = Path(sys.executable).parent / "dbt"
 
 
-MEASURE = "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); " \
+MEASURE = (
+    "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
     "print('PEAK_RSS_KIB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(code)"
+)
 
 
 def _child(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:

@@ -90,9 +90,7 @@ def phase_pipeline(landing: Path, warehouse: Path) -> dict:
     with connect(warehouse, memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads) as conn:
         for contract in CONTRACTS:
             entity_started = time.perf_counter()
-            result = ingest_entity(
-                conn, contract, landing, "bench", max_quarantine_share=1.0, tmp_dir=warehouse.parent
-            )
+            result = ingest_entity(conn, contract, landing, "bench", max_quarantine_share=1.0, tmp_dir=warehouse.parent)
             per_entity[contract.table] = {
                 "seconds": round(time.perf_counter() - entity_started, 2),
                 "files": len(result.loaded),

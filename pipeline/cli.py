@@ -101,7 +101,7 @@ def print_summary(settings: Settings, dagster_home: str) -> None:
     print(f"\nFiles loaded: {files}")
     print(f"Landing zone: {settings.landing_dir}")
     print(f"Warehouse:    {settings.warehouse_path}")
-    print(f"Quarantine:   table quarantine.rejected_rows in the warehouse")
+    print("Quarantine:   table quarantine.rejected_rows in the warehouse")
     print(f"Dagster home: {dagster_home}  (browse the runs with `make ui`, http://127.0.0.1:3000)")
 
 

@@ -210,9 +210,7 @@ def _responses(d: dt.date) -> dict[str, pa.Column]:
     return {
         "response_id": column("text", required=True),
         "survey_id": column("text", required=True),
-        "survey_type": column(
-            "enum", pa.Check.isin(["relationship", "transactional", "exit"]), default="relationship"
-        ),
+        "survey_type": column("enum", pa.Check.isin(["relationship", "transactional", "exit"]), default="relationship"),
         "account_id": column("text", required=True),
         "contact_id": column("text"),
         "invitation_id": column("text"),

@@ -65,8 +65,16 @@ def landing(tmp_path: Path) -> Iterator[Landing]:
     zone.conn.close()
 
 
-ACCOUNT_HEADER = ["account_id", "account_name", "business_id", "country", "employees", "created_date", "status",
-                  "estimated_annual_potential_eur"]
+ACCOUNT_HEADER = [
+    "account_id",
+    "account_name",
+    "business_id",
+    "country",
+    "employees",
+    "created_date",
+    "status",
+    "estimated_annual_potential_eur",
+]
 
 
 def account_row(account_id: str = "A001", **overrides: object) -> list[object]:

@@ -74,15 +74,30 @@ class ThrowawayCluster:
             shutil.chown(self.root, user="postgres", group="postgres")
         os.chmod(self.root, 0o700)
         initdb = self._run(
-            str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
-            "--encoding=UTF8", "--locale=C.UTF-8",
+            str(self.bin_dir / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
         )
         if initdb.returncode != 0:
             raise RuntimeError(f"initdb failed: {initdb.stderr or initdb.stdout}")
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         started = self._run(
-            str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-o", options, "-l",
-            str(self.root / "server.log"), "-w", "-t", "60", "start",
+            str(self.bin_dir / "pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
         if started.returncode != 0:
             log = (self.root / "server.log").read_text() if (self.root / "server.log").exists() else ""

@@ -10,7 +10,10 @@ from pathlib import Path
 
 def _pipeline(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *args], env={**os.environ, **env}, capture_output=True, text=True,
+        [sys.executable, "-m", "pipeline.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
         check=False,
     )
 

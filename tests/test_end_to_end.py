@@ -31,7 +31,9 @@ def demo(tmp_path_factory):
     settings = Settings.from_env({"PIPELINE_HOME": str(home)})
     resources = resources_from(settings)
     with dg.instance_for_test() as instance:
-        first = dg.materialize([*ingest_assets, *ingest_checks, warehouse_models], resources=resources, instance=instance)
+        first = dg.materialize(
+            [*ingest_assets, *ingest_checks, warehouse_models], resources=resources, instance=instance
+        )
         tables_after_first = _raw_fingerprints(settings.warehouse_path)
         second = dg.materialize([*ingest_assets], resources=resources, instance=instance)
     return {
@@ -47,9 +49,7 @@ def demo(tmp_path_factory):
 def _raw_fingerprints(warehouse: Path) -> dict[str, tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         return {
-            c.table: conn.execute(
-                f"select count(*), sum(hash(columns(*))) from raw.{c.table}"
-            ).fetchone()
+            c.table: conn.execute(f"select count(*), sum(hash(columns(*))) from raw.{c.table}").fetchone()
             for c in CONTRACTS
         }
 
@@ -107,7 +107,9 @@ def test_a_second_run_on_the_same_files_changes_nothing(demo):
 def test_churn_events_in_the_marts_match_the_planted_ones(demo):
     truth = str(demo["home"] / "truth" / "churn_events.parquet")
     planted = set(_query(demo, f"select account_id, churn_month, churn_type from '{truth}'"))
-    found = set(_query(demo, "select account_id, month_start, churn_type from marts.fct_account_month where is_churn_month"))
+    found = set(
+        _query(demo, "select account_id, month_start, churn_type from marts.fct_account_month where is_churn_month")
+    )
     assert planted and found == planted
 
 
@@ -134,9 +136,7 @@ def test_corrected_resent_rows_win_in_the_marts(demo):
         f"select key, corrected_value from '{truth}' where entity = 'invoice_lines' and \"column\" = 'net_amount_eur'",
     )
     assert corrections
-    current = dict(
-        _query(demo, "select invoice_id || '|' || line_no, net_amount_eur from marts.fct_invoice_lines")
-    )
+    current = dict(_query(demo, "select invoice_id || '|' || line_no, net_amount_eur from marts.fct_invoice_lines"))
     for key, corrected in corrections:
         assert float(current[key]) == pytest.approx(float(corrected), abs=0.005), key
 
@@ -162,7 +162,9 @@ def test_every_loaded_row_reaches_the_marts_or_is_a_superseded_version(demo):
 
 def test_no_personal_data_column_in_the_star_schema(demo):
     personal = {"email", "notes", "comment", "account_owner", "owner", "contact_id"}
-    columns = {c for (c,) in _query(demo, "select column_name from information_schema.columns where table_schema = 'marts'")}
+    columns = {
+        c for (c,) in _query(demo, "select column_name from information_schema.columns where table_schema = 'marts'")
+    }
     assert not columns & personal
 
 
@@ -179,8 +181,15 @@ def postgres():
         cluster.stop()
 
 
-PG_TYPES = {"VARCHAR": "text", "BIGINT": "bigint", "INTEGER": "integer", "DATE": "date", "BOOLEAN": "boolean",
-            "TIMESTAMP WITH TIME ZONE": "timestamptz", "DOUBLE": "double precision"}
+PG_TYPES = {
+    "VARCHAR": "text",
+    "BIGINT": "bigint",
+    "INTEGER": "integer",
+    "DATE": "date",
+    "BOOLEAN": "boolean",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "DOUBLE": "double precision",
+}
 
 
 def _copy_raw_to_postgres(warehouse: Path, server) -> None:
@@ -207,28 +216,49 @@ def test_the_same_models_build_and_pass_their_tests_on_postgresql(demo, postgres
     env = {**os.environ, **postgres.env(), "DBT_TARGET": "postgres"}
     dbt = Path(os.sys.executable).parent / "dbt"
     build = subprocess.run(
-        [str(dbt), "build", "--profiles-dir", ".", "--target-path", str(tmp_path / "target"),
-         "--log-path", str(tmp_path / "logs")],
-        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False,
+        [
+            str(dbt),
+            "build",
+            "--profiles-dir",
+            ".",
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert build.returncode == 0, build.stdout[-6000:]
     assert "ERROR=0" in build.stdout
 
-    marts = [t for (t,) in _query(demo, "select table_name from information_schema.tables where table_schema = 'marts'")]
+    marts = [
+        t for (t,) in _query(demo, "select table_name from information_schema.tables where table_schema = 'marts'")
+    ]
     with psycopg.connect(postgres.url) as conn:
         for mart in marts:
             (pg_rows,) = conn.execute(f"select count(*) from marts.{mart}").fetchone()
             (duck_rows,) = _query(demo, f"select count(*) from marts.{mart}")[0]
             assert pg_rows == duck_rows, mart
         (pg_revenue,) = conn.execute("select sum(revenue_eur) from marts.fct_account_month").fetchone()
-        pg_churn = set(conn.execute(
-            "select account_id, month_start, churn_type from marts.fct_account_month where is_churn_month"
-        ).fetchall())
+        pg_churn = set(
+            conn.execute(
+                "select account_id, month_start, churn_type from marts.fct_account_month where is_churn_month"
+            ).fetchall()
+        )
         pg_labels = conn.execute(
             "select count(*), sum(churned_within_6m), count(churned_within_6m) from marts.feat_account_snapshot"
         ).fetchone()
     assert pg_revenue == _query(demo, "select sum(revenue_eur) from marts.fct_account_month")[0][0]
-    assert pg_churn == set(_query(demo, "select account_id, month_start, churn_type from marts.fct_account_month where is_churn_month"))
-    assert pg_labels == _query(
-        demo, "select count(*), sum(churned_within_6m), count(churned_within_6m) from marts.feat_account_snapshot"
-    )[0]
+    assert pg_churn == set(
+        _query(demo, "select account_id, month_start, churn_type from marts.fct_account_month where is_churn_month")
+    )
+    assert (
+        pg_labels
+        == _query(
+            demo, "select count(*), sum(churned_within_6m), count(churned_within_6m) from marts.feat_account_snapshot"
+        )[0]
+    )

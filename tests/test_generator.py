@@ -207,9 +207,7 @@ def test_sizes_outside_the_supported_range_are_refused(tmp_path):
 
 def test_summary_lists_every_file_and_counts_rows(company):
     summary = company["summary"]
-    on_disk = {
-        p.relative_to(company["landing"]).as_posix() for p in company["landing"].rglob("*") if p.is_file()
-    }
+    on_disk = {p.relative_to(company["landing"]).as_posix() for p in company["landing"].rglob("*") if p.is_file()}
     assert set(summary.files) == on_disk
     assert summary.bytes_written == sum((company["landing"] / f).stat().st_size for f in summary.files)
     assert set(summary.rows) == {entity for _, entity in REQUIRED}
@@ -270,9 +268,7 @@ def test_crm_files_are_windows_1252_semicolon_crlf_with_decimal_comma(company):
             raw.decode("utf-8")
         header = raw.split(b"\r\n", 1)[0]
         assert b";" in header and b"\n" not in header
-    potential = read(drops(company["landing"], "crm", "accounts")[-1])[
-        "estimated_annual_potential_eur"
-    ].dropna()
+    potential = read(drops(company["landing"], "crm", "accounts")[-1])["estimated_annual_potential_eur"].dropna()
     assert potential.str.fullmatch(r"\d+,\d{2}").all()
 
 
@@ -374,13 +370,10 @@ def test_accounts_have_valid_business_ids_finnish_names_and_history_between_snap
     assert (both["owner"] != first["owner"]).any()
     assert (both["employees"] != first["employees"]).any()
     assert (
-        both["estimated_annual_potential_eur"].fillna("")
-        != first["estimated_annual_potential_eur"].fillna("")
+        both["estimated_annual_potential_eur"].fillna("") != first["estimated_annual_potential_eur"].fillna("")
     ).any()
     assert len(current) > len(snapshots[0]), "accounts created later appear in later snapshots"
-    extract_first = pd.Timestamp(
-        FILE_NAME.match(drops(company["landing"], "crm", "accounts")[0].name)["date"]
-    )
+    extract_first = pd.Timestamp(FILE_NAME.match(drops(company["landing"], "crm", "accounts")[0].name)["date"])
     assert (parse_date(snapshots[0]["created_date"]) <= extract_first).all()
 
 
@@ -395,9 +388,7 @@ def test_contacts_opportunities_and_activities(company):
     assert lost["lost_reason"].notna().all() and lost["competitor"].notna().any()
     assert opportunities.loc[opportunities["stage"] != "lost", "lost_reason"].isna().all()
     for path in drops(company["landing"], "crm", "activities"):
-        month = pd.Timestamp(dt.datetime.strptime(FILE_NAME.match(path.name)["date"], "%Y%m%d")).to_period(
-            "M"
-        )
+        month = pd.Timestamp(dt.datetime.strptime(FILE_NAME.match(path.name)["date"], "%Y%m%d")).to_period("M")
         dates = parse_date(read(path)["activity_date"])
         assert (dates.dt.to_period("M") == month).all(), f"{path.name} holds only its month's new activities"
 
@@ -424,9 +415,7 @@ def test_survey_answers_are_biased_towards_the_extremes(company):
         return ((x <= 3) | (x >= 9)).mean()
 
     assert extremes(answered["would_be_nps"]) > extremes(relationship["would_be_nps"]) + 0.05
-    by_band = invited.groupby(pd.cut(invited["response_propensity"], [0, 0.2, 1]), observed=True)[
-        "responded"
-    ].mean()
+    by_band = invited.groupby(pd.cut(invited["response_propensity"], [0, 0.2, 1]), observed=True)["responded"].mean()
     assert by_band.iloc[1] > 2 * by_band.iloc[0]
     assert set(invited["survey_type"]) == {"relationship", "transactional", "exit"}
 
@@ -440,8 +429,7 @@ def test_responses_are_exactly_the_responded_invitations(company):
     assert responses["invitation_id"].is_unique
     assert set(responses["invitation_id"]) == set(invited.index[invited["responded"]])
     assert (
-        responses["nps"].astype(int).to_numpy()
-        == invited.loc[responses["invitation_id"], "would_be_nps"].to_numpy()
+        responses["nps"].astype(int).to_numpy() == invited.loc[responses["invitation_id"], "would_be_nps"].to_numpy()
     ).all()
     invitations = read_all(company["landing"], "survey", "invitations")
     assert set(invitations["invitation_id"]) == set(invited.index)
@@ -501,9 +489,7 @@ def test_churn_events_agree_with_the_landing_zone(company):
 
     closed = events[events["churn_type"] == "closed"]
     assert (accounts.loc[closed["account_id"], "status"] == "closed").all()
-    closed_month = (
-        parse_date(accounts.loc[closed["account_id"], "closed_date"]).dt.to_period("M").dt.to_timestamp()
-    )
+    closed_month = parse_date(accounts.loc[closed["account_id"], "closed_date"]).dt.to_period("M").dt.to_timestamp()
     assert (closed_month.to_numpy() == closed["churn_month"].to_numpy()).all()
     assert set(accounts.index[accounts["status"] == "closed"]) == set(closed["account_id"])
 
@@ -601,9 +587,7 @@ def test_re_sent_rows_carry_the_correction_and_come_later(company):
     totals = lines.groupby("invoice_id")["net_amount_eur"].sum()
     payments = read_all(company["landing"], "finance", "payments")
     payments = payments[
-        ~(payments["invoice_id"] + "|" + payments["paid_date"]).isin(
-            defect_keys(company["truth"], "payments")
-        )
+        ~(payments["invoice_id"] + "|" + payments["paid_date"]).isin(defect_keys(company["truth"], "payments"))
     ]
     paid = payments.groupby("invoice_id")["amount_eur"].apply(lambda s: s.astype(float).sum())
     corrected = {k.split("|")[0] for k in corrections.loc[corrections["entity"] == "invoice_lines", "key"]}

@@ -28,11 +28,21 @@ def test_every_dialect_loads_the_same_values(landing, encoding, delimiter, decim
         ACCOUNT_HEADER + ["notes"],
         account_row("A001", estimated_annual_potential_eur=_amount("1234.5", decimal))
         + [f"Tapaaminen: hinta 5{delimiter}0 €\nseuraava „askel” – sopimus"],
-        account_row("A002", account_name="Örn & Åberg Ab", estimated_annual_potential_eur=_amount("-0.75", decimal),
-                    created_date="3.2.2021")
+        account_row(
+            "A002",
+            account_name="Örn & Åberg Ab",
+            estimated_annual_potential_eur=_amount("-0.75", decimal),
+            created_date="3.2.2021",
+        )
         + [""],
-        account_row("A003", account_name='Pohjolan "Kuljetus" Oy', estimated_annual_potential_eur="1000",
-                    created_date="2019-12-31", country="se", status="Closed")
+        account_row(
+            "A003",
+            account_name='Pohjolan "Kuljetus" Oy',
+            estimated_annual_potential_eur="1000",
+            created_date="2019-12-31",
+            country="se",
+            status="Closed",
+        )
         + ["ok"],
     ]
     # A negative potential is out of range: it must be quarantined, not loaded or crashed on.
@@ -129,13 +139,16 @@ def test_parquet_and_xlsx_drops_load(landing, tmp_path):
     assert landing.rows("select sum(net_amount_eur) from raw.finance__invoice_lines") == [(Decimal("3079.75"),)]
     assert costs.loaded[0].detected["sheets"] == "Jan, Feb"
     assert costs.loaded[0].detected["ignored_sheets"] == "Notes"
-    assert landing.rows("select _sheet, account_id, month, service_cost_eur from raw.finance__cost_to_serve order by 1") == [
+    assert landing.rows(
+        "select _sheet, account_id, month, service_cost_eur from raw.finance__cost_to_serve order by 1"
+    ) == [
         ("Feb", "A001", dt.date(2025, 2, 1), Decimal("125.50")),
         ("Jan", "A001", dt.date(2025, 1, 1), Decimal("125.50")),
     ]
-    assert {(r[0], r[1], r[3]) for r in landing.rows(
-        "select sheet, row_number, column_name, check_name from quarantine.rejected_rows"
-    )} == {("Jan", 2, "first_day_of_month"), ("Feb", 2, "first_day_of_month")}
+    assert {
+        (r[0], r[1], r[3])
+        for r in landing.rows("select sheet, row_number, column_name, check_name from quarantine.rejected_rows")
+    } == {("Jan", 2, "first_day_of_month"), ("Feb", 2, "first_day_of_month")}
 
 
 def test_windows_1252_bytes_far_into_a_file_are_still_decoded_right(landing):

@@ -72,9 +72,11 @@ def test_snapshots_are_all_kept_for_history(landing):
         "crm/accounts_20250228.csv", [ACCOUNT_HEADER, account_row("A1", status="closed"), account_row("A2")]
     )
     landing.ingest("crm", "accounts")
-    assert landing.rows(
-        "select _extract_date::varchar, account_id, status from raw.crm__accounts order by 1, 2"
-    ) == [("2025-01-31", "A1", "active"), ("2025-02-28", "A1", "closed"), ("2025-02-28", "A2", "active")]
+    assert landing.rows("select _extract_date::varchar, account_id, status from raw.crm__accounts order by 1, 2") == [
+        ("2025-01-31", "A1", "active"),
+        ("2025-02-28", "A1", "closed"),
+        ("2025-02-28", "A2", "active"),
+    ]
 
 
 def test_a_source_without_files_yields_empty_tables_with_the_right_columns(landing):
@@ -89,7 +91,14 @@ def test_a_source_without_files_yields_empty_tables_with_the_right_columns(landi
     )
     assert set(columns) == {c.table for c in CONTRACTS}
     assert columns["survey__responses"][:8] == [
-        "response_id", "survey_id", "survey_type", "account_id", "contact_id", "invitation_id", "response_date", "nps"
+        "response_id",
+        "survey_id",
+        "survey_type",
+        "account_id",
+        "contact_id",
+        "invitation_id",
+        "response_date",
+        "nps",
     ]
     ensure_all_tables(landing.conn)  # idempotent
 

@@ -44,8 +44,11 @@ def test_a_bad_boolean_and_a_bad_enum_in_contacts(landing):
     header = ["contact_id", "account_id", "role", "email", "is_active", "created_date"]
     landing.write_csv(
         "crm/contacts_20250131.csv",
-        [header, ["C1", "A1", "Decision_Maker", "a@b.fi", "kyllä", "2020-01-01"],
-         ["C2", "A1", "boss", "", "maybe", ""]],
+        [
+            header,
+            ["C1", "A1", "Decision_Maker", "a@b.fi", "kyllä", "2020-01-01"],
+            ["C2", "A1", "boss", "", "maybe", ""],
+        ],
     )
     landing.ingest("crm", "contacts", max_quarantine_share=1.0)
     assert landing.rows("select contact_id, role, is_active from raw.crm__contacts") == [("C1", "decision_maker", True)]
@@ -56,8 +59,12 @@ def test_nps_outside_0_to_10_and_driver_columns_are_checked(landing):
     header = ["response_id", "survey_id", "account_id", "response_date", "nps", "driver_quality", "driver_new_thing"]
     landing.write_csv(
         "survey/responses_20250131.csv",
-        [header, ["R1", "S1", "A1", "2025-01-10", "9", "8", "10"], ["R2", "S1", "A1", "2025-01-10", "11", "7", ""],
-         ["R3", "S1", "A2", "2025-01-10", "5", "12", "3"]],
+        [
+            header,
+            ["R1", "S1", "A1", "2025-01-10", "9", "8", "10"],
+            ["R2", "S1", "A1", "2025-01-10", "11", "7", ""],
+            ["R3", "S1", "A2", "2025-01-10", "5", "12", "3"],
+        ],
     )
     result = landing.ingest("survey", "responses", max_quarantine_share=1.0)
     assert [q[1:4] for q in landing.quarantine()] == [(2, "nps", "in_range"), (3, "driver_quality", "in_range")]
@@ -90,11 +97,15 @@ def test_a_broken_later_copy_does_not_push_out_the_good_earlier_row(landing):
 
 def test_malformed_rows_are_quarantined_with_their_row_numbers(landing):
     text = (
-        ",".join(ACCOUNT_HEADER) + "\n"
-        + ",".join(account_row("A1")) + "\n"
+        ",".join(ACCOUNT_HEADER)
+        + "\n"
+        + ",".join(account_row("A1"))
+        + "\n"
         + "A2,short row\n"
-        + ",".join(account_row("A3")) + ",an extra field\n"
-        + ",".join(account_row("A4")) + "\n"
+        + ",".join(account_row("A3"))
+        + ",an extra field\n"
+        + ",".join(account_row("A4"))
+        + "\n"
     )
     landing.write_bytes("crm/accounts_20250131.csv", text.encode())
     result = landing.ingest("crm", "accounts", max_quarantine_share=1.0)
@@ -107,7 +118,11 @@ def test_malformed_rows_are_quarantined_with_their_row_numbers(landing):
     ("relative", "content", "problem"),
     [
         ("crm/accounts_20250131.csv", b"", "empty"),
-        ("crm/accounts_20250131.csv", b"account_id,account_name\nA1,x\n", "required column(s) missing: created_date, status"),
+        (
+            "crm/accounts_20250131.csv",
+            b"account_id,account_name\nA1,x\n",
+            "required column(s) missing: created_date, status",
+        ),
         ("crm/accounts_20250131.csv", b"just some words\nwithout any structure\n", "not a delimited table"),
         ("finance/invoice_lines_20250131.parquet", b"", "empty"),
         ("finance/invoice_lines_20250131.parquet", b"PAR1 this is not parquet", "not a readable Parquet file"),
@@ -133,9 +148,11 @@ def test_an_unreadable_file_loads_nothing_of_its_run(landing):
 
 
 def test_quarantine_share_above_the_threshold_fails_and_keeps_the_evidence(landing):
-    rows = [ACCOUNT_HEADER] + [account_row(f"A{i}") for i in range(8)] + [
-        account_row("B1", status="?"), account_row("B2", status="?")
-    ]
+    rows = (
+        [ACCOUNT_HEADER]
+        + [account_row(f"A{i}") for i in range(8)]
+        + [account_row("B1", status="?"), account_row("B2", status="?")]
+    )
     landing.write_csv("crm/accounts_20250131.csv", rows)
     with pytest.raises(QuarantineThresholdExceeded, match=r"crm/accounts_20250131.csv: 2 of 10 rows"):
         landing.ingest("crm", "accounts", max_quarantine_share=0.1)

@@ -83,9 +83,7 @@ class Crm:
                 "employees": formats.format_integers(a.employees[k, rows]),
                 "created_date": formats.format_dates(a.created_date[rows], style),
                 "status": pa.array(np.where(closed, "closed", "active")),
-                "closed_date": formats.format_dates(
-                    np.where(closed, a.closed_date[rows], np.datetime64("NaT")), style
-                ),
+                "closed_date": formats.format_dates(np.where(closed, a.closed_date[rows], np.datetime64("NaT")), style),
                 "owner": formats.pick(vocabulary.ACCOUNT_MANAGERS, a.owner[k, rows]),
                 "estimated_annual_potential_eur": formats.format_amounts(a.potential_eur[k, rows], ","),
                 "main_competitor": formats.pick(vocabulary.COMPETITORS, competitor),
@@ -118,9 +116,7 @@ class Crm:
     def _contacts_snapshot(self, k: int, t: int) -> None:
         c, extract = self.contacts, self.calendar.month_end(t)
         style = snapshot_date_style(k)
-        rows = np.flatnonzero(
-            (c.created_date <= extract) & (self.accounts.created_date[c.account] <= extract)
-        )
+        rows = np.flatnonzero((c.created_date <= extract) & (self.accounts.created_date[c.account] <= extract))
         rows = rows[np.argsort(c.number[rows], kind="stable")]  # the CRM lists contacts by id
         active = c.active_on(rows, np.full(rows.shape[0], extract), self.accounts)
         yes, no = ("kyllä", "ei") if style == "fi" else ("true", "false")
@@ -135,9 +131,7 @@ class Crm:
                 "created_date": formats.format_dates(c.created_date[rows], style),
             }
         )
-        self.output.write_csv(
-            table, "crm", "contacts", self.calendar.stamp(t), formats.CRM_CSV, date_style=style
-        )
+        self.output.write_csv(table, "crm", "contacts", self.calendar.stamp(t), formats.CRM_CSV, date_style=style)
 
     def _opportunities_snapshot(self, k: int, t: int) -> None:
         o, extract = self.opportunities, self.calendar.month_end(t)
@@ -170,9 +164,7 @@ class Crm:
                 "competitor": formats.pick(vocabulary.COMPETITORS, np.where(lost, o.competitor[rows], -1)),
             }
         )
-        self.output.write_csv(
-            table, "crm", "opportunities", self.calendar.stamp(t), formats.CRM_CSV, date_style=style
-        )
+        self.output.write_csv(table, "crm", "opportunities", self.calendar.stamp(t), formats.CRM_CSV, date_style=style)
 
     # --- activities --------------------------------------------------------------------------------
 
@@ -186,9 +178,7 @@ class Crm:
         accounts = np.flatnonzero(buying | silent)
         state = a.risk_state[accounts, t]
         base_rate = np.array([0.5, 1.0, 2.0])[a.size_band[accounts]]
-        rate = (
-            base_rate * np.exp(-model.ENGAGEMENT_RISK_EFFECT * state) * np.where(buying[accounts], 1.0, 0.15)
-        )
+        rate = base_rate * np.exp(-model.ENGAGEMENT_RISK_EFFECT * state) * np.where(buying[accounts], 1.0, 0.15)
         n = rng.poisson(rate)
         account = np.repeat(accounts, n)
         state = np.repeat(state, n)
@@ -199,9 +189,7 @@ class Crm:
 
         # Fewer meetings and visits when the relationship cools down.
         face_to_face = np.clip(
-            0.28
-            * np.exp(-model.MEETING_RISK_EFFECT * state)
-            * np.where(a.size_band[account] == LARGE, 1.3, 1.0),
+            0.28 * np.exp(-model.MEETING_RISK_EFFECT * state) * np.where(a.size_band[account] == LARGE, 1.3, 1.0),
             0.02,
             0.7,
         )
@@ -211,9 +199,7 @@ class Crm:
             np.where(rng.random(count) < 0.35, VISIT, MEETING),
             np.where(rng.random(count) < 0.45, CALL, EMAIL),
         )
-        contact_row = c.first_of_account[account] + (rng.random(count) * c.per_account[account]).astype(
-            np.int64
-        )
+        contact_row = c.first_of_account[account] + (rng.random(count) * c.per_account[account]).astype(np.int64)
         with_contact = c.active_on(contact_row, dates, a) & (rng.random(count) > 0.08)
         note = np.where(rng.random(count) < NOTE_SHARE, rng.integers(0, len(self.note_pool), count), -1)
         numbers = self.next_activity_number + np.arange(count)

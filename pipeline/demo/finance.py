@@ -91,9 +91,7 @@ class Finance:
         a = self.accounts
         tenure = t - a.created_month[accounts]
         ramp = np.clip(0.35 + 0.65 * tenure / RAMP_UP_MONTHS, 0.35, 1.0)
-        risk = np.exp(
-            -model.REVENUE_RISK_EFFECT * a.risk_state[accounts, t] - model.REVENUE_RISK_EFFECT**2 / 2
-        )
+        risk = np.exp(-model.REVENUE_RISK_EFFECT * a.risk_state[accounts, t] - model.REVENUE_RISK_EFFECT**2 / 2)
         noise = rng.lognormal(-(REVENUE_NOISE**2) / 2, REVENUE_NOISE, accounts.shape[0])
         season = SEASON[self.calendar.calendar_month(t) - 1]
         growth = a.growth_per_year[accounts] ** (t / 12)
@@ -109,9 +107,7 @@ class Finance:
         per_account = 1 + rng.poisson(np.minimum(12.0, 0.8 * np.sqrt(monthly / 3000)))
         inv_account_pos = np.repeat(np.arange(active.shape[0]), per_account)
         inv_account = active[inv_account_pos]
-        inv_date = np.maximum(
-            cal.random_days(rng, np.full(inv_account.shape[0], t)), a.created_date[inv_account]
-        )
+        inv_date = np.maximum(cal.random_days(rng, np.full(inv_account.shape[0], t)), a.created_date[inv_account])
         order = np.lexsort((inv_account, inv_date))
         inv_account_pos, inv_account, inv_date = inv_account_pos[order], inv_account[order], inv_date[order]
         n_inv = inv_account.shape[0]
@@ -185,9 +181,7 @@ class Finance:
             table = pa.concat_tables([table, self.resend_next_month])
         self.output.write_parquet(table, "finance", "invoice_lines", stamp)
         fixed = np.flatnonzero(corrected)
-        self.resend_next_month = self._lines_table(
-            {k: v[fixed] for k, v in all_lines.items()}, all_lines["net"][fixed]
-        )
+        self.resend_next_month = self._lines_table({k: v[fixed] for k, v in all_lines.items()}, all_lines["net"][fixed])
         self.resend_origin_file = relative
         self.resend_first_values = [f"{v:.2f}" for v in sent_net[fixed].tolist()]
 
@@ -256,13 +250,9 @@ class Finance:
         table, row_numbers = insert_rows(table, extra, last_line + 1)
         keys = [
             f"{i}|{n}"
-            for i, n in zip(
-                extra.column("invoice_id").to_pylist(), extra.column("line_no").to_pylist(), strict=True
-            )
+            for i, n in zip(extra.column("invoice_id").to_pylist(), extra.column("line_no").to_pylist(), strict=True)
         ]
-        self.defects.add(
-            "finance", "invoice_lines", relative, row_numbers, keys, "account_id", "account_id is empty"
-        )
+        self.defects.add("finance", "invoice_lines", relative, row_numbers, keys, "account_id", "account_id is empty")
         return table
 
     def _schedule_payments(self, rng, t, inv_number, inv_account, inv_date, due, total) -> None:
@@ -335,13 +325,9 @@ class Finance:
         table, row_numbers = insert_rows(table, extra, source + 1)
         keys = [
             f"{i}|{d}"
-            for i, d in zip(
-                extra.column("invoice_id").to_pylist(), extra.column("paid_date").to_pylist(), strict=True
-            )
+            for i, d in zip(extra.column("invoice_id").to_pylist(), extra.column("paid_date").to_pylist(), strict=True)
         ]
-        self.defects.add(
-            "finance", "payments", relative, row_numbers, keys, "amount_eur", "amount_eur is not a number"
-        )
+        self.defects.add("finance", "payments", relative, row_numbers, keys, "amount_eur", "amount_eur is not a number")
         return table
 
 

@@ -125,9 +125,7 @@ def write_csv(table: pa.Table, path: Path, dialect: CsvDialect) -> None:
     ):
         for start in range(0, max(table.num_rows, 1), CSV_CHUNK_ROWS):
             chunk = table.slice(start, CSV_CHUNK_ROWS).to_pandas()
-            chunk.to_csv(
-                handle, sep=dialect.delimiter, index=False, header=start == 0, lineterminator=dialect.line_end
-            )
+            chunk.to_csv(handle, sep=dialect.delimiter, index=False, header=start == 0, lineterminator=dialect.line_end)
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
@@ -155,9 +153,7 @@ def write_cost_to_serve_xlsx(
         worksheet.write_row(0, 0, ["account_id", "month", "service_cost_eur"])
         write_string, write_number = worksheet.write_string, worksheet.write_number
         # constant_memory flushes each row when the next one starts: write strictly row by row.
-        for row, (account_id, serial, amount) in enumerate(
-            zip(account_ids, serials, amounts, strict=True), 1
-        ):
+        for row, (account_id, serial, amount) in enumerate(zip(account_ids, serials, amounts, strict=True), 1):
             write_string(row, 0, account_id)
             write_number(row, 1, serial, date_format)
             write_number(row, 2, amount)

@@ -69,8 +69,7 @@ _GENERATED_NAME = re.compile(rf"^({'|'.join(ENTITIES)})_\d{{8}}(_[^/]*)?\.(csv|p
 FILE_FORMATS = {
     "crm": "CSV; delimiter ';'; decimal comma; Windows-1252 (cp1252); CRLF; quoted only when needed; dates "
     "ISO YYYY-MM-DD except drops listed under date_styles as 'fi' (D.M.YYYY, is_active kyllä/ei)",
-    "survey": "CSV; delimiter ','; decimal point; UTF-8 with BOM; LF; quoted line breaks in comment; "
-    "ISO dates",
+    "survey": "CSV; delimiter ','; decimal point; UTF-8 with BOM; LF; quoted line breaks in comment; ISO dates",
     "finance/payments": "CSV; delimiter ','; decimal point; UTF-8 without BOM; LF; ISO dates",
     "finance/invoice_lines": "Parquet (zstd); amounts float64 rounded to cents; dates date32; line_no int32",
     "finance/cost_to_serve": "XLSX, one workbook per quarter, sheet 'cost_to_serve', header in row 1, "
@@ -132,13 +131,9 @@ def generate_demo_company(
     for source in SOURCES:
         (landing_dir / source).mkdir(parents=True, exist_ok=True)
 
-    crm = Crm(
-        streams, calendar, population, contacts, opportunities, account_ids, contact_ids, output, defects
-    )
+    crm = Crm(streams, calendar, population, contacts, opportunities, account_ids, contact_ids, output, defects)
     finance = Finance(streams, calendar, population, account_ids, output, defects, corrections)
-    surveys = Surveys(
-        streams, calendar, population, contacts, account_ids, contact_ids, output, defects, corrections
-    )
+    surveys = Surveys(streams, calendar, population, contacts, account_ids, contact_ids, output, defects, corrections)
     account_months = truth.AccountMonths()
     quarter_costs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     snapshots = calendar.snapshot_months
@@ -174,9 +169,7 @@ def generate_demo_company(
         },
         "formats": FILE_FORMATS,
         "ids": ID_FORMATS,
-        "date_styles": {
-            name: output.date_styles.get(name, "iso") for name in output.files if name.endswith(".csv")
-        },
+        "date_styles": {name: output.date_styles.get(name, "iso") for name in output.files if name.endswith(".csv")},
         "files": output.files,
         "rows": output.rows,
         "planted_defects": len(defects.records),

@@ -24,9 +24,7 @@ class LandingOutput:
     date_styles: dict[str, str] = field(default_factory=dict)
     bytes_written: int = 0
 
-    def path(
-        self, source: str, entity: str, stamp: str, extension: str, suffix: str = ""
-    ) -> tuple[Path, str]:
+    def path(self, source: str, entity: str, stamp: str, extension: str, suffix: str = "") -> tuple[Path, str]:
         """Absolute path and landing-relative name of a drop: ``<entity>_<YYYYMMDD>[_suffix].<ext>``."""
         name = f"{entity}_{stamp}{'_' + suffix if suffix else ''}.{extension}"
         relative = f"{source}/{name}"

@@ -136,9 +136,7 @@ class SixMonthChurnProbability:
         survival = 1.0 - monthly_hazard(self.logits[:, None], self.grid[None, :])  # [logit, grid]
         remaining = survival.copy()  # W_6
         for _ in range(HORIZON_MONTHS - 1):
-            expected = (
-                remaining[:, lower] * (1.0 - upper_weight) + remaining[:, lower + 1] * upper_weight
-            ) @ weights
+            expected = (remaining[:, lower] * (1.0 - upper_weight) + remaining[:, lower + 1] * upper_weight) @ weights
             remaining = survival * expected
         self.table = 1.0 - remaining  # p_churn_6m on [logit, grid]
 
@@ -192,9 +190,7 @@ def would_be_nps(
     return np.clip(np.rint(score), 0, 10).astype(np.int64)
 
 
-def response_propensity(
-    nps: np.ndarray, size_band: np.ndarray, role: np.ndarray, survey_type: str
-) -> np.ndarray:
+def response_propensity(nps: np.ndarray, size_band: np.ndarray, role: np.ndarray, survey_type: str) -> np.ndarray:
     propensity = (
         PROPENSITY_BY_NPS[nps]
         * PROPENSITY_BY_SIZE_BAND[size_band]

@@ -288,9 +288,7 @@ def _snapshot_attributes(
     never_estimated = rng.random(n) < 0.10
     potential[0] = np.where(never_estimated, np.nan, first_potential)
     for i in range(1, k):
-        owner[i] = np.where(
-            rng.random(n) < 0.06, rng.integers(0, len(vocabulary.ACCOUNT_MANAGERS), n), owner[i - 1]
-        )
+        owner[i] = np.where(rng.random(n) < 0.06, rng.integers(0, len(vocabulary.ACCOUNT_MANAGERS), n), owner[i - 1])
         relocates = (country == "FI") & (rng.random(n) < 0.01)
         region[i] = np.where(relocates, regions_fi[_weighted_choice(rng, region_weights, n)], region[i - 1])
         employees[i] = np.maximum(1, np.rint(employees[i - 1] * rng.lognormal(0.02, 0.06, n)))
@@ -368,9 +366,7 @@ def build_contacts(streams: Streams, accounts: Accounts, calendar: Calendar) -> 
     )
     created = np.maximum(accounts.created_date[account], history_start + offset.astype("timedelta64[D]"))
     leaves = (position > 0) & (rng.random(count) < 0.6)
-    left = np.where(
-        leaves, created + rng.exponential(6 * 365, count).astype(np.int64).astype("timedelta64[D]"), NAT
-    )
+    left = np.where(leaves, created + rng.exponential(6 * 365, count).astype(np.int64).astype("timedelta64[D]"), NAT)
     number = np.empty(count, dtype=np.int64)
     number[np.argsort(created, kind="stable")] = np.arange(1, count + 1)
     return Contacts(

@@ -153,9 +153,7 @@ class Surveys:
             return None
         survey_id = f"REL-{str(cal.month(t))}"
         state = a.risk_state[c.account[rows], t]
-        return self._invite(
-            rng, "relationship", survey_id, c.account[rows], rows, sent, state, 0.0, max_delay=19
-        )
+        return self._invite(rng, "relationship", survey_id, c.account[rows], rows, sent, state, 0.0, max_delay=19)
 
     def _transactional(self, t: int) -> Batch | None:
         a, c, cal = self.accounts, self.contacts, self.calendar
@@ -163,9 +161,9 @@ class Surveys:
         active = a.active_in(t)
         chosen = active[rng.random(active.shape[0]) < TRANSACTIONAL_SHARE_BY_SIZE_BAND[a.size_band[active]]]
         sent = cal.random_days(rng, np.full(chosen.shape[0], t), last_day=20)
-        contact_row = c.first_of_account[chosen] + (
-            rng.random(chosen.shape[0]) * c.per_account[chosen]
-        ).astype(np.int64)
+        contact_row = c.first_of_account[chosen] + (rng.random(chosen.shape[0]) * c.per_account[chosen]).astype(
+            np.int64
+        )
         usable = c.active_on(contact_row, sent, a)
         fallback = c.first_of_account[chosen]
         contact_row = np.where(usable, contact_row, fallback)
@@ -239,9 +237,7 @@ class Surveys:
             asked = np.isin(np.array(model.DRIVER_NAMES), TRANSACTIONAL_DRIVERS)
         shown = asked[None, :] & (rng.random(ratings.shape) >= MISSING_DRIVER_SHARE)
         considering = (
-            model.considering_alternatives(rng, state, nps)
-            if survey_type != "transactional"
-            else np.full(n, -1)
+            model.considering_alternatives(rng, state, nps) if survey_type != "transactional" else np.full(n, -1)
         )
         competitor = a.competitor[account]
         reason = np.full(n, -1)
@@ -317,9 +313,7 @@ class Surveys:
         stamp = self.calendar.stamp(t)
         if batches:
             invitations = pa.concat_tables([self._invitations_table(b) for b in batches])
-            self.output.write_csv(
-                invitations, "survey", "invitations", stamp, formats.SURVEY_CSV, suffix=programme
-            )
+            self.output.write_csv(invitations, "survey", "invitations", stamp, formats.SURVEY_CSV, suffix=programme)
         responses = [self._responses_table(b) for b in batches]
         table = pa.concat_tables(responses) if responses else None
         # Rows chosen for correction in an earlier-dated drop come again here, corrected.
@@ -334,9 +328,7 @@ class Surveys:
         if own_rows and any(s > stamp for s in self.response_drop_stamps):
             table = self._choose_resends(rng, table, relative, stamp, programme)
         if programme == "relationship" and own_rows:
-            table = self._plant_impossible_nps(
-                rng, table, relative, force=not self.first_relationship_drop_done
-            )
+            table = self._plant_impossible_nps(rng, table, relative, force=not self.first_relationship_drop_done)
         for entry in due:
             resent, first_file, first_values, _ = entry
             self.corrections.add(
@@ -382,9 +374,7 @@ class Surveys:
         }
         for j, name in enumerate(model.DRIVER_NAMES):
             columns[name] = formats.format_integers(b.ratings[rows, j], ~b.shown[rows, j])
-        columns["considering_alternatives"] = formats.format_integers(
-            b.considering[rows], b.considering[rows] < 0
-        )
+        columns["considering_alternatives"] = formats.format_integers(b.considering[rows], b.considering[rows] < 0)
         columns["preferred_competitor"] = formats.pick(vocabulary.COMPETITORS, b.preferred_competitor[rows])
         columns["reason_left"] = formats.pick(vocabulary.REASONS_LEFT, b.reason_left[rows])
         columns["comment"] = formats.pick(self.comment_pool, b.comment[rows])
@@ -407,9 +397,7 @@ class Surveys:
         column = np.array(values, dtype=object)
         column[chosen] = [str(v) for v in wrong.tolist()]
         index = table.column_names.index("considering_alternatives")
-        table = table.set_column(
-            index, "considering_alternatives", pa.array(column.tolist(), type=pa.string())
-        )
+        table = table.set_column(index, "considering_alternatives", pa.array(column.tolist(), type=pa.string()))
         self.pending_resends.append((true_rows, relative, [str(v) for v in wrong.tolist()], stamp))
         return table
 
@@ -457,9 +445,7 @@ class Surveys:
                 ),
                 "account_id": self.account_ids.take(pa.array(cat(lambda b: b.account).astype(np.int64))),
                 "contact_id": self.contact_ids.take(pa.array(cat(lambda b: b.contact_row).astype(np.int64))),
-                "sent_month": pa.array(
-                    sent.astype("datetime64[M]").astype("datetime64[D]"), type=pa.date32()
-                ),
+                "sent_month": pa.array(sent.astype("datetime64[M]").astype("datetime64[D]"), type=pa.date32()),
                 "would_be_nps": pa.array(cat(lambda b: b.nps).astype(np.int64)),
                 "response_propensity": pa.array(cat(lambda b: b.propensity).astype(np.float64)),
                 "responded": pa.array(cat(lambda b: b.responded).astype(bool)),

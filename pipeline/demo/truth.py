@@ -66,25 +66,19 @@ def write_truth(
 
     probability = model.SixMonthChurnProbability(accounts.static_logit)
     chunks_p, chunks_m = [], []
-    for active, t, revenue in zip(
-        account_months.account, account_months.month, account_months.revenue, strict=True
-    ):
+    for active, t, revenue in zip(account_months.account, account_months.month, account_months.revenue, strict=True):
         state = accounts.risk_state[active, t]
         month = np.full(active.shape[0], calendar.month_start(t))
         ids = account_ids.take(pa.array(active))
         p = probability(accounts.static_logit[active], state)
-        chunks_p.append(
-            pa.table({"account_id": ids, "month": pa.array(month, pa.date32()), "p_churn_6m": pa.array(p)})
-        )
+        chunks_p.append(pa.table({"account_id": ids, "month": pa.array(month, pa.date32()), "p_churn_6m": pa.array(p)}))
         chunks_m.append(
             pa.table(
                 {
                     "account_id": ids,
                     "month": pa.array(month, pa.date32()),
                     "risk_state": pa.array(state),
-                    "churn_hazard_next_month": pa.array(
-                        model.monthly_hazard(accounts.static_logit[active], state)
-                    ),
+                    "churn_hazard_next_month": pa.array(model.monthly_hazard(accounts.static_logit[active], state)),
                     "net_revenue_eur": pa.array(np.round(revenue, 2)),
                 }
             )
@@ -138,15 +132,11 @@ def write_truth(
     parquet("planted_defects.parquet", defects)
     parquet("corrections.parquet", corrections)
 
-    (truth_dir / "drivers.json").write_text(
-        json.dumps(model.drivers_truth(), indent=2, sort_keys=True) + "\n"
-    )
+    (truth_dir / "drivers.json").write_text(json.dumps(model.drivers_truth(), indent=2, sort_keys=True) + "\n")
     written.append("drivers.json")
     stats = realised_statistics(calendar, accounts, probabilities, account_months, invited)
     summary = {**summary, "realised": stats}
-    (truth_dir / "summary.json").write_text(
-        json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    )
+    (truth_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     written.append("summary.json")
     return written, stats
 

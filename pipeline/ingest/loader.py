@@ -2,8 +2,8 @@
 
 Semantics (DESIGN.md, landing-zone contract):
 - ``raw.<source>__<entity>`` keeps every valid row of every drop with its lineage (file, sheet, row
-  number, extract date; the ledger says which run loaded the file, its hash and when). Snapshot entities keep all snapshots (history for SCD2); increments keep
-  all versions of a re-sent row. Choosing the current row (the newest snapshot; the latest version of
+  number, extract date; the ledger says which run loaded the file, its hash and when). Snapshot
+  entities keep all snapshots (history for SCD2); increments keep all versions of a re-sent row. Choosing the current row (the newest snapshot; the latest version of
   a key) is the dbt staging layer's job, so raw stays an auditable copy of what arrived.
 - ``meta.ingest_ledger`` remembers each file's hash: an unchanged file is never read again, a new file
   is loaded, and a file whose content changed under the same name replaces its earlier rows.
@@ -227,7 +227,9 @@ def _load_file(
         conn.execute(validation.checked_table_sql(plan, read.table, checked, decimal))
         for statement in validation.failures_sql(plan, checked, failed):
             conn.execute(statement)
-        failed_rows = conn.execute(f"select count(*) from (select distinct _sheet, _row_number from {failed})").fetchall()[0][0]
+        failed_rows = conn.execute(
+            f"select count(*) from (select distinct _sheet, _row_number from {failed})"
+        ).fetchall()[0][0]
 
         if action == "replaced":
             conn.execute(f"delete from {raw_table(contract)} where _file = ?", [file.relative_path])
@@ -237,7 +239,7 @@ def _load_file(
         conn.execute(
             f"""
             insert into {raw_table(contract)} by name
-            select {', '.join(columns)}, ? as _file, c._sheet, c._row_number, ? as _extract_date
+            select {", ".join(columns)}, ? as _file, c._sheet, c._row_number, ? as _extract_date
             from {checked} as c
             where not exists (select 1 from {failed} as f where {validation.same_row("f", "c")})
             """,
@@ -256,10 +258,19 @@ def _load_file(
         )
         if read.rejects:
             conn.executemany(
-                "insert into quarantine.rejected_rows values (?, ?, ?, ?, ?, null, ?, null, 'malformed_row', ?, ?, now())",
+                "insert into quarantine.rejected_rows "
+                "values (?, ?, ?, ?, ?, null, ?, null, 'malformed_row', ?, ?, now())",
                 [
-                    [run_id, contract.source, contract.entity, file.relative_path, sha256, r.row_number, r.problem,
-                     r.raw_line[:1000]]
+                    [
+                        run_id,
+                        contract.source,
+                        contract.entity,
+                        file.relative_path,
+                        sha256,
+                        r.row_number,
+                        r.problem,
+                        r.raw_line[:1000],
+                    ]
                     for r in read.rejects
                 ],
             )
@@ -283,7 +294,6 @@ def _load_file(
                 conn.execute(statement)
             except duckdb.TransactionException:
                 break  # the transaction failed; its rollback removes these temporary tables
-
 
 
 def ingest_entity(
@@ -377,7 +387,9 @@ def _reject(
     for (file, sha256, _), outcome in zip(pending, result.loaded, strict=True):
         if outcome.quarantine is None:
             continue
-        conn.execute("delete from quarantine.rejected_rows where file = ? and file_sha256 = ?", [file.relative_path, sha256])
+        conn.execute(
+            "delete from quarantine.rejected_rows where file = ? and file_sha256 = ?", [file.relative_path, sha256]
+        )
         conn.register("_rejected_rows", outcome.quarantine)
         conn.execute("insert into quarantine.rejected_rows select * from _rejected_rows")
         conn.unregister("_rejected_rows")

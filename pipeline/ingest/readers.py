@@ -85,8 +85,13 @@ def _unique_names(file: str, names: list[str]) -> list[str]:
 
 # --- encoding ---------------------------------------------------------------------------------------
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 def _decodes_fully(path: Path, encoding: str) -> bool:
@@ -238,9 +243,7 @@ def _read_csv_as(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Pa
     )
 
 
-def _number_rows(
-    conn: duckdb.DuckDBPyConnection, parsed: str, table: str, rejects: list[StructuralReject]
-) -> int:
+def _number_rows(conn: duckdb.DuckDBPyConnection, parsed: str, table: str, rejects: list[StructuralReject]) -> int:
     """A view ``table`` over ``parsed`` adding ``_row_number`` in file order; rejected rows leave gaps.
 
     The CSV scan preserves insertion order, so a parsed row's rowid is its order in the file (offset:
@@ -374,7 +377,8 @@ def read_xlsx(conn: duckdb.DuckDBPyConnection, file: LandingFile, required_colum
         names = header
         body = rows[header_at + 1 :]
         width = len(header)
-        cells = list(zip(*(row[:width] + [None] * (width - len(row)) for row in body))) or [()] * width
+        padded = (row[:width] + [None] * (width - len(row)) for row in body)
+        cells = list(zip(*padded, strict=True)) or [()] * width
         columns = {n: _column_text(cells[i]) for i, n in enumerate(header)}
         columns["_sheet"] = pa.array([sheet_name] * len(body), type=pa.string())
         # Row 1 is the first row under the header; empty rows keep their numbers and are dropped.

@@ -14,7 +14,7 @@ def preview_markdown(conn: duckdb.DuckDBPyConnection, contract: EntityContract, 
     hidden = contract.personal_columns
     columns = [
         name
-        for name, in conn.execute(
+        for (name,) in conn.execute(
             "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ? "
             "order by ordinal_position",
             [contract.table],
@@ -47,7 +47,5 @@ def files_markdown(result: IngestResult) -> str:
     lines = ["| file | action | read | loaded | quarantined | detected |", "|---|---|---|---|---|---|"]
     for f in result.loaded:
         detected = ", ".join(f"{k}={v}" for k, v in f.detected.items() if v)
-        lines.append(
-            f"| {f.file} | {f.action} | {f.rows_read} | {f.rows_loaded} | {f.rows_quarantined} | {detected} |"
-        )
+        lines.append(f"| {f.file} | {f.action} | {f.rows_read} | {f.rows_loaded} | {f.rows_quarantined} | {detected} |")
     return "\n".join(lines)

@@ -125,10 +125,7 @@ def decimal_evidence_sql(table: str, columns: list[str]) -> str:
         for c in columns
     ]
     half = len(columns)
-    return (
-        f"select {' + '.join(parts[:half]) or '0'} as comma, {' + '.join(parts[half:]) or '0'} as point "
-        f"from {table}"
-    )
+    return f"select {' + '.join(parts[:half]) or '0'} as comma, {' + '.join(parts[half:]) or '0'} as point from {table}"
 
 
 def _raw(col: ColumnPlan) -> str:
@@ -154,7 +151,10 @@ def raw_value_expression(col: ColumnPlan) -> str:
 def _raw_is_typed(col: ColumnPlan) -> bool:
     """Plain text read as text: the typed value is the raw value, so it is not stored twice."""
     return (
-        col.present and col.logical == "text" and col.case is None and not col.default
+        col.present
+        and col.logical == "text"
+        and col.case is None
+        and not col.default
         and col.physical_type.upper() == "VARCHAR"
     )
 
@@ -311,9 +311,11 @@ def checked_table_sql(plan: FilePlan, stage: str, target: str, decimal: str) -> 
     per value: written as one nested expression, the number parsing would be repeated many times.
     """
     numeric = [col for col in plan.columns if _parses_numbers(col)]
-    raw_values = ["_sheet", "_row_number"] + [
-        f"{raw_value_expression(col)} as {_raw(col)}" for col in plan.columns if col.present
-    ] + [f"cast({quote(e)} as varchar) as {quote(e)}" for e in plan.extras]
+    raw_values = (
+        ["_sheet", "_row_number"]
+        + [f"{raw_value_expression(col)} as {_raw(col)}" for col in plan.columns if col.present]
+        + [f"cast({quote(e)} as varchar) as {quote(e)}" for e in plan.extras]
+    )
     compacted = ["*"] + [
         f"replace(replace(replace({_raw(col)}, ' ', ''), chr(160), ''), chr(8239), '') as {_compact(col)}"
         for col in numeric
@@ -367,24 +369,24 @@ def failures_sql(plan: FilePlan, checked: str, target: str) -> list[str]:
     keys = [quote(k) for k in plan.key]
     key_text = " || '|' || ".join(f"cast({k} as varchar)" for k in keys)
     passing = f"""
-        {' and '.join(f'{k} is not null' for k in keys)}
+        {" and ".join(f"{k} is not null" for k in keys)}
         and not exists (select 1 from {target} as f where {same_row("f", "c")})
     """
     # Find the repeated keys with a hash aggregate first; only their rows need ordering.
     duplicates = f"""
         insert into {target}
         with repeated_keys as (
-            select {', '.join(keys)} from {checked} as c where {passing}
+            select {", ".join(keys)} from {checked} as c where {passing}
             group by all having count(*) > 1
         )
-        select _sheet, _row_number, {literal(', '.join(plan.key))}, 'duplicate_key',
+        select _sheet, _row_number, {literal(", ".join(plan.key))}, 'duplicate_key',
                'the same key comes again later in the file; the later row is kept', {key_text}
         from (
             select c.*, row_number() over (
-                partition by {', '.join(f'c.{k}' for k in keys)} order by c._sheet desc nulls last, c._row_number desc
+                partition by {", ".join(f"c.{k}" for k in keys)} order by c._sheet desc nulls last, c._row_number desc
             ) as copy_from_the_end
             from {checked} as c
-            semi join repeated_keys as r on {' and '.join(f'c.{k} = r.{k}' for k in keys)}
+            semi join repeated_keys as r on {" and ".join(f"c.{k} = r.{k}" for k in keys)}
             where {passing}
         )
         where copy_from_the_end > 1
@@ -394,9 +396,7 @@ def failures_sql(plan: FilePlan, checked: str, target: str) -> list[str]:
 
 def same_row(left: str, right: str) -> str:
     """Join condition for "the same row of the file"; equality on both parts keeps it a hash join."""
-    return (
-        f"{left}._row_number = {right}._row_number and coalesce({left}._sheet, '') = coalesce({right}._sheet, '')"
-    )
+    return f"{left}._row_number = {right}._row_number and coalesce({left}._sheet, '') = coalesce({right}._sheet, '')"
 
 
 def raw_table_columns(plan: FilePlan) -> dict[str, str]:
