@@ -3,8 +3,9 @@
 Semantics (DESIGN.md, landing-zone contract):
 - ``raw.<source>__<entity>`` keeps every valid row of every drop with its lineage (file, sheet, row
   number, extract date; the ledger says which run loaded the file, its hash and when). Snapshot
-  entities keep all snapshots (history for SCD2); increments keep all versions of a re-sent row. Choosing the current row (the newest snapshot; the latest version of
-  a key) is the dbt staging layer's job, so raw stays an auditable copy of what arrived.
+  entities keep all snapshots (history for SCD2); increments keep all versions of a re-sent row.
+  Choosing the current row (the newest snapshot; the latest version of a key) is the dbt staging
+  layer's job, so raw stays an auditable copy of what arrived.
 - ``meta.ingest_ledger`` remembers each file's hash: an unchanged file is never read again, a new file
   is loaded, and a file whose content changed under the same name replaces its earlier rows.
 - ``quarantine.rejected_rows`` gets one row per (row, column, check) failure, with the reason in words.
