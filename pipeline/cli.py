@@ -32,6 +32,8 @@ def dagster_env(settings: Settings) -> dict[str, str]:
         config.write_text(DAGSTER_YAML)
     env["DAGSTER_HOME"] = str(home)
     env["PIPELINE_HOME"] = str(settings.home)
+    # Tools installed beside this interpreter (dbt, for dagster-dbt's prepare_if_dev) without activating the venv.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return env
 
 
@@ -115,7 +117,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     env = dagster_env(settings)
     command = [sys.executable, "-m", "dagster", "dev", "-h", args.host, "-p", str(args.port), "-w", "workspace.yaml"]
-    return subprocess.run(command, env=env, check=False).returncode
+    # Become `dagster dev`: Ctrl-C and SIGTERM then reach it directly and it stops its own children.
+    os.execve(sys.executable, command, env)
 
 
 def build_parser() -> argparse.ArgumentParser:
