@@ -47,8 +47,16 @@ postgres:
 ui: install
 	$(BIN)/pipeline ui
 
+# Benchmarks (not timed tests): generator, ingest against DuckDB's own readers, dbt against the compiled
+# SQL. BENCH_ACCOUNTS=2000 make bench for a quick one. Results: benchmarks/results/*.json
+BENCH_ACCOUNTS ?= 100000
+BENCH_MONTHS ?= 36
+BENCH_WORK ?= /var/tmp/account-intelligence-bench-$(BENCH_ACCOUNTS)x$(BENCH_MONTHS)
 bench: install
-	$(BIN)/python benchmarks/bench_ingest.py --accounts $${BENCH_ACCOUNTS:-100000} --months $${BENCH_MONTHS:-36}
+	$(BIN)/python benchmarks/bench_generate.py --accounts $(BENCH_ACCOUNTS) --months $(BENCH_MONTHS)
+	rm -rf $(BENCH_WORK)
+	$(BIN)/python benchmarks/bench_ingest.py --accounts $(BENCH_ACCOUNTS) --months $(BENCH_MONTHS) --work $(BENCH_WORK)
+	$(BIN)/python benchmarks/bench_dbt.py --warehouse $(BENCH_WORK)/pipeline.duckdb --name $(BENCH_ACCOUNTS)x$(BENCH_MONTHS)
 
 lint: install
 	$(BIN)/ruff check pipeline assets tests benchmarks
