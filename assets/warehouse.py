@@ -32,15 +32,39 @@ class WarehouseTranslator(DagsterDbtTranslator):
 translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+# Models fed by the churn model's tables (schema ml) build after scoring, in their own dbt assets; the rest
+# build before training. Split by selector, so each @dbt_assets is one dbt invocation of its own models.
+SCORED_SELECTION = "source:ml+"
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
+    exclude=SCORED_SELECTION,
     pool=WAREHOUSE_POOL,
 )
 def warehouse_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
+    yield from build_models(context, dbt, warehouse)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    select=SCORED_SELECTION,
+    name="scored_models",
+    pool=WAREHOUSE_POOL,
+)
+def scored_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    yield from build_models(context, dbt, warehouse)
+
+
+def build_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
     # dbt is the only writer while it runs; row counts are read after it has released the file.
     with writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds), dbt_environment(warehouse.path):
         invocation = dbt.cli(["build"], context=context, raise_on_error=False)

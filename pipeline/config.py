@@ -28,6 +28,9 @@ class Settings:
     duckdb_memory_limit: str
     duckdb_threads: int | None
     lock_timeout_seconds: float
+    first_snapshot_month: str
+    churn_promotion_margin: float
+    churn_seed: int
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -47,4 +50,9 @@ class Settings:
             duckdb_threads=int(threads) if threads else None,
             # How long a writer waits for another writer of the same warehouse before failing.
             lock_timeout_seconds=float(env.get("PIPELINE_WAREHOUSE_LOCK_TIMEOUT", "3600")),
+            # The first month of the monthly snapshot partitions (scores, and later facts and features).
+            first_snapshot_month=env.get("PIPELINE_FIRST_SNAPSHOT_MONTH", "2023-01-01"),
+            # A challenger becomes champion if its out-of-time ROC-AUC >= the champion's minus this margin.
+            churn_promotion_margin=float(env.get("PIPELINE_CHURN_PROMOTION_MARGIN", "0.0")),
+            churn_seed=int(env.get("PIPELINE_CHURN_SEED", "0")),
         )

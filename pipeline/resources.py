@@ -57,6 +57,19 @@ class LandingZoneResource(dg.ConfigurableResource):
     max_quarantine_share: float = 0.05
 
 
+class ModelStoreResource(dg.ConfigurableResource):
+    """Where trained models live (a local folder by default): see pipeline.churn.store."""
+
+    path: str
+    promotion_margin: float = 0.0
+    seed: int = 0
+
+    def store(self):
+        from pipeline.churn.store import ModelStore
+
+        return ModelStore(self.path)
+
+
 def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Every resource, configured from the environment once."""
     return {
@@ -68,6 +81,9 @@ def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         "landing_zone": LandingZoneResource(
             path=str(settings.landing_dir), max_quarantine_share=settings.max_quarantine_share
+        ),
+        "model_store": ModelStoreResource(
+            path=str(settings.models_dir), promotion_margin=settings.churn_promotion_margin, seed=settings.churn_seed
         ),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),

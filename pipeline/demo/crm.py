@@ -178,7 +178,9 @@ class Crm:
         accounts = np.flatnonzero(buying | silent)
         state = a.risk_state[accounts, t]
         base_rate = np.array([0.5, 1.0, 2.0])[a.size_band[accounts]]
-        rate = base_rate * np.exp(-model.ENGAGEMENT_RISK_EFFECT * state) * np.where(buying[accounts], 1.0, 0.15)
+        # Mean-preserving: at-risk accounts go quiet, the average activity rate stays the base rate.
+        engagement = np.exp(-model.ENGAGEMENT_RISK_EFFECT * state - model.ENGAGEMENT_RISK_EFFECT**2 / 2)
+        rate = base_rate * engagement * np.where(buying[accounts], 1.0, 0.15)
         n = rng.poisson(rate)
         account = np.repeat(accounts, n)
         state = np.repeat(state, n)

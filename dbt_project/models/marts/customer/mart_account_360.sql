@@ -1,6 +1,6 @@
 -- One row per account: its current state in business terms (value, growth potential, voice,
--- relationship, pipeline, competitor signals). Later stages add churn risk, lifetime value, tier and
--- the recommended action.
+-- relationship, pipeline, competitor signals, churn risk with its reasons). Later stages add lifetime
+-- value, tier and the recommended action.
 with
 
 accounts as (
@@ -34,6 +34,11 @@ opportunities as (
 
 period as (
     select * from {{ ref('int_reporting_period') }}
+),
+
+latest_scores as (
+    select * from {{ ref('mart_churn_scores') }}
+    where is_latest_snapshot
 ),
 
 value_12m as (
@@ -161,6 +166,13 @@ assembled as (
         coalesce(pipeline.won_opportunities_12m, 0) as won_opportunities_12m,
         accounts.main_competitor,
         pipeline.competitor_on_lost_opportunities,
+        latest_scores.snapshot_month as churn_scored_month,
+        latest_scores.churn_probability,
+        latest_scores.risk_decile,
+        latest_scores.risk_band,
+        latest_scores.expected_revenue_at_risk_eur,
+        latest_scores.reasons as churn_reasons,
+        latest_scores.model_version as churn_model_version,
         period.as_of_date
     from accounts
     cross join period
@@ -170,6 +182,7 @@ assembled as (
     left join contact_breadth on accounts.account_id = contact_breadth.account_id
     left join last_meeting on accounts.account_id = last_meeting.account_id
     left join pipeline on accounts.account_id = pipeline.account_id
+    left join latest_scores on accounts.account_id = latest_scores.account_id
 ),
 
 scored as (
@@ -255,5 +268,12 @@ select
         or preferred_competitor_latest is not null
         or lost_opportunities_12m > 0 and competitor_on_lost_opportunities is not null
     ) as has_competitor_signal,
+    churn_scored_month,
+    churn_probability,
+    risk_decile,
+    risk_band,
+    expected_revenue_at_risk_eur,
+    churn_reasons,
+    churn_model_version,
     as_of_date
 from scored

@@ -50,6 +50,7 @@ rolling as (
         account_months.account_id,
         account_months.month_start as snapshot_month,
         account_months.is_active,
+        account_months.revenue_eur as revenue_1m,
         sum(revenue_eur) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 2 preceding and current row) as revenue_3m,
@@ -71,9 +72,21 @@ rolling as (
         sum(invoices_due) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 11 preceding and current row) as invoices_due_12m,
+        sum(late_payments) over (
+            partition by account_months.account_id order by account_months.month_start
+            rows between 2 preceding and current row) as late_payments_3m,
+        sum(invoices_due) over (
+            partition by account_months.account_id order by account_months.month_start
+            rows between 2 preceding and current row) as invoices_due_3m,
         sum(activities) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 2 preceding and current row) as activities_3m,
+        sum(activities) over (
+            partition by account_months.account_id order by account_months.month_start
+            rows between 11 preceding and current row) as activities_12m,
+        sum(meetings) over (
+            partition by account_months.account_id order by account_months.month_start
+            rows between 11 preceding and current row) as meetings_12m,
         sum(meetings) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 2 preceding and current row) as meetings_3m,
@@ -101,6 +114,8 @@ surveys_with_previous as (
         month_start as survey_month,
         account_nps,
         lag(account_nps) over (partition by account_id order by month_start) as previous_account_nps,
+        average_nps_score,
+        lag(average_nps_score) over (partition by account_id order by month_start) as previous_average_nps_score,
         considering_alternatives,
         preferred_competitor
     from survey_months
@@ -170,8 +185,10 @@ select
     cast(case when accounts.created_date is not null
         then {{ months_between('accounts.created_date', 'labelled.snapshot_month') }} end as integer) as tenure_months,
     crm_as_of.industry,
+    accounts.country_code,
     {{ size_band('crm_as_of.employees') }} as size_band,
     cast(crm_as_of.employees as integer) as employees,
+    {{ money('labelled.revenue_1m') }} as revenue_1m_eur,
     {{ money('labelled.revenue_3m') }} as revenue_3m_eur,
     {{ money('labelled.revenue_12m') }} as revenue_12m_eur,
     cast(case when labelled.months_in_data >= 24 and labelled.revenue_prior_12m > 0
@@ -189,8 +206,12 @@ select
     cast(labelled.late_payments_12m as integer) as late_payments_12m,
     cast({{ safe_divide('labelled.late_payments_12m', 'labelled.invoices_due_12m') }} as decimal(18, 6))
         as late_payment_share_12m,
+    cast({{ safe_divide('labelled.late_payments_3m', 'labelled.invoices_due_3m') }} as decimal(18, 6))
+        as late_payment_share_3m,
     cast(labelled.activities_3m as integer) as activities_3m,
     cast(labelled.meetings_3m as integer) as meetings_3m,
+    cast(labelled.activities_12m as integer) as activities_12m,
+    cast(labelled.meetings_12m as integer) as meetings_12m,
     labelled.last_meeting_date,
     cast(case when labelled.last_meeting_date is not null
         then {{ days_between('labelled.last_meeting_date', month_end('labelled.snapshot_month')) }} end
@@ -199,6 +220,8 @@ select
     labelled.latest_survey_month,
     cast(voice.account_nps as decimal(18, 6)) as nps_latest,
     cast(voice.account_nps - voice.previous_account_nps as decimal(18, 6)) as nps_change,
+    cast(voice.average_nps_score as decimal(18, 6)) as recommend_score_latest,
+    cast(voice.previous_average_nps_score as decimal(18, 6)) as recommend_score_previous,
     cast(voice.considering_alternatives as decimal(18, 6)) as considering_alternatives_latest,
     coalesce(voice.preferred_competitor is not null, false) as named_preferred_competitor,
     crm_as_of.main_competitor is not null as has_known_competitor,

@@ -1,0 +1,175 @@
+"""The churn model's assets: training (champion and challenger) and monthly scoring with reasons.
+
+Thin wiring: the work is in pipeline.churn (plain functions, tested without Dagster).
+"""
+
+import base64
+
+import dagster as dg
+import pandas as pd
+from dagster_dbt import get_asset_key_for_model
+
+from assets.warehouse import warehouse_models
+from pipeline.churn import drift, features, lifecycle, scoring, tables
+from pipeline.churn.training import NotEnoughHistory, TrainingConfig
+from pipeline.config import Settings
+from pipeline.resources import WAREHOUSE_POOL, ModelStoreResource, WarehouseResource
+
+FEATURE_TABLE_KEY = get_asset_key_for_model([warehouse_models], "feat_account_snapshot")
+CHURN_MODEL_KEY = dg.AssetKey(["ml", "churn_model"])
+CHURN_SCORES_KEY = dg.AssetKey(["ml", "churn_scores"])
+
+snapshot_months = dg.MonthlyPartitionsDefinition(start_date=Settings.from_env().first_snapshot_month)
+
+
+def _image(path) -> str:
+    return f"![{path.stem}](data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})"
+
+
+def _metrics_table(rows: dict[str, dict]) -> str:
+    names = ["roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift", "revenue_at_risk_captured_top_decile"]
+    lines = ["| model | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for model, metrics in rows.items():
+        cells = [f"{metrics[n]:.4f}" if isinstance(metrics.get(n), float) else "" for n in names]
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+@dg.asset(
+    key=CHURN_MODEL_KEY,
+    deps=[FEATURE_TABLE_KEY],
+    group_name="ml",
+    pool=WAREHOUSE_POOL,
+    description="Trains the churn model out of time (logistic regression and gradient boosting, calibrated), "
+    "stores it as a versioned artefact and promotes it to champion if it is at least as good on the same window.",
+)
+def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource):
+    with warehouse.connect(read_only=True) as conn:
+        frame = features.load_feature_table(conn)
+        data_as_of = str(frame["snapshot_month"].max().date()) if len(frame) else ""
+    frame = features.validate_features(frame)  # raises FeatureTableInvalid naming columns and rows
+    config = TrainingConfig(seed=model_store.seed, promotion_margin=model_store.promotion_margin)
+    store = model_store.store()
+    try:
+        outcome = lifecycle.train_and_register(frame, config, store, data_as_of)
+    except NotEnoughHistory as error:
+        raise dg.Failure(description=f"Not enough labelled history to train the churn model: {error}") from error
+    with warehouse.connect() as conn:
+        tables.write_model_performance(conn, lifecycle.model_performance_table(store))
+    result, decision = outcome.result, outcome.decision
+    comparison = {f"{n} (challenger)" if n == result.chosen else n: c.metrics for n, c in result.candidates.items()}
+    if decision.get("champion_metrics_on_window") and decision["champion_metrics_on_window"].get("roc_auc"):
+        comparison[f"champion {decision['champion_before']}"] = decision["champion_metrics_on_window"]
+    metrics = result.best.metrics
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": outcome.version,
+            "champion_version": outcome.champion_version,
+            "promoted": outcome.promoted,
+            "decision": decision["reason"],
+            "model_type": result.chosen,
+            "window": dg.MetadataValue.json(result.split.describe()),
+            "roc_auc": metrics["roc_auc"],
+            "brier": metrics["brier"],
+            "top_decile_lift": metrics["top_decile_lift"],
+            "headline": f"The top decile churns {metrics['top_decile_lift']:.1f} times as often as the rest "
+            f"(out of time, {result.split.describe()['evaluation']}).",
+            "comparison": dg.MetadataValue.md(_metrics_table(comparison)),
+            "baselines": dg.MetadataValue.json(result.baselines),
+            "features_left_out": dg.MetadataValue.json(result.features_left_out),
+            "report": dg.MetadataValue.md("\n\n".join(_image(p) for p in outcome.report_files.values())),
+            "report_folder": dg.MetadataValue.path(str(next(iter(outcome.report_files.values())).parent)),
+        }
+    )
+
+
+@dg.asset(
+    key=CHURN_SCORES_KEY,
+    deps=[CHURN_MODEL_KEY, FEATURE_TABLE_KEY],
+    partitions_def=snapshot_months,
+    group_name="ml",
+    pool=WAREHOUSE_POOL,
+    description="Scores every account active at the end of the snapshot month with the champion: probability, "
+    "decile, risk band, expected revenue at risk and the top three reasons. Table ml.churn_scores.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "feature_drift",
+            asset=CHURN_SCORES_KEY,
+            description="PSI of each model input, scored month vs training population",
+        ),
+        dg.AssetCheckSpec(
+            "score_shift",
+            asset=CHURN_SCORES_KEY,
+            description="PSI of the probabilities, scored month vs the evaluation window",
+        ),
+        dg.AssetCheckSpec(
+            "all_active_accounts_scored",
+            asset=CHURN_SCORES_KEY,
+            blocking=True,
+            description="Every account active at the month end has exactly one score",
+        ),
+    ],
+)
+def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource):
+    month = context.partition_key
+    store = model_store.store()
+    champion = store.load_champion()
+    with warehouse.connect(read_only=True) as conn:
+        frame = features.load_feature_table(conn, [month])
+    if frame.empty:
+        raise dg.Failure(
+            description=f"No account is active at the end of {month[:7]} in the feature table: the "
+            "data does not reach this snapshot month."
+        )
+    frame = features.validate_features(frame)
+    reference = store.reference(champion.version)
+    scores = scoring.score_snapshot(champion, frame, reference, pd.Timestamp.now(tz="UTC").tz_convert(None))
+    with warehouse.connect() as conn:
+        written = tables.write_scores(conn, scores, month, context.run.run_id)
+
+    feature_report = drift.feature_drift(reference, frame)
+    worst, worst_psi = feature_report.worst
+    reference_scores = champion.metadata["evaluation_probability_quantiles"]
+    shift = drift.score_shift(reference_scores, scores["churn_probability"].to_numpy())
+    scored_share = scores["account_id"].nunique() / frame["account_id"].nunique()
+    band_counts = scores["risk_band"].value_counts().to_dict()
+    return dg.MaterializeResult(
+        metadata={
+            "snapshot_month": month[:7],
+            "accounts_scored": written,
+            "model_version": champion.version,
+            "mean_churn_probability": float(scores["churn_probability"].mean()),
+            "expected_revenue_at_risk_eur": float(scores["expected_revenue_at_risk_eur"].sum()),
+            "risk_bands": dg.MetadataValue.json({k: int(v) for k, v in band_counts.items()}),
+            "top_of_the_list": dg.MetadataValue.md(
+                scores.sort_values("churn_probability", ascending=False)
+                .head(10)[["account_id", "churn_probability", "risk_band", "reasons"]]
+                .to_markdown(index=False)
+            ),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="feature_drift",
+                passed=worst_psi <= drift.PSI_WARN,
+                severity=dg.AssetCheckSeverity.ERROR if worst_psi > drift.PSI_FAIL else dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "worst_feature": worst,
+                    "worst_psi": round(worst_psi, 4),
+                    "over_warn_threshold": dg.MetadataValue.json(feature_report.over(drift.PSI_WARN)),
+                    "warn_at": drift.PSI_WARN,
+                    "fail_at": drift.PSI_FAIL,
+                },
+            ),
+            dg.AssetCheckResult(
+                check_name="score_shift",
+                passed=shift <= drift.PSI_WARN,
+                severity=dg.AssetCheckSeverity.ERROR if shift > drift.PSI_FAIL else dg.AssetCheckSeverity.WARN,
+                metadata={"psi": round(shift, 4), "warn_at": drift.PSI_WARN, "fail_at": drift.PSI_FAIL},
+            ),
+            dg.AssetCheckResult(
+                check_name="all_active_accounts_scored",
+                passed=bool(scored_share == 1.0 and written == len(frame)),
+                metadata={"share_scored": float(scored_share), "rows": written, "active_accounts": len(frame)},
+            ),
+        ],
+    )

@@ -1,0 +1,258 @@
+"""The churn model's feature table as it enters Python: its columns, its pandera contract, and the
+model inputs derived from it.
+
+``marts.feat_account_snapshot`` (dbt) holds one row per account active at the end of a snapshot month,
+with point-in-time features and the six-month label where it is final. Everything here is a plain
+function of that table; the derived inputs (rates per month, log revenue ratios) are part of the fitted
+scikit-learn pipeline, so training and scoring cannot compute them differently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+FEATURE_TABLE = "marts.feat_account_snapshot"
+LABEL = "churned_within_6m"
+KEY = ("account_id", "snapshot_month")
+
+# Categorical inputs (text in the warehouse); the model one-hot encodes them.
+CATEGORICAL_FEATURES = ("industry", "size_band", "country_code")
+# Numeric inputs as they come from the feature table (nullable where the fact may be unknown).
+NUMERIC_FEATURES = (
+    "months_in_data",
+    "tenure_months",
+    "employees",
+    "revenue_1m_eur",
+    "revenue_3m_eur",
+    "revenue_12m_eur",
+    "revenue_trend_yoy",
+    "revenue_trend_3m",
+    "gross_margin_pct_12m",
+    "share_of_wallet",
+    "months_since_last_invoice",
+    "late_payments_12m",
+    "late_payment_share_12m",
+    "late_payment_share_3m",
+    "activities_3m",
+    "meetings_3m",
+    "activities_12m",
+    "meetings_12m",
+    "days_since_last_meeting",
+    "respondents_12m",
+    "nps_latest",
+    "nps_change",
+    "recommend_score_latest",
+    "recommend_score_previous",
+    "considering_alternatives_latest",
+)
+BOOLEAN_FEATURES = ("named_preferred_competitor", "has_known_competitor")
+FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES + BOOLEAN_FEATURES
+# Read for the reasons' wording and revenue at risk, not fed to the model.
+CONTEXT_COLUMNS = ("last_meeting_date", "last_invoice_month", "latest_survey_month")
+COLUMNS = (*KEY, *FEATURES, *CONTEXT_COLUMNS, LABEL)
+
+SIZE_BANDS = ["Small (<50)", "Medium (50-249)", "Large (250+)", "Unknown"]
+
+
+def _count(nullable: bool = False) -> pa.Column:
+    return pa.Column(float, pa.Check.ge(0), nullable=nullable, coerce=True)
+
+
+def _share(nullable: bool = True) -> pa.Column:
+    return pa.Column(float, pa.Check.in_range(0, 1), nullable=nullable, coerce=True)
+
+
+def _label_only_where_observable(frame: pd.DataFrame) -> pd.Series:
+    """A snapshot month whose labels are all final has no null; a month with a null has no 0 that a later
+    silent churn could still turn into 1 (the dbt model's rule). Here: a 1 needs a churn after the month,
+    so the label must be 0 or 1, and months are never labelled beyond the newest snapshot month minus the
+    horizon unless they are churns (1)."""
+    label = frame[LABEL]
+    newest = frame["snapshot_month"].max()
+    horizon_closed = frame["snapshot_month"] + pd.DateOffset(months=6) <= newest
+    return label.isna() | (label == 1) | horizon_closed
+
+
+FEATURE_SCHEMA = pa.DataFrameSchema(
+    {
+        "account_id": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
+        "snapshot_month": pa.Column(
+            "datetime64[us]", pa.Check(lambda s: (s.dt.day == 1).all(), error="first day of a month"), coerce=True
+        ),
+        "industry": pa.Column(str, nullable=False),
+        "size_band": pa.Column(str, pa.Check.isin(SIZE_BANDS), nullable=False),
+        "country_code": pa.Column(str, pa.Check.str_matches(r"^[A-Z]{2}$"), nullable=True),
+        "months_in_data": pa.Column(float, pa.Check.in_range(1, 1200), nullable=False, coerce=True),
+        "tenure_months": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+        "employees": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+        "revenue_1m_eur": pa.Column(float, nullable=False, coerce=True),
+        "revenue_3m_eur": pa.Column(float, nullable=False, coerce=True),
+        "revenue_12m_eur": pa.Column(float, nullable=False, coerce=True),
+        "revenue_trend_yoy": pa.Column(float, pa.Check.ge(-1), nullable=True, coerce=True),
+        "revenue_trend_3m": pa.Column(float, pa.Check.ge(-1), nullable=True, coerce=True),
+        "gross_margin_pct_12m": pa.Column(float, pa.Check.in_range(-10, 1), nullable=True, coerce=True),
+        "share_of_wallet": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+        "months_since_last_invoice": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+        "late_payments_12m": _count(),
+        "late_payment_share_12m": _share(),
+        "late_payment_share_3m": _share(),
+        "activities_3m": _count(),
+        "meetings_3m": _count(),
+        "activities_12m": _count(),
+        "meetings_12m": _count(),
+        "days_since_last_meeting": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+        "respondents_12m": _count(),
+        "nps_latest": pa.Column(float, pa.Check.in_range(-100, 100), nullable=True, coerce=True),
+        "nps_change": pa.Column(float, pa.Check.in_range(-200, 200), nullable=True, coerce=True),
+        "recommend_score_latest": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, coerce=True),
+        "recommend_score_previous": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, coerce=True),
+        "considering_alternatives_latest": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, coerce=True),
+        "named_preferred_competitor": pa.Column(bool, nullable=False, coerce=True),
+        "has_known_competitor": pa.Column(bool, nullable=False, coerce=True),
+        LABEL: pa.Column(float, pa.Check.isin([0.0, 1.0]), nullable=True, coerce=True),
+    },
+    checks=[
+        pa.Check(
+            _label_only_where_observable,
+            element_wise=False,
+            error="label 0 set before its six-month window has passed",
+        )
+    ],
+    unique=list(KEY),
+    strict=False,
+    name="feat_account_snapshot",
+)
+
+
+class FeatureTableInvalid(ValueError):
+    """The feature table broke its contract: training and scoring stop, naming columns and rows."""
+
+
+def validate_features(frame: pd.DataFrame, max_examples: int = 5) -> pd.DataFrame:
+    """Validate (lazily: every failure at once) and return the coerced frame; raise with a readable
+    message naming each failing column, check and a few of its rows (account, snapshot month)."""
+    missing = [c for c in (*KEY, *FEATURES, LABEL) if c not in frame.columns]
+    if missing:
+        raise FeatureTableInvalid(f"{FEATURE_TABLE} lacks the columns: {', '.join(missing)}")
+    try:
+        return FEATURE_SCHEMA.validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        raise FeatureTableInvalid(describe_failures(errors.failure_cases, frame, max_examples)) from errors
+
+
+def describe_failures(failure_cases: pd.DataFrame, frame: pd.DataFrame, max_examples: int = 5) -> str:
+    lines = [f"{FEATURE_TABLE} failed validation ({len(failure_cases)} failure cases):"]
+    cases = failure_cases.copy()
+    cases["column"] = cases["column"].fillna("(table)")
+    for (column, check), group in cases.groupby(["column", "check"], sort=True, dropna=False):
+        indexes = [i for i in group["index"].tolist() if i is not None and not pd.isna(i)]
+        examples = []
+        for index in indexes[:max_examples]:
+            if index in frame.index:
+                row = frame.loc[index]
+                month = pd.Timestamp(row["snapshot_month"]).strftime("%Y-%m")
+                value = row[column] if column in frame.columns else None
+                examples.append(f"{row['account_id']} {month} ({column}={value!r})")
+        where = f": {'; '.join(examples)}" if examples else ""
+        more = f" and {len(indexes) - max_examples} more" if len(indexes) > max_examples else ""
+        lines.append(f"- column {column}, check {check}, {len(group)} rows{where}{more}")
+    return "\n".join(lines)
+
+
+def load_feature_table(conn, months: list[str] | None = None) -> pd.DataFrame:
+    """Read the feature table (all snapshot months, or the given ones, 'YYYY-MM-01')."""
+    columns = ", ".join(COLUMNS)
+    if months:
+        placeholders = ", ".join("?" for _ in months)
+        query = f"select {columns} from {FEATURE_TABLE} where snapshot_month in ({placeholders})"  # noqa: S608
+        relation = conn.sql(query, params=[pd.Timestamp(m).date() for m in months])
+    else:
+        relation = conn.sql(f"select {columns} from {FEATURE_TABLE}")  # noqa: S608
+    frame = relation.df()
+    return frame.sort_values(list(KEY), kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class LabelledMonths:
+    """Which snapshot months carry final labels (every active account's outcome is known)."""
+
+    complete: list[pd.Timestamp]
+    partial: list[pd.Timestamp]
+
+
+def labelled_months(frame: pd.DataFrame) -> LabelledMonths:
+    nulls = frame[LABEL].isna().groupby(frame["snapshot_month"]).sum()
+    complete = sorted(pd.Timestamp(m) for m in nulls.index[nulls == 0])
+    partial = sorted(pd.Timestamp(m) for m in nulls.index[nulls > 0])
+    return LabelledMonths(complete=complete, partial=partial)
+
+
+def model_inputs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The inputs the model sees, derived from the feature table: counts become rates per month of
+    history, money becomes logs and log ratios (size and the recent trend), booleans become 0/1.
+
+    Used inside the fitted pipeline (a FunctionTransformer), so it must stay a pure, row-wise function.
+    """
+    out = pd.DataFrame(index=frame.index)
+    months = frame["months_in_data"].astype(float)
+    months_3 = np.minimum(months, 3.0)
+    months_12 = np.minimum(months, 12.0)
+    revenue_1m = frame["revenue_1m_eur"].astype(float).clip(lower=0)
+    revenue_3m = frame["revenue_3m_eur"].astype(float).clip(lower=0)
+    revenue_12m = frame["revenue_12m_eur"].astype(float).clip(lower=0)
+    out["log_revenue_12m"] = np.log1p(revenue_12m / months_12)
+    out["revenue_1m_vs_12m"] = np.log1p(revenue_1m) - out["log_revenue_12m"]
+    out["revenue_3m_vs_12m"] = np.log1p(revenue_3m / months_3) - out["log_revenue_12m"]
+    for column in (
+        "revenue_trend_yoy",
+        "revenue_trend_3m",
+        "gross_margin_pct_12m",
+        "late_payment_share_12m",
+        "late_payment_share_3m",
+        "nps_latest",
+        "nps_change",
+        "recommend_score_latest",
+        "considering_alternatives_latest",
+        "months_since_last_invoice",
+    ):
+        out[column] = frame[column].astype(float)
+    out["share_of_wallet"] = np.log1p(frame["share_of_wallet"].astype(float).clip(lower=0))
+    out["log_tenure_months"] = np.log1p(frame["tenure_months"].astype(float))
+    out["log_employees"] = np.log1p(frame["employees"].astype(float))
+    out["activities_per_month_3m"] = frame["activities_3m"].astype(float) / months_3
+    out["activities_per_month_12m"] = frame["activities_12m"].astype(float) / months_12
+    out["meetings_per_month_3m"] = frame["meetings_3m"].astype(float) / months_3
+    out["meetings_per_month_12m"] = frame["meetings_12m"].astype(float) / months_12
+    out["meeting_share_12m"] = frame["meetings_12m"].astype(float) / (frame["activities_12m"].astype(float) + 1)
+    out["late_payments_per_month_12m"] = frame["late_payments_12m"].astype(float) / months_12
+    out["log_days_since_last_meeting"] = np.log1p(frame["days_since_last_meeting"].astype(float))
+    out["surveyed_12m"] = (frame["respondents_12m"].astype(float) > 0).astype(float)
+    for column in BOOLEAN_FEATURES:
+        out[column] = frame[column].astype(float)
+    for column in CATEGORICAL_FEATURES:
+        out[column] = frame[column].astype("string").fillna("Unknown").astype(object)
+    return out
+
+
+# Which feature-table columns each model input comes from (for attributions in business terms).
+INPUT_SOURCES: dict[str, tuple[str, ...]] = {
+    "log_revenue_12m": ("revenue_12m_eur",),
+    "revenue_1m_vs_12m": ("revenue_1m_eur", "revenue_12m_eur"),
+    "revenue_3m_vs_12m": ("revenue_3m_eur", "revenue_12m_eur"),
+    "share_of_wallet": ("share_of_wallet",),
+    "log_tenure_months": ("tenure_months",),
+    "log_employees": ("employees",),
+    "activities_per_month_3m": ("activities_3m",),
+    "activities_per_month_12m": ("activities_12m",),
+    "meetings_per_month_3m": ("meetings_3m",),
+    "meetings_per_month_12m": ("meetings_12m",),
+    "meeting_share_12m": ("meetings_12m", "activities_12m"),
+    "late_payments_per_month_12m": ("late_payments_12m",),
+    "log_days_since_last_meeting": ("days_since_last_meeting",),
+    "surveyed_12m": ("respondents_12m",),
+}

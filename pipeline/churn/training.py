@@ -1,0 +1,283 @@
+"""Training the churn model: an out-of-time split, two calibrated candidates, baselines, the choice.
+
+The split (all on snapshot months whose labels are final, see ``features.labelled_months``):
+
+- evaluation window E: the newest ``evaluation_months`` complete months;
+- development months D: complete months whose six-month label window closed before E begins
+  (``m + horizon <= first month of E``), so no training label looks into the evaluation period;
+- calibration block C: the newest ``calibration_months`` of D; fit months F: the rest of D.
+
+Each candidate is fitted on F, calibrated on C (Platt scaling of the frozen fitted pipeline: a monotone,
+affine map of its log-odds, so attributions stay exact, see ``attribution``), and evaluated once on E.
+The stored model is exactly the one evaluated. Nothing is split at random; the only randomness is the
+seed of the gradient-boosted model, so the same data and seed give the same model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from pipeline.churn import evaluation
+from pipeline.churn.features import CATEGORICAL_FEATURES, FEATURES, LABEL, labelled_months, model_inputs
+
+
+class NotEnoughHistory(ValueError):
+    """Too few labelled months (or churners) for an honest out-of-time evaluation."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    evaluation_months: int = 3
+    calibration_months: int = 3
+    horizon_months: int = 6
+    seed: int = 0
+    logistic_c: float = 0.1
+    boosting_iterations: int = 200
+    boosting_learning_rate: float = 0.05
+    boosting_leaf_nodes: int = 15
+    boosting_min_leaf: int = 200
+    # A challenger replaces the champion when its ROC-AUC on the same window is >= champion's - margin.
+    promotion_margin: float = 0.0
+    min_churners: int = 30
+
+
+@dataclass(frozen=True)
+class Split:
+    fit_months: list[pd.Timestamp]
+    calibration_months: list[pd.Timestamp]
+    evaluation_months: list[pd.Timestamp]
+
+    def describe(self) -> dict[str, str]:
+        def span(months: list[pd.Timestamp]) -> str:
+            return f"{months[0]:%Y-%m}..{months[-1]:%Y-%m} ({len(months)} months)"
+
+        return {
+            "fit": span(self.fit_months),
+            "calibration": span(self.calibration_months),
+            "evaluation": span(self.evaluation_months),
+        }
+
+
+def out_of_time_split(frame: pd.DataFrame, config: TrainingConfig) -> Split:
+    complete = labelled_months(frame).complete
+    if len(complete) < config.evaluation_months + 2:
+        raise NotEnoughHistory(
+            f"{len(complete)} snapshot months have final labels; at least {config.evaluation_months + 2} are needed"
+        )
+    evaluation_window = complete[-config.evaluation_months :]
+    development = [m for m in complete if m + pd.DateOffset(months=config.horizon_months) <= evaluation_window[0]]
+    if len(development) < config.calibration_months + 1:
+        raise NotEnoughHistory(
+            f"only {len(development)} labelled months end their label window before the evaluation window "
+            f"{evaluation_window[0]:%Y-%m}; {config.calibration_months + 1} are needed"
+        )
+    return Split(
+        fit_months=development[: -config.calibration_months],
+        calibration_months=development[-config.calibration_months :],
+        evaluation_months=evaluation_window,
+    )
+
+
+def rows_in(frame: pd.DataFrame, months: list[pd.Timestamp]) -> pd.DataFrame:
+    return frame[frame["snapshot_month"].isin(months)]
+
+
+def _numeric_inputs(frame: pd.DataFrame) -> list[str]:
+    """Derived numeric inputs with at least one known value in the fit rows."""
+    derived = model_inputs(frame)
+    return [c for c in derived.columns if c not in CATEGORICAL_FEATURES and derived[c].notna().any()]
+
+
+def candidate_pipelines(frame: pd.DataFrame, config: TrainingConfig) -> dict[str, Pipeline]:
+    """The two candidates, unfitted. Both start from the same derived inputs."""
+    numeric = _numeric_inputs(frame)
+    categorical = list(CATEGORICAL_FEATURES)
+    derive = FunctionTransformer(model_inputs, validate=False)
+    linear_prepare = ColumnTransformer(
+        [
+            (
+                "numeric",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                        ("scale", StandardScaler()),
+                    ]
+                ),
+                numeric,
+            ),
+            (
+                "categorical",
+                OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=20, sparse_output=False),
+                categorical,
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
+    tree_prepare = ColumnTransformer(
+        [
+            # Imputed (with missing indicators) rather than left to the trees' own missing-value routing,
+            # which TreeSHAP does not reproduce: the attributions must add up to the model's output.
+            ("numeric", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True), numeric),
+            (
+                "categorical",
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1),
+                categorical,
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
+    return {
+        "logistic_regression": Pipeline(
+            [
+                ("inputs", derive),
+                ("prepare", linear_prepare),
+                ("model", LogisticRegression(C=config.logistic_c, max_iter=5000)),
+            ]
+        ),
+        "gradient_boosting": Pipeline(
+            [
+                ("inputs", derive),
+                ("prepare", tree_prepare),
+                # Fixed iterations, no early stopping: early stopping would hold out a random (not out-of-time)
+                # validation split.
+                (
+                    "model",
+                    HistGradientBoostingClassifier(
+                        learning_rate=config.boosting_learning_rate,
+                        max_iter=config.boosting_iterations,
+                        max_leaf_nodes=config.boosting_leaf_nodes,
+                        min_samples_leaf=config.boosting_min_leaf,
+                        l2_regularization=1.0,
+                        early_stopping=False,
+                        random_state=config.seed,
+                    ),
+                ),
+            ]
+        ),
+    }
+
+
+def _without_empty_columns(frame: pd.DataFrame) -> list[str]:
+    """Features with at least one known value in the fit rows (a feature that needs more history than the
+    data has, such as a year-on-year trend in the first two years, is left out and recorded)."""
+    return [c for c in FEATURES if frame[c].notna().any()]
+
+
+def recency_rule(frame: pd.DataFrame) -> np.ndarray:
+    """Baseline: the longer since the last invoice (then since the last meeting), the riskier."""
+    invoice = frame["months_since_last_invoice"].astype(float).fillna(99).to_numpy()
+    meeting = frame["days_since_last_meeting"].astype(float).fillna(3650).to_numpy()
+    return invoice * 10_000 + meeting
+
+
+def nps_rule(frame: pd.DataFrame) -> np.ndarray:
+    """Baseline: the lower the latest NPS, the riskier; unsurveyed accounts sit in the middle."""
+    return -frame["nps_latest"].astype(float).fillna(0.0).to_numpy()
+
+
+@dataclass
+class CandidateResult:
+    name: str
+    model: CalibratedClassifierCV
+    metrics: dict
+    deciles: pd.DataFrame
+    calibration: pd.DataFrame
+    evaluation_probability: np.ndarray
+
+
+@dataclass
+class TrainingResult:
+    split: Split
+    candidates: dict[str, CandidateResult]
+    chosen: str
+    baselines: dict[str, dict]
+    features_used: list[str]
+    features_left_out: list[str]
+    evaluation_rows: pd.DataFrame  # key, label, revenue of the evaluation window
+    training_rows: int
+    beats_baselines: bool
+    reference: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)  # fit rows, for drift
+
+    @property
+    def best(self) -> CandidateResult:
+        return self.candidates[self.chosen]
+
+
+def train(frame: pd.DataFrame, config: TrainingConfig) -> TrainingResult:
+    """Fit, calibrate and evaluate both candidates on the out-of-time split of a validated feature table."""
+    split = out_of_time_split(frame, config)
+    fit, calibrate, evaluate = (
+        rows_in(frame, m) for m in (split.fit_months, split.calibration_months, split.evaluation_months)
+    )
+    for name, part in (("fit", fit), ("calibration", calibrate), ("evaluation", evaluate)):
+        churners = int(part[LABEL].sum())
+        if churners < config.min_churners:
+            raise NotEnoughHistory(
+                f"the {name} months hold {churners} churners; at least {config.min_churners} are needed"
+            )
+    used = _without_empty_columns(fit)
+    left_out = [c for c in FEATURES if c not in used]
+    y_fit, y_cal, y_eval = (part[LABEL].astype(int).to_numpy() for part in (fit, calibrate, evaluate))
+    revenue = evaluate["revenue_12m_eur"].astype(float).to_numpy()
+
+    fit_inputs = blank(fit, left_out)
+    candidates: dict[str, CandidateResult] = {}
+    for name, pipeline in candidate_pipelines(fit_inputs, config).items():
+        pipeline.fit(fit_inputs, y_fit)
+        calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method="sigmoid")
+        calibrated.fit(blank(calibrate, left_out), y_cal)
+        probability = calibrated.predict_proba(blank(evaluate, left_out))[:, 1]
+        candidates[name] = CandidateResult(
+            name=name,
+            model=calibrated,
+            metrics=evaluation.classification_metrics(y_eval, probability, revenue),
+            deciles=evaluation.decile_table(y_eval, probability, revenue),
+            calibration=evaluation.calibration_table(y_eval, probability),
+            evaluation_probability=probability,
+        )
+    # Log-loss judges ranking and calibration together; ties go to the simpler model.
+    chosen = min(candidates, key=lambda n: (round(candidates[n].metrics["log_loss"], 6), n != "logistic_regression"))
+    baselines = {
+        "recency_rule": evaluation.ranking_metrics(y_eval, recency_rule(evaluate)),
+        "nps_rule": evaluation.ranking_metrics(y_eval, nps_rule(evaluate)),
+    }
+    best = candidates[chosen].metrics
+    beats = all(
+        best["roc_auc"] > b["roc_auc"] and best["top_decile_lift"] > b["top_decile_lift"] for b in baselines.values()
+    )
+    evaluation_rows = evaluate[["account_id", "snapshot_month", LABEL, "revenue_12m_eur"]].reset_index(drop=True)
+    return TrainingResult(
+        split=split,
+        candidates=candidates,
+        chosen=chosen,
+        baselines=baselines,
+        features_used=used,
+        features_left_out=left_out,
+        evaluation_rows=evaluation_rows,
+        training_rows=len(fit) + len(calibrate),
+        beats_baselines=beats,
+        reference=fit,
+    )
+
+
+def blank(frame: pd.DataFrame, left_out: list[str]) -> pd.DataFrame:
+    """The model's input frame: left-out features are blanked (so the column set never changes)."""
+    frame = frame[list(FEATURES)].copy()
+    for column in left_out:
+        frame[column] = np.nan
+    return frame
+
+
+def predict(model: CalibratedClassifierCV, frame: pd.DataFrame, left_out: list[str]) -> np.ndarray:
+    return model.predict_proba(blank(frame, left_out))[:, 1]
