@@ -12,8 +12,9 @@ import duckdb
 import psycopg
 import pytest
 
+from assets.churn import churn_model, churn_scores
 from assets.ingest import ingest_assets, ingest_checks
-from assets.warehouse import warehouse_models
+from assets.warehouse import scored_models, warehouse_models
 from pipeline.config import Settings
 from pipeline.contract import CONTRACTS
 from pipeline.dbt import DBT_PROJECT_DIR
@@ -27,20 +28,32 @@ pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning")
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
-    summary = generate_demo_company(home / "landing", home / "truth", accounts=300, months=24, seed=7)
+    # 36 months: enough labelled history for an out-of-time split (fit, calibration, evaluation windows).
+    summary = generate_demo_company(home / "landing", home / "truth", accounts=400, months=36, seed=7)
     settings = Settings.from_env({"PIPELINE_HOME": str(home)})
     resources = resources_from(settings)
     with dg.instance_for_test() as instance:
         first = dg.materialize(
-            [*ingest_assets, *ingest_checks, warehouse_models], resources=resources, instance=instance
+            [*ingest_assets, *ingest_checks, warehouse_models, churn_model], resources=resources, instance=instance
         )
         tables_after_first = _raw_fingerprints(settings.warehouse_path)
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+            newest = str(conn.execute("select as_of_month from intermediate.int_reporting_period").fetchall()[0][0])
+        scored = dg.materialize(
+            [churn_scores, scored_models, warehouse_models, churn_model],
+            selection=dg.AssetSelection.assets(churn_scores).downstream(),
+            partition_key=newest,
+            resources=resources,
+            instance=instance,
+        )
         second = dg.materialize([*ingest_assets], resources=resources, instance=instance)
     return {
         "home": home,
         "settings": settings,
         "summary": summary,
         "first": first,
+        "scored": scored,
+        "newest": newest,
         "second": second,
         "tables_after_first": tables_after_first,
     }
@@ -81,7 +94,8 @@ def test_every_asset_materialises_and_every_input_row_is_accounted_for(demo):
         assert "|" in counts["preview"]
     marts = {
         event.asset_key.path[-1]: event.materialization.metadata["dagster/row_count"].value
-        for event in demo["first"].get_asset_materialization_events()
+        for result in (demo["first"], demo["scored"])
+        for event in result.get_asset_materialization_events()
         if event.asset_key.path[0] == "marts"
     }
     assert marts["mart_account_360"] == _query(demo, "select count(*) from marts.mart_account_360")[0][0] > 0
@@ -189,23 +203,28 @@ PG_TYPES = {
     "BOOLEAN": "boolean",
     "TIMESTAMP WITH TIME ZONE": "timestamptz",
     "DOUBLE": "double precision",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP_NS": "timestamp",
+    "DECIMAL(18,2)": "decimal(18, 2)",
 }
 
 
 def _copy_raw_to_postgres(warehouse: Path, server) -> None:
+    """The tables Python writes (raw from ingest, ml from the churn model), copied as they are."""
     with duckdb.connect(str(warehouse), read_only=True) as source, psycopg.connect(server.url) as target:
-        target.execute("create schema if not exists raw")
-        for contract in CONTRACTS:
+        tables = [("raw", c.table) for c in CONTRACTS] + [("ml", "churn_scores"), ("ml", "model_performance")]
+        for schema, table in tables:
+            target.execute(f"create schema if not exists {schema}")
             columns = source.execute(
                 "select column_name, data_type from information_schema.columns "
-                "where table_schema = 'raw' and table_name = ? order by ordinal_position",
-                [contract.table],
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
             ).fetchall()
             ddl = ", ".join(f'"{n}" {PG_TYPES.get(t, t.lower())}' for n, t in columns)
-            target.execute(f'create table raw."{contract.table}" ({ddl})')
+            target.execute(f'create table {schema}."{table}" ({ddl})')
             names = ", ".join(f'"{n}"' for n, _ in columns)
-            rows = source.execute(f"select {names} from raw.{contract.table}").fetchall()
-            with target.cursor().copy(f'copy raw."{contract.table}" ({names}) from stdin') as copy:
+            rows = source.execute(f"select {names} from {schema}.{table}").fetchall()
+            with target.cursor().copy(f'copy {schema}."{table}" ({names}) from stdin') as copy:
                 for row in rows:
                     copy.write_row(row)
         target.commit()

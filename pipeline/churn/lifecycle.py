@@ -68,7 +68,7 @@ def build_report(result: training.TrainingResult, evaluation_frame: pd.DataFrame
 
 def decide(challenger: dict, champion: dict | None, margin: float) -> dict:
     """Promote when the challenger's ROC-AUC on the window is at least the champion's minus the margin
-    and the challenger beats both baseline rules."""
+    and the challenger beats both baseline rules (top-decile lift and PR-AUC)."""
     if not challenger["beats_baselines"]:
         return {"promoted": False, "reason": "the challenger does not beat both baseline rules"}
     if champion is None:

@@ -253,8 +253,9 @@ def train(frame: pd.DataFrame, config: TrainingConfig) -> TrainingResult:
         "nps_rule": evaluation.ranking_metrics(y_eval, nps_rule(evaluate)),
     }
     best = candidates[chosen].metrics
+    # "Beats" on what the list is used for: the top decile's lift and precision over recall (PR-AUC).
     beats = all(
-        best["roc_auc"] > b["roc_auc"] and best["top_decile_lift"] > b["top_decile_lift"] for b in baselines.values()
+        best["pr_auc"] > b["pr_auc"] and best["top_decile_lift"] > b["top_decile_lift"] for b in baselines.values()
     )
     evaluation_rows = evaluate[["account_id", "snapshot_month", LABEL, "revenue_12m_eur"]].reset_index(drop=True)
     return TrainingResult(
