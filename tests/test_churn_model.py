@@ -155,7 +155,9 @@ def test_a_challenger_replaces_the_champion_only_if_at_least_as_good():
     assert lifecycle.decide(good, {"roc_auc": 0.69}, 0.0)["promoted"]
     assert not lifecycle.decide(good, {"roc_auc": 0.71}, 0.0)["promoted"]
     assert lifecycle.decide(good, {"roc_auc": 0.705}, 0.01)["promoted"]
-    assert not lifecycle.decide({"roc_auc": 0.9, "beats_baselines": False}, None, 0.0)["promoted"]
+    weak = {"roc_auc": 0.9, "beats_baselines": False}
+    assert not lifecycle.decide(weak, {"roc_auc": 0.6}, 0.0)["promoted"]
+    assert "WARNING" in lifecycle.decide(weak, None, 0.0)["reason"]
 
 
 def test_training_twice_keeps_one_version_and_one_champion(company, tmp_path):

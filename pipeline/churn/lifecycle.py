@@ -69,10 +69,12 @@ def build_report(result: training.TrainingResult, evaluation_frame: pd.DataFrame
 def decide(challenger: dict, champion: dict | None, margin: float) -> dict:
     """Promote when the challenger's ROC-AUC on the window is at least the champion's minus the margin
     and the challenger beats both baseline rules (top-decile lift and PR-AUC)."""
+    if champion is None:
+        # Scoring needs a model; the first one scores even when it does not beat the rules, and says so.
+        note = "" if challenger["beats_baselines"] else " (WARNING: it does not beat both baseline rules)"
+        return {"promoted": True, "reason": f"no champion yet{note}"}
     if not challenger["beats_baselines"]:
         return {"promoted": False, "reason": "the challenger does not beat both baseline rules"}
-    if champion is None:
-        return {"promoted": True, "reason": "no champion yet"}
     if champion.get("roc_auc") is None:
         return {"promoted": True, "reason": "the champion cannot score this window (its features are gone)"}
     gap = challenger["roc_auc"] - champion["roc_auc"]
