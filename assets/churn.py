@@ -10,7 +10,7 @@ import pandas as pd
 from dagster_dbt import get_asset_key_for_model
 
 from assets.warehouse import warehouse_models
-from pipeline.churn import drift, features, lifecycle, scoring, tables
+from pipeline.churn import drift, features, lifecycle, report, scoring, tables
 from pipeline.churn.training import NotEnoughHistory, TrainingConfig
 from pipeline.config import Settings
 from pipeline.resources import WAREHOUSE_POOL, ModelStoreResource, WarehouseResource
@@ -24,15 +24,6 @@ snapshot_months = dg.MonthlyPartitionsDefinition(start_date=Settings.from_env().
 
 def _image(path) -> str:
     return f"![{path.stem}](data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})"
-
-
-def _metrics_table(rows: dict[str, dict]) -> str:
-    names = ["roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift", "revenue_at_risk_captured_top_decile"]
-    lines = ["| model | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    for model, metrics in rows.items():
-        cells = [f"{metrics[n]:.4f}" if isinstance(metrics.get(n), float) else "" for n in names]
-        lines.append(f"| {model} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 @dg.asset(
@@ -74,7 +65,7 @@ def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             "top_decile_lift": metrics["top_decile_lift"],
             "headline": f"The top decile churns {metrics['top_decile_lift']:.1f} times as often as the rest "
             f"(out of time, {result.split.describe()['evaluation']}).",
-            "comparison": dg.MetadataValue.md(_metrics_table(comparison)),
+            "comparison": dg.MetadataValue.md(report.metrics_markdown(comparison)),
             "baselines": dg.MetadataValue.json(result.baselines),
             "features_left_out": dg.MetadataValue.json(result.features_left_out),
             "report": dg.MetadataValue.md("\n\n".join(_image(p) for p in outcome.report_files.values())),

@@ -4,10 +4,7 @@ rule, and no leakage (shuffling every event after a snapshot month leaves its fe
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -20,9 +17,9 @@ from assets.warehouse import warehouse_models
 from pipeline.churn import attribution, drift, evaluation, features, lifecycle, scoring, training
 from pipeline.churn.store import ModelStore, content_hash
 from pipeline.config import Settings
-from pipeline.dbt import DBT_PROJECT_DIR
 from pipeline.demo.generator import generate_demo_company
 from pipeline.resources import resources_from
+from tests.dbt_cli import run_dbt
 
 pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning")
 
@@ -225,27 +222,7 @@ def test_shuffling_every_event_after_the_snapshot_leaves_its_features_unchanged(
                 [cutoff, cutoff],
             ).fetchall()
             assert changed[0][0] > 0, table
-    env = {**os.environ, "PIPELINE_WAREHOUSE_PATH": str(copy)}
-    dbt = Path(os.sys.executable).parent / "dbt"
-    run = subprocess.run(
-        [
-            str(dbt),
-            "run",
-            "--select",
-            "+feat_account_snapshot",
-            "--profiles-dir",
-            ".",
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    run = run_dbt(["run", "--select", "+feat_account_snapshot"], {"PIPELINE_WAREHOUSE_PATH": str(copy)}, tmp_path)
     assert run.returncode == 0, run.stdout[-4000:]
     feature_columns = [c for c in features.COLUMNS if c != features.LABEL]
     query = (

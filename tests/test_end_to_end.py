@@ -3,8 +3,6 @@ against the truth the generator planted, then the same dbt models built on a rea
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import dagster as dg
@@ -17,9 +15,9 @@ from assets.ingest import ingest_assets, ingest_checks
 from assets.warehouse import scored_models, warehouse_models
 from pipeline.config import Settings
 from pipeline.contract import CONTRACTS
-from pipeline.dbt import DBT_PROJECT_DIR
 from pipeline.demo.generator import generate_demo_company
 from pipeline.resources import resources_from
+from tests.dbt_cli import run_dbt
 from tests.postgres_server import ThrowawayCluster
 
 pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning")
@@ -232,25 +230,7 @@ def _copy_raw_to_postgres(warehouse: Path, server) -> None:
 
 def test_the_same_models_build_and_pass_their_tests_on_postgresql(demo, postgres, tmp_path):
     _copy_raw_to_postgres(demo["settings"].warehouse_path, postgres)
-    env = {**os.environ, **postgres.env(), "DBT_TARGET": "postgres"}
-    dbt = Path(os.sys.executable).parent / "dbt"
-    build = subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--profiles-dir",
-            ".",
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    build = run_dbt(["build"], {**postgres.env(), "DBT_TARGET": "postgres"}, tmp_path)
     assert build.returncode == 0, build.stdout[-6000:]
     assert "ERROR=0" in build.stdout
 

@@ -43,7 +43,7 @@ class TrainingOutcome:
 
 
 def importance(result: training.TrainingResult) -> pd.Series:
-    """Mean |contribution| per model input on (a sample of) the evaluation window."""
+    """Mean |contribution| per model input on a seeded sample of the rows the model was fitted on."""
     left_out = result.features_left_out
     rows = result.reference.sample(n=min(2000, len(result.reference)), random_state=0)
     contributions = attribution.input_contributions(

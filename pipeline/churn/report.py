@@ -63,3 +63,13 @@ def importance_png(importance: pd.Series) -> bytes:
     axes.barh([n.replace("_", " ") for n in importance.index], importance.to_numpy(), color="#2c3e50")
     axes.set(xlabel="Mean |contribution| to the log-odds", title="Feature importance (mean |SHAP|)")
     return _png(figure)
+
+
+def metrics_markdown(rows: dict[str, dict]) -> str:
+    """The headline metrics of several models side by side, as a markdown table (for the UI)."""
+    names = ["roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift", "revenue_at_risk_captured_top_decile"]
+    lines = ["| model | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for model, metrics in rows.items():
+        cells = [f"{metrics[n]:.4f}" if isinstance(metrics.get(n), float) else "" for n in names]
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

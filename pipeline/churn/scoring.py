@@ -44,7 +44,7 @@ def score_snapshot(
         return pd.DataFrame(columns=list(SCORE_COLUMNS))
     left_out = champion.metadata.get("features_left_out", [])
     inputs = training.blank(frame, left_out)
-    probability = champion.model.predict_proba(inputs)[:, 1]
+    probability = training.predict(champion.model, frame, left_out)
     decile = evaluation.risk_deciles(probability)
     contributions = attribution.input_contributions(champion.model, inputs, training.blank(reference, left_out))
     reasons = attribution.top_reasons(frame, attribution.reason_contributions(contributions))
