@@ -32,9 +32,10 @@ class WarehouseTranslator(DagsterDbtTranslator):
 translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-# Models fed by the churn model's tables (schema ml) build after scoring, in their own dbt assets; the rest
-# build before training. Split by selector, so each @dbt_assets is one dbt invocation of its own models.
-SCORED_SELECTION = "source:ml+"
+# Models fed by tables the Python analyses write (schemas ml and insight) build after those assets, in their
+# own dbt assets; the rest build before them. Split by selector, so each @dbt_assets is one dbt invocation
+# of its own models.
+SCORED_SELECTION = "source:ml+ source:insight+"
 
 
 @dbt_assets(

@@ -10,6 +10,7 @@ import dagster as dg
 
 from assets.churn import churn_model, churn_scores, snapshot_months
 from assets.ingest import ingest_assets, ingest_checks
+from assets.insight import insight_assets
 from assets.warehouse import scored_models, warehouse_models
 from pipeline.config import Settings
 from pipeline.resources import resources_from
@@ -24,7 +25,7 @@ refresh_job = dg.define_asset_job("refresh_and_train", selection=dg.AssetSelecti
 score_job = dg.define_asset_job("score_month", selection=scoring, partitions_def=snapshot_months)
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, warehouse_models, churn_model, churn_scores, scored_models],
+    assets=[*ingest_assets, warehouse_models, *insight_assets, churn_model, churn_scores, scored_models],
     asset_checks=[*ingest_checks],
     jobs=[ingest_job, refresh_job, score_job],
     resources=resources_from(settings),

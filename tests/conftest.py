@@ -90,3 +90,26 @@ def account_row(account_id: str = "A001", **overrides: object) -> list[object]:
     }
     row.update(overrides)
     return [row[c] for c in ACCOUNT_HEADER]
+
+
+@pytest.fixture(scope="session")
+def demo_company_2000(tmp_path_factory) -> dict:
+    """The demo company (2,000 accounts x 36 months, seed 11) ingested and built by dbt, shared by the
+    churn-model and customer-insight tests. Read it; copy it before changing it."""
+    import dagster as dg
+
+    from assets.ingest import ingest_assets
+    from assets.warehouse import warehouse_models
+    from pipeline.config import Settings
+    from pipeline.demo.generator import generate_demo_company
+    from pipeline.resources import resources_from
+
+    home = tmp_path_factory.mktemp("demo2000")
+    generate_demo_company(home / "landing", home / "truth", accounts=2000, months=36, seed=11)
+    settings = Settings.from_env({"PIPELINE_HOME": str(home)})
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [*ingest_assets, warehouse_models], resources=resources_from(settings), instance=instance
+        )
+    assert result.success
+    return {"home": home, "settings": settings}

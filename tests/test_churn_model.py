@@ -6,34 +6,21 @@ from __future__ import annotations
 
 import shutil
 
-import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from assets.ingest import ingest_assets
-from assets.warehouse import warehouse_models
 from pipeline.churn import attribution, drift, evaluation, features, lifecycle, scoring, training
 from pipeline.churn.store import ModelStore, content_hash
-from pipeline.config import Settings
-from pipeline.demo.generator import generate_demo_company
-from pipeline.resources import resources_from
 from tests.dbt_cli import run_dbt
 
 pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning")
 
 
 @pytest.fixture(scope="module")
-def company(tmp_path_factory):
-    home = tmp_path_factory.mktemp("churn")
-    generate_demo_company(home / "landing", home / "truth", accounts=2000, months=36, seed=11)
-    settings = Settings.from_env({"PIPELINE_HOME": str(home)})
-    with dg.instance_for_test() as instance:
-        result = dg.materialize(
-            [*ingest_assets, warehouse_models], resources=resources_from(settings), instance=instance
-        )
-    assert result.success
+def company(demo_company_2000):
+    home, settings = demo_company_2000["home"], demo_company_2000["settings"]
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         frame = features.validate_features(features.load_feature_table(conn))
     trained = training.train(frame, training.TrainingConfig())

@@ -46,6 +46,11 @@ def test_loading_the_definitions_reads_and_writes_no_data(tmp_path):
     assert "intermediate/int_churn_events" in loaded["parents"]["marts/mart_lost_customers"]
     assert {loaded["groups"][k] for k in loaded["assets"] if k.startswith("marts/")} == {"marts"}
     assert all(loaded["groups"][k] == "ingest" for k in raw)
+    # The statistics in Python sit between dbt models: read from intermediate models, read back by staging.
+    assert "intermediate/int_relationship_respondents" in loaded["parents"]["insight/driver_analysis"]
+    assert loaded["parents"]["staging/stg_insight__nps_adjusted"] == ["insight/nps_adjusted"]
+    assert "staging/stg_insight__nps_adjusted" in loaded["parents"]["marts/mart_nps_summary"]
+    assert loaded["groups"]["insight/driver_analysis"] == "insight"
     assert loaded["checks"] > 100  # dbt tests and the ingest reconciliation checks
     assert "ingest" in loaded["jobs"]
     # No warehouse, no landing zone, no scratch folder: only the empty DAGSTER_HOME we made.

@@ -12,6 +12,7 @@ import pytest
 
 from assets.churn import churn_model, churn_scores
 from assets.ingest import ingest_assets, ingest_checks
+from assets.insight import insight_assets
 from assets.warehouse import scored_models, warehouse_models
 from pipeline.config import Settings
 from pipeline.contract import CONTRACTS
@@ -31,8 +32,20 @@ def demo(tmp_path_factory):
     settings = Settings.from_env({"PIPELINE_HOME": str(home)})
     resources = resources_from(settings)
     with dg.instance_for_test() as instance:
+        # As the refresh_and_train job: everything but the scoring branch.
         first = dg.materialize(
-            [*ingest_assets, *ingest_checks, warehouse_models, churn_model], resources=resources, instance=instance
+            [
+                *ingest_assets,
+                *ingest_checks,
+                warehouse_models,
+                *insight_assets,
+                churn_model,
+                churn_scores,
+                scored_models,
+            ],
+            selection=dg.AssetSelection.all() - dg.AssetSelection.assets(churn_scores).downstream(),
+            resources=resources,
+            instance=instance,
         )
         tables_after_first = _raw_fingerprints(settings.warehouse_path)
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
@@ -208,9 +221,11 @@ PG_TYPES = {
 
 
 def _copy_raw_to_postgres(warehouse: Path, server) -> None:
-    """The tables Python writes (raw from ingest, ml from the churn model), copied as they are."""
+    """The tables Python writes (raw from ingest, ml from the churn model, insight from the statistics),
+    copied as they are."""
     with duckdb.connect(str(warehouse), read_only=True) as source, psycopg.connect(server.url) as target:
         tables = [("raw", c.table) for c in CONTRACTS] + [("ml", "churn_scores"), ("ml", "model_performance")]
+        tables += [("insight", t) for t in ("driver_analysis", "competitor_driver_gaps", "nps_adjusted")]
         for schema, table in tables:
             target.execute(f"create schema if not exists {schema}")
             columns = source.execute(

@@ -24,7 +24,8 @@
     {{ dbt.datediff(start_date, end_date, 'day') }}
 {%- endmacro %}
 
-{#- Division that gives null, not an error, for a zero denominator, and never integer division. -#}
+{#- Division that gives null, not an error, for a zero denominator, and never integer division; double
+    precision on every engine (dbt.type_float() is single precision on DuckDB). -#}
 {% macro safe_divide(numerator, denominator) -%}
-    (cast({{ numerator }} as {{ dbt.type_float() }}) / nullif(cast({{ denominator }} as {{ dbt.type_float() }}), 0))
+    (cast({{ numerator }} as double precision) / nullif(cast({{ denominator }} as double precision), 0))
 {%- endmacro %}

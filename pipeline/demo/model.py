@@ -37,9 +37,12 @@ Drivers and NPS
     weak (neither). ``truth/drivers.json`` holds them.
 
 Non-response
-    Every invited contact has a would-be NPS; the chance of answering is U-shaped in it (0..3 and 9..10
-    answer most, 6..8 least) and lower for small accounts and for users than for decision makers.
-    ``truth/invited_nps.parquet`` holds every invitation with its would-be NPS and propensity.
+    Every invited contact has a would-be NPS; decision makers and larger accounts answer higher (the
+    ``NPS_BY_ROLE`` and ``NPS_BY_SIZE_BAND`` shifts) and also answer more often, so respondents over-represent
+    the happier segments: a bias that CRM data (size band, contact role) explains and weighting can undo.
+    On top, the extremes answer somewhat more than the middle (0..3 and 9..10 a fifth more often than 6..8):
+    a bias no CRM weighting can see, left in on purpose so that the adjusted NPS is honest about what it
+    cannot fix. ``truth/invited_nps.parquet`` holds every invitation with its would-be NPS and propensity.
 """
 
 from __future__ import annotations
@@ -88,10 +91,17 @@ RATING_RISK_EFFECT = 0.45
 RATING_NOISE = 1.1
 EXIT_NPS_SHIFT = -1.0  # leaving customers answer lower than their state alone says
 
-# response propensity by would-be NPS 0..10: U-shaped, the extremes answer most
-PROPENSITY_BY_NPS = np.array([0.45, 0.45, 0.45, 0.45, 0.28, 0.28, 0.15, 0.15, 0.15, 0.45, 0.45])
-PROPENSITY_BY_SIZE_BAND = np.array([0.6, 1.0, 1.3])  # small, medium, large accounts
-PROPENSITY_BY_ROLE = np.array([1.1, 1.0, 0.85, 0.8])  # decision_maker, influencer, user, other
+# Who answers what, by the CRM's size band (employees < 50, 50-249, 250+) and the contact's role:
+# decision makers and larger accounts are happier (points on the 0..10 answer) ...
+NPS_BY_SIZE_BAND = np.array([-0.4, 0.6, 1.4])  # small, medium, large accounts
+NPS_BY_ROLE = np.array([1.0, 0.2, -0.6, -0.3])  # decision_maker, influencer, user, other
+# ... and answer more often: the bias CRM data explains.
+PROPENSITY_BY_SIZE_BAND = np.array([0.35, 1.0, 1.8])
+PROPENSITY_BY_ROLE = np.array([1.6, 1.0, 0.6, 0.5])
+# Response propensity by would-be NPS 0..10: U-shaped, the extremes answer a fifth more than the middle;
+# the bias CRM data cannot explain.
+PROPENSITY_BY_NPS = np.array([0.33, 0.33, 0.33, 0.33, 0.315, 0.315, 0.30, 0.30, 0.30, 0.33, 0.33])
+CRM_SIZE_BAND_LIMITS = (50, 250)  # employees, as the warehouse's size_band macro draws them
 PROPENSITY_BY_SURVEY_TYPE = {"relationship": 1.0, "transactional": 0.8, "exit": 0.9}
 MAX_PROPENSITY = 0.9
 
@@ -188,6 +198,11 @@ def would_be_nps(
         _, low, high, _ = DRIVERS[name]
         score = score + np.where(ratings[:, j] <= 6, low, 0.0) + np.where(ratings[:, j] >= 9, high, 0.0)
     return np.clip(np.rint(score), 0, 10).astype(np.int64)
+
+
+def crm_size_band(employees: np.ndarray) -> np.ndarray:
+    """0 small (< 50 employees), 1 medium (50-249), 2 large (250+): the size band the CRM shows."""
+    return np.searchsorted(np.array(CRM_SIZE_BAND_LIMITS), employees, side="right").astype(np.int64)
 
 
 def response_propensity(nps: np.ndarray, size_band: np.ndarray, role: np.ndarray, survey_type: str) -> np.ndarray:

@@ -227,8 +227,12 @@ class Surveys:
         order = np.lexsort((contact_row, sent))
         account, contact_row, sent, state = account[order], contact_row[order], sent[order], state[order]
         ratings = model.draw_ratings(rng, a.experience[account], state)
-        nps = model.would_be_nps(rng, ratings, state, shift)
-        propensity = model.response_propensity(nps, a.size_band[account], c.role[contact_row], survey_type)
+        # Who answers, and how, depends on what the CRM shows (its employee-count size band and the contact's
+        # role), so that weighting on CRM data can undo that part of the non-response bias.
+        crm_band = model.crm_size_band(a.employees[-1, account])
+        segment_shift = model.NPS_BY_SIZE_BAND[crm_band] + model.NPS_BY_ROLE[c.role[contact_row]]
+        nps = model.would_be_nps(rng, ratings, state, shift + segment_shift)
+        propensity = model.response_propensity(nps, crm_band, c.role[contact_row], survey_type)
         responded = rng.random(n) < propensity
         response_date = sent + rng.integers(0, max_delay + 1, n).astype("timedelta64[D]")
 

@@ -1,6 +1,37 @@
 -- One row per account: its current state in business terms (value, growth potential, voice,
--- relationship, pipeline, competitor signals, churn risk with its reasons). Later stages add lifetime
--- value, tier and the recommended action.
+-- relationship, pipeline, competitor signals, churn risk with its reasons), its lifetime value and
+-- key-account tier (int_account_value), its care model and one recommended action in plain words.
+-- The care-model rule and its thresholds (vars) are documented in mart_account_360.yml.
+
+{#- Sentence helpers (portable SQL: || and casts, no printf/format): SQL templates in which __X__ stands for
+    the expression to format. -#}
+{#- A share as a whole percentage: 0.413 -> '41%'; above zero but below 0.5% -> 'under 1%'. -#}
+{%- set percent_text -%}
+    (case when __X__ > 0 and __X__ < 0.005 then 'under 1%'
+        else cast(cast(round(cast(100 * (__X__) as numeric), 0) as integer) as {{ dbt.type_string() }}) || '%' end)
+{%- endset -%}
+
+{#- Euros for a sentence: whole thousands from 1,000 up (EUR 210,000), whole euros below, with thousands
+    separators; a negative amount gets a minus sign (EUR -3,000). -#}
+{%- set whole_euros -%}
+    (case when abs(__X__) >= 1000
+        then cast(round(cast(abs(__X__) / 1000 as numeric), 0) as bigint) * 1000
+        else cast(round(cast(abs(__X__) as numeric), 0) as bigint) end)
+{%- endset -%}
+{%- set euro_text -%}
+    ('EUR ' || case when __X__ < 0 then '-' else '' end || case
+        when __W__ >= 1000000 then
+            cast(cast(floor(__W__ / 1000000.0) as bigint) as {{ dbt.type_string() }})
+            || ',' || lpad(cast(mod(cast(floor(__W__ / 1000.0) as bigint), 1000) as {{ dbt.type_string() }}), 3, '0')
+            || ',' || lpad(cast(mod(__W__, 1000) as {{ dbt.type_string() }}), 3, '0')
+        when __W__ >= 1000 then
+            cast(cast(floor(__W__ / 1000.0) as bigint) as {{ dbt.type_string() }})
+            || ',' || lpad(cast(mod(__W__, 1000) as {{ dbt.type_string() }}), 3, '0')
+        else cast(__W__ as {{ dbt.type_string() }})
+    end)
+{%- endset -%}
+{%- set euro_text = euro_text | replace('__W__', whole_euros) %}
+
 with
 
 accounts as (
@@ -41,18 +72,14 @@ latest_scores as (
     where is_latest_snapshot
 ),
 
+-- Revenue, margin, cost to serve, lifetime value and tier: one definition, in int_account_value.
+account_value as (
+    select * from {{ ref('int_account_value') }}
+),
+
 value_12m as (
     select
         account_months.account_id,
-        sum(case when account_months.month_start > {{ add_months('period.as_of_month', -12) }}
-            then account_months.revenue_eur else 0 end) as revenue_ttm_eur,
-        sum(case when account_months.month_start <= {{ add_months('period.as_of_month', -12) }}
-                and account_months.month_start > {{ add_months('period.as_of_month', -24) }}
-            then account_months.revenue_eur else 0 end) as revenue_prior_ttm_eur,
-        sum(case when account_months.month_start > {{ add_months('period.as_of_month', -12) }}
-            then account_months.gross_margin_eur else 0 end) as gross_margin_ttm_eur,
-        sum(case when account_months.month_start > {{ add_months('period.as_of_month', -12) }}
-            then account_months.cost_to_serve_eur else 0 end) as cost_to_serve_ttm_eur,
         sum(case when account_months.month_start > {{ add_months('period.as_of_month', -12) }}
             then account_months.respondents else 0 end) as respondents_12m,
         sum(case when account_months.month_start > {{ add_months('period.as_of_month', -3) }}
@@ -139,10 +166,17 @@ assembled as (
         churn.churn_month,
         churn.churn_type,
         churn.churn_month is null as is_active_customer,
-        coalesce(value_12m.revenue_ttm_eur, 0) as revenue_ttm_eur,
-        coalesce(value_12m.revenue_prior_ttm_eur, 0) as revenue_prior_ttm_eur,
-        coalesce(value_12m.gross_margin_ttm_eur, 0) as gross_margin_ttm_eur,
-        coalesce(value_12m.cost_to_serve_ttm_eur, 0) as cost_to_serve_ttm_eur,
+        coalesce(account_value.revenue_ttm_eur, 0) as revenue_ttm_eur,
+        coalesce(account_value.revenue_prior_ttm_eur, 0) as revenue_prior_ttm_eur,
+        coalesce(account_value.gross_margin_ttm_eur, 0) as gross_margin_ttm_eur,
+        coalesce(account_value.cost_to_serve_ttm_eur, 0) as cost_to_serve_ttm_eur,
+        coalesce(account_value.customer_profitability_ttm_eur, 0) as customer_profitability_ttm_eur,
+        account_value.monthly_retention,
+        account_value.customer_lifetime_value_eur,
+        account_value.margin_at_risk_eur,
+        account_value.gross_profit_rank,
+        account_value.cumulative_gross_profit_share,
+        coalesce(account_value.value_tier, 'C') as value_tier,
         accounts.estimated_annual_potential_eur,
         voice.latest_survey_month,
         voice.nps_latest,
@@ -176,6 +210,7 @@ assembled as (
         period.as_of_date
     from accounts
     cross join period
+    left join account_value on accounts.account_id = account_value.account_id
     left join value_12m on accounts.account_id = value_12m.account_id
     left join voice on accounts.account_id = voice.account_id
     left join churn on accounts.account_id = churn.account_id
@@ -206,8 +241,78 @@ scored as (
             + (case when respondents_12m > 0 and nps_latest is not null then (nps_latest + 100.0) / 200.0 else 0.0 end)
         ) / 2.0 as survey_voice_score,
         case when tenure_years is null then 0.0 when tenure_years >= 5 then 1.0 else tenure_years / 5.0 end
-            as tenure_score
+            as tenure_score,
+        {{ safe_divide('revenue_ttm_eur', 'estimated_annual_potential_eur') }} as share_of_wallet,
+        case when estimated_annual_potential_eur is null then null
+            when estimated_annual_potential_eur > revenue_ttm_eur then estimated_annual_potential_eur - revenue_ttm_eur
+            else 0 end as growth_headroom_eur
     from assembled
+),
+
+-- Care model (rule table and vars: mart_account_360.yml). Churned accounts get none.
+cared as (
+    select
+        *,
+        case
+            when not is_active_customer then null
+            when value_tier in ('A', 'B') and risk_decile <= {{ var('care_retain_max_decile') }} then 'retain'
+            when value_tier in ('A', 'B') and estimated_annual_potential_eur > 0
+                and growth_headroom_eur >= {{ var('care_grow_min_headroom_share') }} * estimated_annual_potential_eur
+                then 'grow'
+            when value_tier in ('A', 'B') then 'maintain'
+            when growth_headroom_eur >= {{ var('care_develop_min_headroom_eur') }}
+                and (risk_decile is null or risk_decile > {{ var('care_high_risk_max_decile') }})
+                then 'develop'
+            else 'serve efficiently'
+        end as care_model,
+        (days_since_last_meeting is null or days_since_last_meeting >= {{ var('care_meeting_due_days') }})
+            as is_meeting_due
+    from scored
+),
+
+-- One plain-words sentence per active account: the care model, the facts behind it, what to do.
+actioned as (
+    select
+        *,
+        cast(case care_model
+            when 'retain' then
+                'Retain: churn risk ' || {{ percent_text | replace('__X__', 'churn_probability') }}
+                || case when risk_decile = 1 then ' (top decile)'
+                    else ' (risk decile ' || cast(risk_decile as {{ dbt.type_string() }}) || ' of 10)' end
+                || coalesce('; ' || churn_reasons, '')
+                || case
+                    when not is_meeting_due or churn_reasons like '%meeting%' then ''
+                    when days_since_last_meeting is null then '; no meeting on record'
+                    else '; no meeting in ' || cast(days_since_last_meeting as {{ dbt.type_string() }}) || ' days'
+                end
+                || case when is_meeting_due then ': book an executive meeting this month.'
+                    else ': agree a recovery plan with the decision maker this month.' end
+            when 'grow' then
+                'Grow: uses ' || {{ percent_text | replace('__X__', 'share_of_wallet') }} || ' of its estimated potential ('
+                || {{ euro_text | replace('__X__', 'growth_headroom_eur') }} || ' headroom): '
+                || case when open_pipeline_eur > 0
+                    then 'close the open pipeline (' || {{ euro_text | replace('__X__', 'open_pipeline_eur') }} || ') and propose the next product line.'
+                    else 'propose the next product line.' end
+            when 'maintain' then
+                'Maintain: tier ' || value_tier || ' account with ' || {{ euro_text | replace('__X__', 'gross_margin_ttm_eur') }}
+                || ' gross profit a year, churn risk '
+                || coalesce({{ percent_text | replace('__X__', 'churn_probability') }}, 'not scored')
+                || coalesce(', NPS ' || cast(cast(round(cast(nps_latest as numeric), 0) as integer) as {{ dbt.type_string() }}), '')
+                || case when is_meeting_due then ': schedule the next account review this quarter.'
+                    else ': keep the regular account reviews and the meeting rhythm.' end
+            when 'develop' then
+                'Develop: tier C today with ' || {{ euro_text | replace('__X__', 'growth_headroom_eur') }} || ' headroom (uses '
+                || {{ percent_text | replace('__X__', 'share_of_wallet') }} || ' of its estimated potential): '
+                || case when decision_makers = 0 then 'find and meet the decision maker, then build an account plan.'
+                    else 'qualify the potential with the decision maker and build an account plan.' end
+            when 'serve efficiently' then
+                'Serve efficiently: tier C with ' || {{ euro_text | replace('__X__', 'gross_margin_ttm_eur') }} || ' gross profit a year'
+                || case when customer_profitability_ttm_eur < 0
+                    then ' and a loss of ' || {{ euro_text | replace('__X__', '0 - customer_profitability_ttm_eur') }}
+                        || ' after cost to serve: review pricing and move service to digital channels.'
+                    else ': serve through digital and inside-sales channels.' end
+        end as {{ dbt.type_string() }}) as recommended_action
+    from cared
 )
 
 select
@@ -230,13 +335,16 @@ select
     cast({{ safe_divide('gross_margin_ttm_eur', 'revenue_ttm_eur') }} as decimal(18, 6))
         as gross_margin_pct,
     {{ money('cost_to_serve_ttm_eur') }} as cost_to_serve_ttm_eur,
-    {{ money('gross_margin_ttm_eur - cost_to_serve_ttm_eur') }} as profit_ttm_eur,
+    {{ money('customer_profitability_ttm_eur') }} as customer_profitability_ttm_eur,
+    {{ money('customer_lifetime_value_eur') }} as customer_lifetime_value_eur,
+    {{ money('margin_at_risk_eur') }} as margin_at_risk_eur,
+    cast(monthly_retention as decimal(18, 6)) as monthly_retention,
+    cast(gross_profit_rank as integer) as gross_profit_rank,
+    cast(cumulative_gross_profit_share as decimal(18, 6)) as cumulative_gross_profit_share,
+    cast(value_tier as {{ dbt.type_string() }}) as value_tier,
     estimated_annual_potential_eur,
-    cast({{ safe_divide('revenue_ttm_eur', 'estimated_annual_potential_eur') }} as decimal(18, 6))
-        as share_of_wallet,
-    {{ money('case when estimated_annual_potential_eur is null then null
-        when estimated_annual_potential_eur > revenue_ttm_eur then estimated_annual_potential_eur - revenue_ttm_eur
-        else 0 end') }} as growth_headroom_eur,
+    cast(share_of_wallet as decimal(18, 6)) as share_of_wallet,
+    {{ money('growth_headroom_eur') }} as growth_headroom_eur,
     latest_survey_month,
     cast(nps_latest as decimal(18, 6)) as nps_latest,
     cast(nps_previous as decimal(18, 6)) as nps_previous,
@@ -275,5 +383,7 @@ select
     expected_revenue_at_risk_eur,
     churn_reasons,
     churn_model_version,
+    cast(care_model as {{ dbt.type_string() }}) as care_model,
+    recommended_action,
     as_of_date
-from scored
+from actioned

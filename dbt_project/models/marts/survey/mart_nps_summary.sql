@@ -1,6 +1,8 @@
--- Relationship-survey NPS by quarter, overall and by segment: n, NPS with its 95% margin of error,
--- revenue-weighted NPS and response rate. NPS figures on fewer than var('min_respondents') responses are
--- withheld (null), never shown as if they meant something.
+-- Relationship-survey NPS by quarter and over the last twelve months, overall and by segment: n, NPS with
+-- its 95% margin of error, revenue-weighted NPS and its revenue coverage, response rate, and the
+-- response-bias-adjusted NPS (pipeline/insight/nps.py) with its Kish effective n, margin of error and a
+-- sentence on whether it differs from the raw figure. NPS figures on fewer than var('min_respondents')
+-- responses are withheld (null), never shown as if they meant something.
 with
 
 responses as (
@@ -20,6 +22,14 @@ account_months as (
     select * from {{ ref('fct_account_month') }}
 ),
 
+period as (
+    select * from {{ ref('int_reporting_period') }}
+),
+
+adjusted as (
+    select * from {{ ref('stg_insight__nps_adjusted') }}
+),
+
 revenue_ttm as (
     select
         account_id,
@@ -30,44 +40,70 @@ revenue_ttm as (
     from account_months
 ),
 
+-- Each answer counts in its quarter and, when recent, in the last twelve months.
 scoped_responses as (
     select
+        'quarter' as period_type,
+        cast(extract(year from responses.response_date) as {{ dbt.type_string() }}) || '-Q'
+            || cast(extract(quarter from responses.response_date) as {{ dbt.type_string() }}) as year_quarter,
         responses.response_id,
         responses.account_id,
         responses.nps_score,
-        cast(extract(year from responses.response_date) as {{ dbt.type_string() }}) || '-Q'
-            || cast(extract(quarter from responses.response_date) as {{ dbt.type_string() }}) as year_quarter,
         {{ month_start('responses.response_date') }} as response_month,
         accounts.segment_key
     from responses
     inner join accounts on responses.account_id = accounts.account_id
+    union all
+    select
+        'last_12_months',
+        'Last 12 months',
+        responses.response_id,
+        responses.account_id,
+        responses.nps_score,
+        {{ month_start('responses.response_date') }},
+        accounts.segment_key
+    from responses
+    inner join accounts on responses.account_id = accounts.account_id
+    cross join period
+    where responses.response_date > {{ add_months('period.as_of_date', -12) }}
+        and responses.response_date <= period.as_of_date
 ),
 
 scoped_invitations as (
     select
+        'quarter' as period_type,
         cast(extract(year from invitations.sent_date) as {{ dbt.type_string() }}) || '-Q'
             || cast(extract(quarter from invitations.sent_date) as {{ dbt.type_string() }}) as year_quarter,
         accounts.segment_key,
         invitations.invitation_id
     from invitations
     inner join accounts on invitations.account_id = accounts.account_id
+    union all
+    select 'last_12_months', 'Last 12 months', accounts.segment_key, invitations.invitation_id
+    from invitations
+    inner join accounts on invitations.account_id = accounts.account_id
+    cross join period
+    where invitations.sent_date > {{ add_months('period.as_of_date', -12) }}
+        and invitations.sent_date <= period.as_of_date
 ),
 
 -- Each response belongs to its segment and to 'all' (segment_key 0 stands for all segments).
 response_groups as (
-    select year_quarter, segment_key, response_id, account_id, nps_score, response_month from scoped_responses
+    select period_type, year_quarter, segment_key, response_id, account_id, nps_score, response_month
+    from scoped_responses
     union all
-    select year_quarter, 0, response_id, account_id, nps_score, response_month from scoped_responses
+    select period_type, year_quarter, 0, response_id, account_id, nps_score, response_month from scoped_responses
 ),
 
 invitation_groups as (
-    select year_quarter, segment_key, count(*) as invitations from scoped_invitations group by 1, 2
+    select period_type, year_quarter, segment_key, count(*) as invitations from scoped_invitations group by 1, 2, 3
     union all
-    select year_quarter, 0, count(*) from scoped_invitations group by 1
+    select period_type, year_quarter, 0, count(*) from scoped_invitations group by 1, 2
 ),
 
 counts as (
     select
+        period_type,
         year_quarter,
         segment_key,
         count(*) as responses,
@@ -75,11 +111,12 @@ counts as (
         sum(case when nps_score between 7 and 8 then 1 else 0 end) as passives,
         sum(case when nps_score <= 6 then 1 else 0 end) as detractors
     from response_groups
-    group by 1, 2
+    group by 1, 2, 3
 ),
 
 account_scores as (
     select
+        response_groups.period_type,
         response_groups.year_quarter,
         response_groups.segment_key,
         response_groups.account_id,
@@ -89,17 +126,47 @@ account_scores as (
     left join revenue_ttm
         on response_groups.account_id = revenue_ttm.account_id
         and response_groups.response_month = revenue_ttm.month_start
-    group by 1, 2, 3
+    group by 1, 2, 3, 4
 ),
 
 revenue_weighted as (
     select
+        period_type,
         year_quarter,
         segment_key,
-        sum(account_nps * revenue_ttm_eur) / nullif(sum(revenue_ttm_eur), 0) as revenue_weighted_nps
+        sum(account_nps * revenue_ttm_eur) / nullif(sum(revenue_ttm_eur), 0) as revenue_weighted_nps,
+        sum(revenue_ttm_eur) as answering_revenue_ttm_eur
     from account_scores
     where revenue_ttm_eur > 0
-    group by 1, 2
+    group by 1, 2, 3
+),
+
+-- Revenue coverage: the answering accounts' share of the revenue of every customer in the group at the
+-- period's end (the reporting month for the last twelve months, the quarter's last month otherwise).
+period_ends as (
+    select distinct
+        period_type,
+        year_quarter,
+        segment_key,
+        case when period_type = 'quarter' then max(response_month) over (partition by period_type, year_quarter)
+            else null end as quarter_last_response_month
+    from response_groups
+),
+
+customer_revenue as (
+    select
+        period_ends.period_type,
+        period_ends.year_quarter,
+        period_ends.segment_key,
+        sum(revenue_ttm.revenue_ttm_eur) as customer_revenue_ttm_eur
+    from period_ends
+    cross join period
+    inner join revenue_ttm
+        on revenue_ttm.month_start = coalesce(period_ends.quarter_last_response_month, period.as_of_month)
+    inner join accounts on revenue_ttm.account_id = accounts.account_id
+    where revenue_ttm.revenue_ttm_eur > 0
+        and (period_ends.segment_key = 0 or accounts.segment_key = period_ends.segment_key)
+    group by 1, 2, 3
 ),
 
 shares as (
@@ -111,7 +178,8 @@ shares as (
 )
 
 select
-    shares.year_quarter,
+    cast(shares.period_type as {{ dbt.type_string() }}) as period_type,
+    cast(shares.year_quarter as {{ dbt.type_string() }}) as period,
     cast(shares.segment_key as integer) as segment_key,
     case when shares.segment_key = 0 then 'All segments' else coalesce(accounts_segments.segment_name, 'Unknown') end
         as segment_name,
@@ -131,10 +199,31 @@ select
         then revenue_weighted.revenue_weighted_nps end as decimal(18, 6)) as revenue_weighted_nps,
     cast(coalesce(invitation_groups.invitations, 0) as integer) as invitations,
     cast({{ safe_divide('shares.responses', 'invitation_groups.invitations') }} as decimal(18, 6))
-        as response_rate
+        as response_rate,
+    cast(least({{ safe_divide('revenue_weighted.answering_revenue_ttm_eur', 'customer_revenue.customer_revenue_ttm_eur') }},
+        1.0) as decimal(18, 6)) as revenue_coverage,
+    cast(case when shares.responses >= {{ var('min_respondents') }} then adjusted.adjusted_nps end
+        as decimal(18, 6)) as adjusted_nps,
+    cast(case when shares.responses >= {{ var('min_respondents') }} then adjusted.adjusted_nps_margin_of_error end
+        as decimal(18, 6)) as adjusted_nps_margin_of_error,
+    cast(adjusted.effective_respondents as decimal(18, 6)) as effective_respondents,
+    cast(case when shares.responses >= {{ var('min_respondents') }} then adjusted.bias_statement
+        else 'Too few answers to show an NPS.' end as {{ dbt.type_string() }}) as nps_statement
 from shares
 left join revenue_weighted
-    on shares.year_quarter = revenue_weighted.year_quarter and shares.segment_key = revenue_weighted.segment_key
+    on shares.period_type = revenue_weighted.period_type
+    and shares.year_quarter = revenue_weighted.year_quarter
+    and shares.segment_key = revenue_weighted.segment_key
+left join customer_revenue
+    on shares.period_type = customer_revenue.period_type
+    and shares.year_quarter = customer_revenue.year_quarter
+    and shares.segment_key = customer_revenue.segment_key
 left join invitation_groups
-    on shares.year_quarter = invitation_groups.year_quarter and shares.segment_key = invitation_groups.segment_key
+    on shares.period_type = invitation_groups.period_type
+    and shares.year_quarter = invitation_groups.year_quarter
+    and shares.segment_key = invitation_groups.segment_key
+left join adjusted
+    on shares.period_type = adjusted.period_type
+    and shares.year_quarter = adjusted.period
+    and shares.segment_key = adjusted.segment_key
 left join {{ ref('dim_segment') }} as accounts_segments on shares.segment_key = accounts_segments.segment_key

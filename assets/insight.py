@@ -1,0 +1,104 @@
+"""Customer-insight assets: the driver analysis, the competitor driver gaps and the response-bias-adjusted
+NPS. Thin wiring: the statistics are in pipeline.insight (plain functions, tested without Dagster); dbt
+turns the ``insight`` tables into marts (mart_driver_analysis, mart_competitor_driver_gaps,
+mart_nps_summary).
+"""
+
+import dagster as dg
+from dagster_dbt import get_asset_key_for_model
+
+from assets.warehouse import warehouse_models
+from pipeline.insight import drivers, nps, tables
+from pipeline.resources import WAREHOUSE_POOL, WarehouseResource
+
+RESPONDENTS_KEY = get_asset_key_for_model([warehouse_models], "int_relationship_respondents")
+INVITATIONS_KEY = get_asset_key_for_model([warehouse_models], "int_relationship_invitations")
+DRIVER_RATINGS_KEY = get_asset_key_for_model([warehouse_models], "fct_driver_ratings")
+
+
+def _md(frame) -> dg.MetadataValue:
+    return dg.MetadataValue.md(frame.to_markdown(index=False, floatfmt=".2f"))
+
+
+@dg.asset(
+    key=dg.AssetKey(["insight", "driver_analysis"]),
+    deps=[RESPONDENTS_KEY, DRIVER_RATINGS_KEY],
+    group_name="insight",
+    pool=WAREHOUSE_POOL,
+    description="Driver analysis of the relationship survey, overall, by wave and by size band: performance, "
+    "relative-weight importance for promoter vs passive, penalty-reward asymmetry with 95% intervals, the "
+    "driver class (hygiene, differentiator, performance, weak) and the same drivers against churn. "
+    "Table insight.driver_analysis.",
+)
+def driver_analysis(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect(read_only=True) as conn:
+        respondents = tables.load_respondents(conn)
+    analysis = drivers.analyse_drivers(respondents)
+    with warehouse.connect() as conn:
+        tables.replace_table(conn, "driver_analysis", analysis, context.run.run_id)
+    overall = analysis[(analysis["scope_type"] == "overall") & (analysis["outcome"] == drivers.RECOMMENDATION)]
+    return dg.MaterializeResult(
+        metadata={
+            "respondents": int(len(respondents)),
+            "drivers": dg.MetadataValue.json(drivers.driver_columns(respondents)),
+            "classes": dg.MetadataValue.json(dict(zip(overall["driver"], overall["driver_class"], strict=True))),
+            "summary": dg.MetadataValue.md("\n".join(f"- {s}" for s in overall["summary"])),
+            "overall": _md(
+                overall[["driver_label", "performance", "importance_share", "penalty", "reward", "driver_class"]]
+            ),
+        }
+    )
+
+
+@dg.asset(
+    key=dg.AssetKey(["insight", "competitor_driver_gaps"]),
+    deps=[RESPONDENTS_KEY, DRIVER_RATINGS_KEY],
+    group_name="insight",
+    pool=WAREHOUSE_POOL,
+    description="Which drivers separate respondents considering another supplier (7-10) from the rest: mean "
+    "ratings, the gap with a Welch 95% interval and the standardised gap. Table insight.competitor_driver_gaps.",
+)
+def competitor_driver_gaps(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect(read_only=True) as conn:
+        respondents = tables.load_respondents(conn)
+    gaps = drivers.competitor_driver_gaps(respondents)
+    with warehouse.connect() as conn:
+        tables.replace_table(conn, "competitor_driver_gaps", gaps, context.run.run_id)
+    return dg.MaterializeResult(
+        metadata={
+            "considering_respondents": int(gaps["considering_respondents"].max()),
+            "summary": dg.MetadataValue.md("\n".join(f"- {s}" for s in gaps.sort_values("gap_rank")["summary"])),
+        }
+    )
+
+
+@dg.asset(
+    key=dg.AssetKey(["insight", "nps_adjusted"]),
+    deps=[INVITATIONS_KEY],
+    group_name="insight",
+    pool=WAREHOUSE_POOL,
+    description="Response-bias-adjusted relationship NPS by quarter and over the last 12 months, for all "
+    "segments and each: post-stratified to the invited mix of size band and contact role, with Kish's "
+    "effective n and margin of error, and a sentence saying whether it differs from the raw NPS by more "
+    "than the margin of error. Table insight.nps_adjusted.",
+)
+def nps_adjusted(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect(read_only=True) as conn:
+        invitations = tables.load_invitations(conn)
+    table = nps.adjusted_nps_by_period(invitations)
+    with warehouse.connect() as conn:
+        written = tables.replace_table(conn, "nps_adjusted", table, context.run.run_id)
+    headline = table[(table["period"] == nps.LAST_12_MONTHS) & (table["segment_key"] == nps.ALL_SEGMENTS)]
+    metadata: dict = {"rows": written}
+    if len(headline):
+        row = headline.iloc[0]
+        metadata.update(
+            raw_nps_last_12_months=float(row["raw_nps"]),
+            adjusted_nps_last_12_months=float(row["adjusted_nps"]),
+            margin_of_error=float(row["adjusted_nps_margin_of_error"]),
+            summary=str(row["bias_statement"]),
+        )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+insight_assets = [driver_analysis, competitor_driver_gaps, nps_adjusted]
