@@ -7,8 +7,8 @@ mart_nps_summary).
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
-from assets.warehouse import warehouse_models
-from pipeline.insight import drivers, nps, tables
+from assets.warehouse import scored_models, warehouse_models
+from pipeline.insight import drivers, headlines, nps, tables
 from pipeline.resources import WAREHOUSE_POOL, WarehouseResource
 
 RESPONDENTS_KEY = get_asset_key_for_model([warehouse_models], "int_relationship_respondents")
@@ -101,4 +101,40 @@ def nps_adjusted(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     return dg.MaterializeResult(metadata=metadata)
 
 
-insight_assets = [driver_analysis, competitor_driver_gaps, nps_adjusted]
+def _model_key(model: str) -> dg.AssetKey:
+    """The asset key of a dbt model, whichever of the two dbt assets builds it."""
+    for models in (warehouse_models, scored_models):
+        if any(key.path[-1] == model for key in models.keys):
+            return get_asset_key_for_model([models], model)
+    raise KeyError(f"dbt model {model} is in neither dbt asset")
+
+
+HEADLINE_MARTS = [
+    "mart_account_360",
+    "mart_nps_summary",
+    "mart_driver_analysis",
+    "mart_survey_coverage",
+    "mart_competitor_signals",
+    "mart_crm_data_quality",
+]
+
+
+@dg.asset(
+    key=dg.AssetKey(["insight", "headlines"]),
+    deps=[_model_key(m) for m in HEADLINE_MARTS],
+    group_name="insight",
+    description="The headline findings in plain words, read from the finished marts: honest NPS, driver "
+    "classes, value and tiers, care models, survey coverage, the leading competitor, CRM data quality.",
+)
+def insight_headlines(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect(read_only=True) as conn:
+        found = headlines.headlines(conn)
+    return dg.MaterializeResult(
+        metadata={
+            "headlines": dg.MetadataValue.md("\n".join(f"- **{k.replace('_', ' ')}**: {v}" for k, v in found.items())),
+            **{k: dg.MetadataValue.text(v) for k, v in found.items()},
+        }
+    )
+
+
+insight_assets = [driver_analysis, competitor_driver_gaps, nps_adjusted, insight_headlines]

@@ -42,15 +42,26 @@ def test_the_model_comes_close_to_the_planted_truth_out_of_time(company):
     oracle = evaluation.classification_metrics(y, rows["p_churn_6m"].to_numpy())
     model = trained.best.metrics
     print({"oracle": oracle, "model": model})
-    # The bars are AUC within 0.02 and lift >= 90% of the oracle's. At 2,000 accounts the window
-    # holds ~240 churners and the gap is mostly sampling noise of the fit (docs/churn_model.md has the
+    # The bars are AUC within 0.02 and lift >= 90% of the oracle's. At 2,000 accounts the fit sees
+    # ~1,000 churners and the estimation error of the fit dominates (docs/churn_model.md has the
     # 20,000-account figures: gap 0.025, lift 83% of the oracle's). Here: the Brier bar as issued, and
-    # looser bars on AUC and lift that still fail a model that ranks no better than its profile.
+    # looser bars on AUC (measured gap 0.044) and lift (measured 70%) that fail an unregularised or
+    # profile-only model (C=0.1 here: gap 0.10, below the recency rule).
     assert model["brier"] <= 1.1 * oracle["brier"]
-    assert model["roc_auc"] >= oracle["roc_auc"] - 0.09
-    assert model["top_decile_lift"] >= 0.55 * oracle["top_decile_lift"]
+    assert model["roc_auc"] >= oracle["roc_auc"] - 0.06
+    assert model["top_decile_lift"] >= 0.6 * oracle["top_decile_lift"]
+    assert model["roc_auc"] > trained.baselines["recency_rule"]["roc_auc"]
     # The headline: the top decile churns well over twice as often as the rest.
     assert model["top_decile_lift"] > 2.0
+
+
+def test_the_regularisation_is_chosen_out_of_time_for_the_company_size(company):
+    trained = company["trained"]
+    config = training.TrainingConfig()
+    chosen = trained.hyperparameters["logistic_c"]
+    assert chosen in config.logistic_c_grid
+    # On a 2,000-account company the weakest regularisation overfits: the search must not pick it.
+    assert chosen < max(config.logistic_c_grid)
 
 
 def test_the_model_beats_the_recency_and_nps_rules(company):

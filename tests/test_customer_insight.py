@@ -10,6 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.linalg
 
 from pipeline.demo import model
 from pipeline.insight import drivers, nps, tables
@@ -96,6 +97,11 @@ def test_relative_weights_agree_with_an_independent_computation(survey):
     y = (upper["nps_score"] >= 9).to_numpy(float)
     weights, r_squared = drivers.relative_weights(x, y)
     np.testing.assert_allclose(weights, _johnson_by_svd(x, y), atol=1e-6)
+    # And from the correlation matrix with a different square root (scipy's Schur-based sqrtm).
+    correlation = np.corrcoef(np.column_stack([x, y]), rowvar=False)
+    root = np.real(scipy.linalg.sqrtm(correlation[:-1, :-1]))
+    beta = np.linalg.solve(root, correlation[:-1, -1])
+    np.testing.assert_allclose(weights, (root**2) @ (beta**2), atol=1e-6)
     design = np.column_stack([np.ones(len(y)), x])
     residual = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
     assert r_squared == pytest.approx(1 - residual.var() / y.var(), abs=1e-9)

@@ -51,7 +51,7 @@ def demo(tmp_path_factory):
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
             newest = str(conn.execute("select as_of_month from intermediate.int_reporting_period").fetchall()[0][0])
         scored = dg.materialize(
-            [churn_scores, scored_models, warehouse_models, churn_model],
+            [churn_scores, scored_models, warehouse_models, churn_model, *insight_assets],
             selection=dg.AssetSelection.assets(churn_scores).downstream(),
             partition_key=newest,
             resources=resources,
@@ -183,6 +183,42 @@ def test_every_loaded_row_reaches_the_marts_or_is_a_superseded_version(demo):
         """,
     )[0][0]
     assert _query(demo, "select count(*) from marts.dim_account where account_key <> -1")[0][0] == seen
+
+
+def test_the_run_ends_with_the_headline_findings_in_plain_words(demo):
+    materialisations = demo["scored"].get_asset_materialization_events()
+    found = {
+        e.materialization.asset_key.to_user_string(): e.materialization.metadata
+        for e in materialisations
+        if e.materialization.asset_key.to_user_string() == "insight/headlines"
+    }
+    metadata = found["insight/headlines"]
+    assert metadata["nps"].value.startswith("Relationship NPS, last 12 months:")
+    assert "hygiene" in metadata["drivers"].value
+    assert "are tier A and bring 80% of gross profit" in metadata["value"].value
+    assert metadata["care_models"].value.startswith("Care models:")
+
+
+def test_tier_a_is_the_smallest_set_of_accounts_reaching_80_percent_of_gross_profit(demo):
+    rows = _query(
+        demo,
+        "select account_id, gross_margin_ttm_eur, value_tier, is_active_customer from marts.mart_account_360",
+    )
+    ranked = sorted(
+        ((float(gp), account) for account, gp, _, active in rows if active and gp is not None and gp > 0),
+        key=lambda r: (-r[0], r[1]),
+    )
+    total = sum(gp for gp, _ in ranked)
+    expected, running = {}, 0.0
+    for gp, account in ranked:
+        expected[account] = "A" if running < 0.80 * total else "B" if running < 0.95 * total else "C"
+        running += gp
+    tiers = {account: tier for account, _, tier, _ in rows}
+    assert {a: tiers[a] for a in expected} == expected
+    assert all(tier == "C" for account, tier in tiers.items() if account not in expected)
+    a_profit = sum(gp for gp, account in ranked if expected[account] == "A")
+    smallest_a = min(gp for gp, account in ranked if expected[account] == "A")
+    assert a_profit >= 0.80 * total > a_profit - smallest_a
 
 
 def test_no_personal_data_column_in_the_star_schema(demo):

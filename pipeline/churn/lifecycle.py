@@ -105,6 +105,7 @@ def train_and_register(
         "features": list(FEATURES),
         "features_used": result.features_used,
         "features_left_out": result.features_left_out,
+        "hyperparameters": result.hyperparameters,
         "metrics": metrics,
         "candidates": {n: c.metrics for n, c in result.candidates.items()},
         "baselines": result.baselines,

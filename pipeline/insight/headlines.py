@@ -1,0 +1,128 @@
+"""The headline findings in plain words, read from the finished marts: what management would read first.
+
+Shown as metadata of the ``insight/headlines`` asset in the Dagster UI (and by ``pipeline summary``), so
+that a run ends with sentences, not only row counts. Every sentence is built from a mart's figures; no
+figure here is computed anywhere else.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+MARTS = "marts"
+
+
+def _frame(conn: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    return conn.sql(sql).df()
+
+
+def nps_headline(conn: duckdb.DuckDBPyConnection) -> str:
+    rows = _frame(
+        conn,
+        f"select nps_statement from {MARTS}.mart_nps_summary "  # noqa: S608
+        "where period_type = 'last_12_months' and segment_key = 0",
+    )
+    if rows.empty:
+        return "No relationship-survey answers in the last 12 months."
+    return "Relationship NPS, last 12 months: " + rows["nps_statement"].iloc[0]
+
+
+def driver_headline(conn: duckdb.DuckDBPyConnection) -> str:
+    rows = _frame(
+        conn,
+        f"select driver_label, driver_class from {MARTS}.mart_driver_analysis "  # noqa: S608
+        "where scope_type = 'overall' and outcome = 'recommendation' and driver_class is not null "
+        "order by driver_label",
+    )
+    if rows.empty:
+        return "Too few survey answers to classify the drivers."
+    by_class = rows.groupby("driver_class")["driver_label"].apply(lambda s: ", ".join(s)).to_dict()
+    parts = []
+    for name, words in (
+        ("hygiene", "hygiene (fixing them stops complaints, does not earn loyalty)"),
+        ("differentiator", "differentiators (they make customers recommend us)"),
+        ("performance", "performance drivers (both ways)"),
+        ("weak", "weak"),
+    ):
+        if name in by_class:
+            parts.append(f"{words}: {by_class[name]}")
+    return "Drivers: " + "; ".join(parts) + "."
+
+
+def value_headline(conn: duckdb.DuckDBPyConnection) -> str:
+    tiers = _frame(
+        conn,
+        f"select value_tier, count(*) as accounts, sum(gross_margin_ttm_eur) as gross_profit "  # noqa: S608
+        f"from {MARTS}.mart_account_360 where is_active_customer group by 1 order by 1",
+    ).set_index("value_tier")
+    at_risk = _frame(
+        conn,
+        f"select sum(margin_at_risk_eur) as margin_at_risk, sum(customer_lifetime_value_eur) as lifetime_value "  # noqa: S608
+        f"from {MARTS}.mart_account_360 where is_active_customer",
+    ).iloc[0]
+    active = int(tiers["accounts"].sum())
+    if not active or "A" not in tiers.index:
+        return "No active accounts with gross profit yet."
+    a_share = tiers.loc["A", "accounts"] / active
+    return (
+        f"{int(tiers.loc['A', 'accounts'])} of {active} active accounts ({a_share:.0%}) are tier A and bring 80% of "
+        f"gross profit; lifetime value EUR {float(at_risk['lifetime_value'] or 0) / 1e6:.1f}m, of which "
+        f"EUR {float(at_risk['margin_at_risk'] or 0) / 1e6:.2f}m is at risk of churn."
+    )
+
+
+def care_headline(conn: duckdb.DuckDBPyConnection) -> str:
+    care = _frame(
+        conn,
+        f"select care_model, count(*) as accounts from {MARTS}.mart_account_360 "  # noqa: S608
+        "where care_model is not null group by 1 order by 2 desc",
+    )
+    if care.empty:
+        return "No care model yet (no scored accounts)."
+    return "Care models: " + ", ".join(f"{r.care_model} {r.accounts}" for r in care.itertuples()) + "."
+
+
+def coverage_headline(conn: duckdb.DuckDBPyConnection) -> str:
+    coverage = _frame(
+        conn,
+        f"select count(*) as accounts, sum(share_of_revenue) as revenue_share "  # noqa: S608
+        f"from {MARTS}.mart_survey_coverage",
+    ).iloc[0]
+    return (
+        f"{int(coverage['accounts'])} active accounts have no survey voice in 12 months "
+        f"({float(coverage['revenue_share'] or 0):.0%} of revenue): mart_survey_coverage is the next invitation list."
+    )
+
+
+def competitor_headline(conn: duckdb.DuckDBPyConnection) -> str:
+    rows = _frame(
+        conn,
+        f"select signal_summary from {MARTS}.mart_competitor_signals "  # noqa: S608
+        "where competitor_name <> 'No competitor named' "
+        "order by accounts_considering_alternatives desc nulls last, lost_opportunity_amount_12m_eur desc limit 1",
+    )
+    return rows["signal_summary"].iloc[0] if len(rows) else "No competitor signals."
+
+
+def crm_quality_headline(conn: duckdb.DuckDBPyConnection) -> str:
+    rows = _frame(
+        conn,
+        f"select analyses_weakened from {MARTS}.mart_crm_data_quality where account_owner_key = 'All owners'",  # noqa: S608
+    )
+    return "CRM: " + rows["analyses_weakened"].iloc[0] + "." if len(rows) else "CRM: no active accounts."
+
+
+HEADLINES = {
+    "nps": nps_headline,
+    "drivers": driver_headline,
+    "value": value_headline,
+    "care_models": care_headline,
+    "survey_coverage": coverage_headline,
+    "competitors": competitor_headline,
+    "crm_data_quality": crm_quality_headline,
+}
+
+
+def headlines(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return {name: make(conn) for name, make in HEADLINES.items()}
