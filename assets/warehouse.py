@@ -5,6 +5,7 @@ files to the marts. dbt tests become asset checks. The manifest is prepared by `
 or by ``dagster dev`` (``prepare_if_dev``); loading the code location only reads it.
 """
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from pipeline.dbt import DBT_PROJECT_DIR, dbt_environment, relation_names
+from pipeline.publish import gate
 from pipeline.resources import WAREHOUSE_POOL, WarehouseResource
 from pipeline.warehouse import writer_lock
 
@@ -71,6 +73,12 @@ def build_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehou
         invocation = dbt.cli(["build"], context=context, raise_on_error=False)
         events = list(invocation.stream())
     relations = relation_names(dbt_project.manifest_path)
+    # Every test's result is kept in the warehouse: publishing, possibly in a later run, is gated on it.
+    results = gate.test_results(
+        invocation.get_artifact("run_results.json"), json.loads(dbt_project.manifest_path.read_text())
+    )
+    with warehouse.connect() as conn:
+        gate.record_dbt_results(conn, results, context.run.run_id)
     with warehouse.connect(read_only=True) as conn:
         for event in events:
             yield _with_row_count(event, conn, relations)

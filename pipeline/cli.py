@@ -18,6 +18,10 @@ concurrency:
   pools:
     # duckdb_warehouse: one writer of the DuckDB file at a time, across runs.
     default_limit: 1
+# A failed run is retried (jobs carry dagster/max_retries); needs the daemon (`dagster dev` runs one).
+run_retries:
+  enabled: true
+  max_retries: 2
 telemetry:
   enabled: false
 """
@@ -119,6 +123,8 @@ def print_summary(settings: Settings, dagster_home: str) -> None:
     print(f"Landing zone: {settings.landing_dir}")
     print(f"Warehouse:    {settings.warehouse_path}")
     print("Quarantine:   table quarantine.rejected_rows in the warehouse")
+    print(f"BI release:   {settings.bi_dir / 'current'}  (Parquet; CURRENT names the release)")
+    print(f"Power BI:     {settings.bi_dir / 'powerbi'}  (open the .pbip; docs/powerbi.md)")
     print(f"Dagster home: {dagster_home}  (browse the runs with `make ui`, http://127.0.0.1:3000)")
 
 

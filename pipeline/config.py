@@ -31,6 +31,11 @@ class Settings:
     first_snapshot_month: str
     churn_promotion_margin: float
     churn_seed: int
+    bi_keep_releases: int = 5
+    bi_postgres_schema: str = "bi"
+    bi_reader_role: str = "bi_reader"
+    # Whether PIPELINE_BI_POSTGRES_URL is set; the URL itself (a secret) is read by Dagster's EnvVar only.
+    bi_postgres_enabled: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -55,4 +60,9 @@ class Settings:
             # A challenger becomes champion if its out-of-time ROC-AUC >= the champion's minus this margin.
             churn_promotion_margin=float(env.get("PIPELINE_CHURN_PROMOTION_MARGIN", "0.0")),
             churn_seed=int(env.get("PIPELINE_CHURN_SEED", "0")),
+            # Complete Parquet releases kept beside the current one (older ones are deleted).
+            bi_keep_releases=int(env.get("PIPELINE_BI_KEEP_RELEASES", "5")),
+            bi_postgres_schema=env.get("PIPELINE_BI_POSTGRES_SCHEMA", "bi"),
+            bi_reader_role=env.get("PIPELINE_BI_READER_ROLE", "bi_reader"),
+            bi_postgres_enabled=bool(env.get("PIPELINE_BI_POSTGRES_URL")),
         )

@@ -8,26 +8,25 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.churn import churn_model, churn_scores, snapshot_months
+from assets.bi import bi_assets
+from assets.churn import churn_model, churn_scores
 from assets.ingest import ingest_assets, ingest_checks
 from assets.insight import insight_assets
 from assets.warehouse import scored_models, warehouse_models
+from pipeline import orchestration
 from pipeline.config import Settings
 from pipeline.resources import resources_from
 
 settings = Settings.from_env()
 
-ingest_job = dg.define_asset_job("ingest", selection=dg.AssetSelection.groups("ingest"))
-# Everything up to and including training (unpartitioned): ingest, the warehouse, the churn model.
-scoring = dg.AssetSelection.assets(churn_scores).downstream()
-refresh_job = dg.define_asset_job("refresh_and_train", selection=dg.AssetSelection.all() - scoring)
-# One snapshot month: score it, then rebuild the marts fed by the scores.
-score_job = dg.define_asset_job("score_month", selection=scoring, partitions_def=snapshot_months)
+jobs = orchestration.build_jobs(churn_model, churn_scores)
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, warehouse_models, *insight_assets, churn_model, churn_scores, scored_models],
+    assets=[*ingest_assets, warehouse_models, *insight_assets, churn_model, churn_scores, scored_models, *bi_assets],
     asset_checks=[*ingest_checks],
-    jobs=[ingest_job, refresh_job, score_job],
+    jobs=list(jobs.values()),
+    schedules=orchestration.build_schedules(jobs),
+    sensors=[orchestration.build_landing_sensor(jobs["ingest"]), orchestration.run_failure_alert],
     resources=resources_from(settings),
     # One process per run: DuckDB admits one writer, and it uses both cores inside each query anyway.
     executor=dg.in_process_executor,

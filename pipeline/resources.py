@@ -70,6 +70,21 @@ class ModelStoreResource(dg.ConfigurableResource):
         return ModelStore(self.path)
 
 
+class BiLayerResource(dg.ConfigurableResource):
+    """Where the BI layer is published: the Parquet release folder, and PostgreSQL when a URL is set.
+
+    The URL carries the password, so it comes from the environment through ``dg.EnvVar`` and never
+    appears in run config, logs or metadata.
+    """
+
+    path: str
+    keep_releases: int = 5
+    postgres_url: str | None = None
+    postgres_schema: str = "bi"
+    reader_role: str = "bi_reader"
+    data_docs_dir: str = ""
+
+
 def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Every resource, configured from the environment once."""
     return {
@@ -84,6 +99,14 @@ def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         "model_store": ModelStoreResource(
             path=str(settings.models_dir), promotion_margin=settings.churn_promotion_margin, seed=settings.churn_seed
+        ),
+        "bi": BiLayerResource(
+            path=str(settings.bi_dir),
+            keep_releases=settings.bi_keep_releases,
+            postgres_url=dg.EnvVar("PIPELINE_BI_POSTGRES_URL") if settings.bi_postgres_enabled else None,
+            postgres_schema=settings.bi_postgres_schema,
+            reader_role=settings.bi_reader_role,
+            data_docs_dir=str(settings.home / "gx"),
         ),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),

@@ -3,13 +3,16 @@ against the truth the generator planted, then the same dbt models built on a rea
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import psycopg
+import pyarrow.parquet as pq
 import pytest
 
+from assets.bi import bi_assets
 from assets.churn import churn_model, churn_scores
 from assets.ingest import ingest_assets, ingest_checks
 from assets.insight import insight_assets
@@ -17,6 +20,8 @@ from assets.warehouse import scored_models, warehouse_models
 from pipeline.config import Settings
 from pipeline.contract import CONTRACTS
 from pipeline.demo.generator import generate_demo_company
+from pipeline.powerbi.tmdl_parse import column_reference, load_definition
+from pipeline.publish.parquet import current_release
 from pipeline.resources import resources_from
 from tests.dbt_cli import run_dbt
 from tests.postgres_server import ThrowawayCluster
@@ -51,7 +56,7 @@ def demo(tmp_path_factory):
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
             newest = str(conn.execute("select as_of_month from intermediate.int_reporting_period").fetchall()[0][0])
         scored = dg.materialize(
-            [churn_scores, scored_models, warehouse_models, churn_model, *insight_assets],
+            [churn_scores, scored_models, warehouse_models, churn_model, *insight_assets, *bi_assets],
             selection=dg.AssetSelection.assets(churn_scores).downstream(),
             partition_key=newest,
             resources=resources,
@@ -219,6 +224,38 @@ def test_tier_a_is_the_smallest_set_of_accounts_reaching_80_percent_of_gross_pro
     a_profit = sum(gp for gp, account in ranked if expected[account] == "A")
     smallest_a = min(gp for gp, account in ranked if expected[account] == "A")
     assert a_profit >= 0.80 * total > a_profit - smallest_a
+
+
+def test_the_run_publishes_a_complete_release_of_every_mart_and_a_power_bi_project(demo):
+    bi_dir = demo["settings"].bi_dir
+    release = current_release(bi_dir)
+    assert release is not None and (bi_dir / "current").resolve() == release.path.resolve()
+    marts = {
+        t
+        for (t,) in _query(demo, "select table_name from information_schema.tables where table_schema = 'marts'")
+        if t.startswith(("dim_", "fct_", "mart_"))
+    }
+    assert set(release.manifest["tables"]) == marts
+    for table, entry in release.manifest["tables"].items():
+        assert entry["rows"] == _query(demo, f"select count(*) from marts.{table}")[0][0], table
+        columns = pq.read_schema(release.path / entry["file"]).names
+        # No personal data in any published table, by column name and by content.
+        assert not {c for c in columns if re.search(r"email|notes?$|comment|contact_name|^owner$", c)}, table
+        frame = pq.read_table(release.path / entry["file"]).to_pandas()
+        text = frame.select_dtypes(include=["object", "string"])
+        for column in text.columns:
+            assert not text[column].astype(str).str.contains(r"@[a-z0-9-]+\.[a-z]", regex=True).any(), (table, column)
+    # The Power BI model: every table, column and relationship matches the published release.
+    definition = next((bi_dir / "powerbi").glob("*.SemanticModel")) / "definition"
+    model = load_definition(definition)
+    assert set(model.tables) - {"_Measures"} == marts
+    for table, entry in release.manifest["tables"].items():
+        published = [c["name"] for c in entry["columns"] if c["name"] not in ("published_run_id", "published_at")]
+        assert list(model.columns(table)) == published, table
+    for relationship in model.relationships:
+        for end in ("fromColumn", "toColumn"):
+            table, column = column_reference(str(relationship.properties[end]))
+            assert column in [c["name"] for c in release.manifest["tables"][table]["columns"]], relationship.name
 
 
 def test_no_personal_data_column_in_the_star_schema(demo):

@@ -1,0 +1,143 @@
+"""Publishing to the BI layer: thin wiring of pipeline.publish and pipeline.quality.
+
+``bi/release`` is downstream of every published mart and gated explicitly on the blocking checks: the
+newest dbt test results of the published marts, pandera on the churn scores, the Great Expectations
+suites on every table and the personal-data scan. A failing check publishes nothing and leaves the
+previous release current.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from assets.warehouse import scored_models, warehouse_models
+from pipeline import quality
+from pipeline.publish import gate
+from pipeline.publish.parquet import current_release, publish_parquet
+from pipeline.publish.tables import personal_data_columns, published_tables
+from pipeline.quality import inputs as quality_inputs
+from pipeline.resources import WAREHOUSE_POOL, BiLayerResource, WarehouseResource
+
+BI_RELEASE_KEY = dg.AssetKey(["bi", "release"])
+PUBLISHED_PREFIXES = ("dim_", "fct_", "mart_")
+CHECKS = {
+    "dbt_tests_passed": "The newest dbt test result of every published mart passed",
+    "churn_scores_valid": "pandera: the published churn scores are probabilities, deciles and bands, "
+    "one per account and month",
+    "great_expectations": "Great Expectations suites (keys, types, ranges, accepted values, row-count change, "
+    "freshness) on every published table",
+    "no_personal_data": "No published column looks like personal data (emails, names, notes, comments)",
+}
+
+
+def _published_mart_keys() -> list[dg.AssetKey]:
+    keys = []
+    for models in (warehouse_models, scored_models):
+        keys += [k for k in models.keys if k.path[0] == "marts" and k.path[-1].startswith(PUBLISHED_PREFIXES)]
+    return sorted(set(keys), key=lambda k: k.to_user_string())
+
+
+@dg.asset(
+    key=BI_RELEASE_KEY,
+    deps=_published_mart_keys(),
+    group_name="bi",
+    pool=WAREHOUSE_POOL,
+    description="Publishes every dim_, fct_ and mart_ table as a new Parquet release (atomic pointer switch, "
+    "last N kept) and, when PIPELINE_BI_POSTGRES_URL is set, to PostgreSQL (COPY into a staging schema, swap "
+    "in one transaction, read-only reader role). Nothing is published unless every blocking check passes.",
+    check_specs=[
+        dg.AssetCheckSpec(name, asset=BI_RELEASE_KEY, description=text, blocking=True) for name, text in CHECKS.items()
+    ],
+)
+def bi_release(context: dg.AssetExecutionContext, warehouse: WarehouseResource, bi: BiLayerResource):
+    from assets.warehouse import dbt_project
+
+    bi_dir = Path(bi.path)
+    with warehouse.connect(read_only=True) as conn:
+        tables = published_tables(conn)
+        names = [t.name for t in tables]
+        failing_tests = gate.failing_dbt_tests(conn, names)
+        scores = conn.sql("select * from marts.mart_churn_scores").df() if "mart_churn_scores" in names else None
+        frames = quality_inputs.read_frames(conn, names)
+        as_of = quality_inputs.reporting_date(conn)
+    previous = current_release(bi_dir)
+    previous_rows = {n: e["rows"] for n, e in previous.manifest["tables"].items()} if previous else None
+    suites = quality.build_suites(dbt_project.manifest_path, previous_rows, as_of)
+    report = quality.validate_frames(
+        {n: f for n, f in frames.items() if n in suites},
+        suites,
+        Path(bi.data_docs_dir) if bi.data_docs_dir else None,
+        run_name=context.run.run_id,
+    )
+    score_problems = gate.validate_scores(scores) if scores is not None else ["mart_churn_scores is missing"]
+    personal = personal_data_columns(tables)
+    outcomes = {
+        "dbt_tests_passed": (not failing_tests, {"failing": dg.MetadataValue.json(failing_tests)}),
+        "churn_scores_valid": (not score_problems, {"problems": dg.MetadataValue.json(score_problems)}),
+        "great_expectations": (
+            report.success,
+            {
+                "summary": dg.MetadataValue.md(report.summary()),
+                "data_docs": dg.MetadataValue.path(str(report.data_docs_index or "")),
+            },
+        ),
+        "no_personal_data": (not personal, {"columns": dg.MetadataValue.json(personal)}),
+    }
+    failed = [name for name, (passed, _) in outcomes.items() if not passed]
+    if failed:
+        # Nothing has been written: the previous release stays current. The failure names every problem.
+        details = {name: meta for name, (passed, meta) in outcomes.items() if not passed}
+        raise dg.Failure(
+            description=f"Not published: blocking checks failed: {', '.join(failed)}. "
+            f"The current release ({previous.release_id if previous else 'none'}) stays.",
+            metadata={f"{name}.{k}": v for name, meta in details.items() for k, v in meta.items()},
+        )
+
+    with warehouse.connect(read_only=True) as conn:
+        release = publish_parquet(conn, tables, bi_dir, context.run.run_id, bi.keep_releases, str(as_of))
+        postgres_rows = None
+        if bi.postgres_url:
+            from pipeline.publish.postgres import publish_postgres
+
+            postgres_rows = publish_postgres(
+                conn, tables, bi.postgres_url, context.run.run_id, bi.postgres_schema, bi.reader_role
+            )
+    metadata = {
+        "release_id": release.release_id,
+        "release_folder": dg.MetadataValue.path(str(release.path)),
+        "tables": len(tables),
+        "rows": sum(e["rows"] for e in release.manifest["tables"].values()),
+        "data_as_of": str(as_of),
+        "previous_release": previous.release_id if previous else "none",
+        "postgres": f"schema {bi.postgres_schema}: {sum(postgres_rows.values())} rows"
+        if postgres_rows
+        else "not configured",
+    }
+    yield dg.MaterializeResult(metadata=metadata)
+    for name, (passed, meta) in outcomes.items():
+        yield dg.AssetCheckResult(check_name=name, passed=passed, metadata=meta)
+
+
+@dg.asset(
+    key=dg.AssetKey(["bi", "powerbi_project"]),
+    deps=[BI_RELEASE_KEY],
+    group_name="bi",
+    description="A Power BI Project (.pbip, TMDL) generated from the dbt manifest: the published tables with "
+    "types and descriptions, relationships, a date table, the headline measures and a SourceType parameter "
+    "(Parquet release folder or PostgreSQL). Written to PIPELINE_BI_DIR/powerbi; see docs/powerbi.md.",
+)
+def powerbi_project(bi: BiLayerResource) -> dg.MaterializeResult:
+    from assets.warehouse import dbt_project
+    from pipeline.powerbi import write_pbip
+
+    bi_dir = Path(bi.path)
+    project = write_pbip(
+        dbt_project.manifest_path, bi_dir / "powerbi", parquet_folder=str((bi_dir / "current").resolve())
+    )
+    tables = sorted(p.stem for p in project.parent.glob("*.SemanticModel/definition/tables/*.tmdl"))
+    return dg.MaterializeResult(
+        metadata={"project": dg.MetadataValue.path(str(project)), "tables": dg.MetadataValue.json(tables)}
+    )
+
+
+bi_assets = [bi_release, powerbi_project]

@@ -1,0 +1,106 @@
+"""Jobs, schedules and sensors: when each part of the graph runs.
+
+- ``daily_refresh`` (every day 05:00): ingest, the warehouse, the insight statistics, the marts with the
+  latest scores, and publishing. No training, no scoring.
+- ``refresh_and_train`` (3rd of the month 02:00): everything but scoring, including training the churn
+  model (a challenger replaces the champion only when at least as good).
+- ``score_month`` (3rd of the month 06:00, for the month just closed; backfill other months from the UI):
+  scores, the marts fed by them, and publishing.
+- ``landing_zone_sensor``: starts ``ingest`` when new files are complete in the landing zone.
+- ``run_failure_alert``: every failed run becomes an alert (log + file by default; pipeline/alerts.py).
+
+Retries: each job retries a failed run twice (``dagster/max_retries``; needs the daemon) and each step
+once after 30 s. One writer at a time: every asset that writes DuckDB is in the ``duckdb_warehouse`` pool,
+limited to 1 by dagster.yaml.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from pipeline import alerts, landing_watch
+from pipeline.config import Settings
+
+RUN_RETRIES = {"dagster/max_retries": "2", "dagster/retry_strategy": "FROM_FAILURE"}
+STEP_RETRY = dg.RetryPolicy(max_retries=1, delay=30)
+
+
+def build_jobs(churn_model, churn_scores) -> dict[str, dg.UnresolvedAssetJobDefinition]:
+    scoring = dg.AssetSelection.assets(churn_scores).downstream()
+    return {
+        "ingest": dg.define_asset_job(
+            "ingest", selection=dg.AssetSelection.groups("ingest"), tags=RUN_RETRIES, op_retry_policy=STEP_RETRY
+        ),
+        "daily_refresh": dg.define_asset_job(
+            "daily_refresh",
+            selection=dg.AssetSelection.all() - dg.AssetSelection.assets(churn_model, churn_scores),
+            tags=RUN_RETRIES,
+            op_retry_policy=STEP_RETRY,
+        ),
+        "refresh_and_train": dg.define_asset_job(
+            "refresh_and_train", selection=dg.AssetSelection.all() - scoring, tags=RUN_RETRIES
+        ),
+        # Partitioned by snapshot month (inferred from ml/churn_scores).
+        "score_month": dg.define_asset_job("score_month", selection=scoring, tags=RUN_RETRIES),
+    }
+
+
+def build_schedules(jobs: dict) -> list[dg.ScheduleDefinition]:
+    return [
+        dg.ScheduleDefinition(
+            name="daily_refresh_schedule",
+            job=jobs["daily_refresh"],
+            cron_schedule="0 5 * * *",
+            execution_timezone="Europe/Helsinki",
+        ),
+        dg.ScheduleDefinition(
+            name="monthly_retrain_schedule",
+            job=jobs["refresh_and_train"],
+            cron_schedule="0 2 3 * *",
+            execution_timezone="Europe/Helsinki",
+        ),
+        # The month just closed, on the 3rd (late invoices and CRM snapshots are in by then).
+        dg.build_schedule_from_partitioned_job(
+            jobs["score_month"], name="monthly_scoring_schedule", day_of_month=3, hour_of_day=6
+        ),
+    ]
+
+
+def build_landing_sensor(ingest_job) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="landing_zone_sensor",
+        job=ingest_job,
+        minimum_interval_seconds=60,
+        description="Starts ingest when new files are complete in the landing zone: temporary names "
+        "(.tmp, .part, ...) are ignored, and a file must keep its size and time for one tick.",
+    )
+    def landing_zone_sensor(context: dg.SensorEvaluationContext):
+        settings = Settings.from_env()
+        state = landing_watch.WatchState.from_cursor(context.cursor)
+        current = landing_watch.listing(settings.landing_dir)
+        ready, state = landing_watch.ready_files(state, current)
+        context.update_cursor(state.to_cursor())
+        if not ready:
+            return dg.SkipReason(f"No new complete files ({len(current)} files in the landing zone).")
+        return dg.RunRequest(
+            run_key=landing_watch.run_key(ready, current),
+            tags={"landing_files": str(len(ready))},
+        )
+
+    return landing_zone_sensor
+
+
+@dg.run_failure_sensor(name="run_failure_alert", description="Every failed run becomes an alert (log and file).")
+def run_failure_alert(context: dg.RunFailureSensorContext):
+    settings = Settings.from_env()
+    steps = [event.step_key for event in context.get_step_failure_events() if event.step_key]
+    alert = alerts.Alert(
+        run_id=context.dagster_run.run_id,
+        job=context.dagster_run.job_name,
+        failed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        message=context.failure_event.message or "run failed",
+        steps_failed=steps,
+    )
+    alerts.send(alert, alerts.alerters_from_env(settings.home))

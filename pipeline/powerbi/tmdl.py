@@ -1,0 +1,769 @@
+"""A Power BI Project (PBIP) with a TMDL semantic model, generated from the dbt manifest.
+
+The BI developer opens ``<name>.pbip`` in Power BI Desktop and gets the published star schema: every
+published mart as a table with its dbt contract types and descriptions, the relationships the dbt
+``relationships`` tests assert, ``dim_date`` marked as the date table, and the headline measures in DAX.
+The tables read the BI layer's Parquet release folder or its PostgreSQL schema, chosen by a parameter.
+
+Pure functions of the manifest (no Dagster, no warehouse): the same manifest gives byte-identical files.
+
+TMDL written here (Microsoft's "Tabular Model Definition Language"): one object per line, children
+indented one tab deeper than their parent, object names in single quotes when they are not plain
+identifiers, descriptions as ``///`` lines right above the object, and multi-line expressions (M, DAX)
+indented two tabs deeper than the line that ends in ``=``. No ``lineageTag``: Desktop adds them on save.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# --- what is published ------------------------------------------------------------------------------
+
+PUBLISHED_PREFIXES = ("dim_", "fct_", "mart_")
+PUBLISHED_FOLDER = "marts"
+DATE_TABLE = "dim_date"
+MEASURES_TABLE = "_Measures"
+# dbt var min_respondents (dbt_project.yml): NPS on fewer responses is withheld, in the marts and here.
+MIN_RESPONDENTS = 10
+COMPATIBILITY_LEVEL = 1567
+
+# dbt data_type -> (TMDL dataType, Power Query type the partition casts to, formatString or None).
+# decimal/numeric with at most 4 decimals fit Power BI's fixed decimal (Currency.Type); wider ones are doubles.
+_TEXT = ("string", "type text", None)
+_INT = ("int64", "Int64.Type", "0")
+_FIXED = ("decimal", "Currency.Type", "#,0.00")
+_DOUBLE = ("double", "type number", None)
+_DATE = ("dateTime", "type date", "yyyy-mm-dd")
+_TIMESTAMP = ("dateTime", "type datetime", "yyyy-mm-dd hh:nn:ss")
+_BOOL = ("boolean", "type logical", None)
+_SIMPLE_TYPES = {
+    "text": _TEXT,
+    "varchar": _TEXT,
+    "string": _TEXT,
+    "character varying": _TEXT,
+    "integer": _INT,
+    "int": _INT,
+    "int4": _INT,
+    "smallint": _INT,
+    "bigint": _INT,
+    "int8": _INT,
+    "hugeint": _DOUBLE,
+    "double": _DOUBLE,
+    "double precision": _DOUBLE,
+    "float": _DOUBLE,
+    "float8": _DOUBLE,
+    "real": _DOUBLE,
+    "date": _DATE,
+    "timestamp": _TIMESTAMP,
+    "timestamp without time zone": _TIMESTAMP,
+    "timestamptz": _TIMESTAMP,
+    "timestamp with time zone": _TIMESTAMP,
+    "datetime": _TIMESTAMP,
+    "boolean": _BOOL,
+    "bool": _BOOL,
+}
+_DECIMAL = re.compile(r"^(?:decimal|numeric)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$")
+
+
+@dataclass(frozen=True)
+class PublishedColumn:
+    name: str
+    data_type: str  # as dbt's contract declares it, e.g. "decimal(18, 2)"
+    description: str
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    name: str
+    description: str
+    columns: tuple[PublishedColumn, ...]
+
+    def column(self, name: str) -> PublishedColumn | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Relationship:
+    name: str
+    from_table: str
+    from_column: str
+    to_table: str
+    to_column: str
+    is_active: bool = True
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    expression: str  # DAX, may span lines
+    description: str
+    format_string: str | None = None
+    display_folder: str | None = None
+    # (table, column) pairs the DAX reads: the measure is left out when a table is not published.
+    reads: tuple[tuple[str, str], ...] = field(default=())
+
+
+def tmdl_type(dbt_type: str) -> tuple[str, str, str | None]:
+    """(TMDL dataType, Power Query type, formatString) for a dbt contract data_type; unknown types raise."""
+    normal = " ".join(dbt_type.strip().lower().split())
+    if normal in _SIMPLE_TYPES:
+        return _SIMPLE_TYPES[normal]
+    match = _DECIMAL.match(normal)
+    if match:
+        scale = int(match.group(2) or 0)
+        if scale == 0:
+            return _INT if int(match.group(1)) <= 18 else _DOUBLE
+        return _FIXED if scale <= 4 else _DOUBLE
+    if normal in ("decimal", "numeric"):
+        return _DOUBLE
+    raise ValueError(f"no Power BI type for dbt data_type {dbt_type!r}")
+
+
+# --- reading the manifest ---------------------------------------------------------------------------
+
+
+def load_manifest(manifest_path: Path) -> dict:
+    return json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+
+
+def _is_published(node: dict, project: str | None) -> bool:
+    if node.get("resource_type") != "model":
+        return False
+    if project and node.get("package_name") != project:
+        return False
+    fqn = node.get("fqn") or []
+    in_marts = len(fqn) > 1 and fqn[1] == PUBLISHED_FOLDER
+    in_schema = (node.get("config") or {}).get("schema", node.get("schema")) == PUBLISHED_FOLDER
+    return in_marts and in_schema and node["name"].startswith(PUBLISHED_PREFIXES)
+
+
+def _clean(text: str | None) -> str:
+    """A dbt description as one tidy text: trailing spaces and blank edges removed, line breaks kept."""
+    lines = [line.rstrip() for line in (text or "").strip().splitlines()]
+    return "\n".join(lines)
+
+
+def published_tables(manifest: dict) -> list[PublishedTable]:
+    """The published marts with their contract columns, by name; a published model must declare its types."""
+    project = (manifest.get("metadata") or {}).get("project_name")
+    tables = []
+    for node in manifest.get("nodes", {}).values():
+        if not _is_published(node, project):
+            continue
+        name = node["name"]
+        if not ((node.get("config") or {}).get("contract") or {}).get("enforced"):
+            raise ValueError(f"published model {name} has no enforced dbt contract: its types would be guesses")
+        columns = []
+        for column in (node.get("columns") or {}).values():
+            if not column.get("data_type"):
+                raise ValueError(f"published column {name}.{column['name']} has no data_type in its dbt contract")
+            tmdl_type(column["data_type"])  # fail here, naming the column, on a type Power BI cannot take
+            columns.append(PublishedColumn(column["name"], column["data_type"], _clean(column.get("description"))))
+        if not columns:
+            raise ValueError(f"published model {name} declares no columns")
+        tables.append(PublishedTable(name, _clean(node.get("description")), tuple(columns)))
+    return sorted(tables, key=lambda t: t.name)
+
+
+def published_schema_from_manifest(manifest_path: Path) -> dict[str, dict[str, str]]:
+    """Published table -> {column -> dbt data_type}, in contract column order: what the BI layer must publish.
+
+    The BI publishing code compares this with the schema of the Parquet files it writes (and the Power BI
+    model is generated from the same list), so a column dropped or retyped anywhere shows up as a difference.
+    """
+    return {
+        table.name: {column.name: column.data_type for column in table.columns}
+        for table in published_tables(load_manifest(manifest_path))
+    }
+
+
+_REF = re.compile(
+    r"""^\s*ref\(\s*(?:['"][^'"]+['"]\s*,\s*)?['"]([^'"]+)['"]\s*(?:,\s*v(?:ersion)?\s*=\s*\S+\s*)?\)\s*$"""
+)
+
+
+def _relationship_tests(manifest: dict) -> list[tuple[str, str, str, str]]:
+    """(from model, from column, to model, to column) of every dbt relationships test on a model."""
+    nodes = manifest.get("nodes", {})
+    found = []
+    for node in nodes.values():
+        metadata = node.get("test_metadata") or {}
+        if node.get("resource_type") != "test" or metadata.get("name") != "relationships":
+            continue
+        kwargs = dict(metadata.get("kwargs") or {})
+        kwargs.update(kwargs.pop("arguments", None) or {})
+        column = kwargs.get("column_name") or node.get("column_name")
+        to_field = kwargs.get("field")
+        match = _REF.match(str(kwargs.get("to") or ""))
+        attached = nodes.get(node.get("attached_node") or "")
+        if not (column and to_field and match and attached and attached.get("resource_type") == "model"):
+            continue
+        to_model = match.group(1)
+        depends = [nodes.get(uid, {}) for uid in (node.get("depends_on") or {}).get("nodes", [])]
+        if not any(d.get("name") == to_model and d.get("resource_type") == "model" for d in depends):
+            continue
+        found.append((attached["name"], column, to_model, to_field))
+    return found
+
+
+def _reachable(edges: Mapping[str, set[str]], start: str) -> set[str]:
+    seen, stack = {start}, [start]
+    while stack:
+        for nxt in edges.get(stack.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
+
+
+def derive_relationships(manifest: dict, tables: list[PublishedTable]) -> list[Relationship]:
+    """Many-to-one relationships from the dbt relationships tests between published tables.
+
+    Order: by the from-table's name, then by its contract column order (the yml author's order, so a
+    fact's main date comes before its secondary dates). A relationship that would open a second active
+    filter path between two tables (Power BI calls that ambiguous and refuses it) is kept inactive: the
+    first one wins, and DAX can still use the others with USERELATIONSHIP.
+    """
+    by_name = {t.name: t for t in tables}
+    position = {(t.name, c.name): i for t in tables for i, c in enumerate(t.columns)}
+    candidates = set()
+    for from_table, from_column, to_table, to_column in _relationship_tests(manifest):
+        if from_table == to_table or from_table not in by_name or to_table not in by_name:
+            continue
+        if by_name[from_table].column(from_column) is None or by_name[to_table].column(to_column) is None:
+            raise ValueError(
+                f"dbt relationships test {from_table}.{from_column} -> {to_table}.{to_column} names a column "
+                "that is not in the contract"
+            )
+        candidates.add((from_table, from_column, to_table, to_column))
+    ordered = sorted(candidates, key=lambda c: (c[0], position[(c[0], c[1])], c[2], c[3]))
+
+    # Filters flow from the one side (to) to the many side (from); a path X -> ... -> Y along many-to-one
+    # edges means Y filters X. With at most one such path per pair so far, adding a -> b creates a second
+    # one exactly when some X reaching a already reaches some Y reachable from b (or b reaches a: a cycle).
+    edges: dict[str, set[str]] = {}
+    relationships = []
+    for from_table, from_column, to_table, to_column in ordered:
+        downstream = _reachable(edges, to_table)
+        upstream = {x for x in by_name if from_table in _reachable(edges, x)}
+        ambiguous = from_table in downstream or any(y in _reachable(edges, x) for x in upstream for y in downstream)
+        if not ambiguous:
+            edges.setdefault(from_table, set()).add(to_table)
+        relationships.append(
+            Relationship(
+                name=f"{from_table}__{from_column}__{to_table}__{to_column}",
+                from_table=from_table,
+                from_column=from_column,
+                to_table=to_table,
+                to_column=to_column,
+                is_active=not ambiguous,
+            )
+        )
+    return relationships
+
+
+# --- measures ---------------------------------------------------------------------------------------
+
+_NPS = "mart_nps_summary"
+
+
+def _nps_summary_measure(column: str) -> str:
+    """DAX reading one figure of mart_nps_summary for the period and segment in the filter.
+
+    Defaults: the last 12 months and all segments (segment_key 0); with several quarters in the filter, the
+    latest. The mart withholds figures below the minimum number of responses; so does the measure (blank).
+    """
+    return f"""VAR _periodType = SELECTEDVALUE ( {_NPS}[period_type], "last_12_months" )
+VAR _segmentKey = SELECTEDVALUE ( {_NPS}[segment_key], 0 )
+VAR _rows =
+    CALCULATETABLE (
+        {_NPS},
+        {_NPS}[period_type] = _periodType,
+        {_NPS}[segment_key] = _segmentKey
+    )
+VAR _latest = TOPN ( 1, _rows, {_NPS}[period], DESC )
+RETURN
+    MAXX ( _latest, {_NPS}[{column}] )"""
+
+
+_NPS_READS = ((_NPS, "period_type"), (_NPS, "segment_key"), (_NPS, "period"))
+_NPS_SCOPE = (
+    " Relationship surveys, from mart_nps_summary: the period and segment in the filter, by default the last "
+    "12 months and all segments; with several quarters selected, the latest. Blank below "
+    f"{MIN_RESPONDENTS} responses."
+)
+_RESP = "fct_survey_responses"
+_RELATIONSHIP_ONLY = f'KEEPFILTERS ( {_RESP}[survey_type] = "relationship" )'
+_PERF = "mart_model_performance"
+_VERSION_SCOPE = (
+    " The model version in the filter, else the champion (the version that scores); evaluated on its "
+    "out-of-time window."
+)
+
+
+def _per_version(aggregate: str, indent: str = "") -> str:
+    """``aggregate`` over the model version in the filter, else over the champion's rows."""
+    return f"""IF (
+{indent}    HASONEVALUE ( {_PERF}[model_version] ),
+{indent}    {aggregate},
+{indent}    CALCULATE ( {aggregate}, KEEPFILTERS ( {_PERF}[is_champion] = TRUE () ) )
+{indent})"""
+
+
+def headline_measures() -> list[Measure]:
+    """The headline figures of DESIGN.md as DAX measures on the published marts' actual columns."""
+    return [
+        Measure(
+            "NPS",
+            _nps_summary_measure("nps"),
+            "Net Promoter Score: percent promoters (9-10) minus percent detractors (0-6), -100..100." + _NPS_SCOPE,
+            "0.0",
+            "Survey",
+            (*_NPS_READS, (_NPS, "nps")),
+        ),
+        Measure(
+            "NPS margin of error",
+            _nps_summary_measure("nps_margin_of_error"),
+            "95% margin of error of the NPS: 1.96 * 100 * sqrt((pP + pD - (pP - pD)^2) / n). The NPS is "
+            "known to within plus or minus this many points." + _NPS_SCOPE,
+            "0.0",
+            "Survey",
+            (*_NPS_READS, (_NPS, "nps_margin_of_error")),
+        ),
+        Measure(
+            "Adjusted NPS",
+            _nps_summary_measure("adjusted_nps"),
+            "Response-bias-adjusted NPS: respondents re-weighted so that each group counts by its share of "
+            "invited accounts, not by its share of answers (the very happy and the very unhappy answer more)."
+            + _NPS_SCOPE,
+            "0.0",
+            "Survey",
+            (*_NPS_READS, (_NPS, "adjusted_nps")),
+        ),
+        Measure(
+            "Adjusted NPS margin of error",
+            _nps_summary_measure("adjusted_nps_margin_of_error"),
+            "95% margin of error of the adjusted NPS, with Kish's effective number of respondents in place of n."
+            + _NPS_SCOPE,
+            "0.0",
+            "Survey",
+            (*_NPS_READS, (_NPS, "adjusted_nps_margin_of_error")),
+        ),
+        Measure(
+            "Revenue-weighted NPS",
+            _nps_summary_measure("revenue_weighted_nps"),
+            "Account NPS weighted by each responding account's trailing-twelve-month revenue: the NPS of the "
+            "euros rather than of the heads." + _NPS_SCOPE,
+            "0.0",
+            "Survey",
+            (*_NPS_READS, (_NPS, "revenue_weighted_nps")),
+        ),
+        Measure(
+            "NPS responses",
+            f"CALCULATE ( COUNTROWS ( {_RESP} ), {_RELATIONSHIP_ONLY} )",
+            "Relationship-survey responses in the filter (any date, account, segment): the n behind NPS (responses).",
+            "#,0",
+            "Survey",
+            ((_RESP, "survey_type"),),
+        ),
+        Measure(
+            "NPS (responses)",
+            f"""VAR _n = [NPS responses]
+RETURN
+    IF ( _n >= {MIN_RESPONDENTS}, CALCULATE ( AVERAGE ( {_RESP}[nps_points] ), {_RELATIONSHIP_ONLY} ) )""",
+            "NPS computed from the individual relationship-survey responses in the filter: the mean of their "
+            "points (+100 promoter, 0 passive, -100 detractor), which equals percent promoters minus percent "
+            f"detractors. Follows any date, account or segment filter; blank below {MIN_RESPONDENTS} responses.",
+            "0.0",
+            "Survey",
+            ((_RESP, "survey_type"), (_RESP, "nps_points")),
+        ),
+        Measure(
+            "NPS margin of error (responses)",
+            f"""VAR _n = [NPS responses]
+VAR _promoters = CALCULATE ( [NPS responses], KEEPFILTERS ( {_RESP}[nps_points] > 0 ) )
+VAR _detractors = CALCULATE ( [NPS responses], KEEPFILTERS ( {_RESP}[nps_points] < 0 ) )
+VAR _pP = DIVIDE ( _promoters, _n )
+VAR _pD = DIVIDE ( _detractors, _n )
+RETURN
+    IF ( _n >= {MIN_RESPONDENTS}, 1.96 * 100 * SQRT ( ( _pP + _pD - ( _pP - _pD ) ^ 2 ) / _n ) )""",
+            "95% margin of error of NPS (responses): 1.96 * 100 * sqrt((pP + pD - (pP - pD)^2) / n), pP and pD "
+            f"the promoter and detractor shares of the n responses in the filter. Blank below {MIN_RESPONDENTS}.",
+            "0.0",
+            "Survey",
+            ((_RESP, "survey_type"), (_RESP, "nps_points")),
+        ),
+        Measure(
+            "Churn rate",
+            f"VAR _churners =\n    {_per_version(f'SUM ( {_PERF}[churners] )', '    ')}\n"
+            f"VAR _accounts =\n    {_per_version(f'SUM ( {_PERF}[accounts] )', '    ')}\n"
+            "RETURN\n    DIVIDE ( _churners, _accounts )",
+            "Observed six-month churn rate: account-snapshots that churned within six months / all "
+            "account-snapshots, from mart_model_performance; per risk decile when deciles are in the filter."
+            + _VERSION_SCOPE,
+            "0.0%",
+            "Churn",
+            ((_PERF, "model_version"), (_PERF, "is_champion"), (_PERF, "churners"), (_PERF, "accounts")),
+        ),
+        Measure(
+            "Top-decile lift",
+            _per_version(f"MAX ( {_PERF}[top_decile_lift] )"),
+            "Churn rate of the tenth of accounts the model ranks most at risk / churn rate of the rest (the "
+            "field's reference is about 3)." + _VERSION_SCOPE,
+            "0.00",
+            "Churn",
+            ((_PERF, "model_version"), (_PERF, "is_champion"), (_PERF, "top_decile_lift")),
+        ),
+        Measure(
+            "Predicted churn rate",
+            """VAR _month = MAX ( mart_churn_scores[snapshot_month] )
+RETURN
+    CALCULATE ( AVERAGE ( mart_churn_scores[churn_probability] ), mart_churn_scores[snapshot_month] = _month )""",
+            "Mean calibrated probability of churning within six months, over the accounts scored in the latest "
+            "snapshot month in the filter (from mart_churn_scores).",
+            "0.0%",
+            "Churn",
+            (("mart_churn_scores", "snapshot_month"), ("mart_churn_scores", "churn_probability")),
+        ),
+        Measure(
+            "Margin at risk",
+            "SUM ( mart_account_360[margin_at_risk_eur] )",
+            "Sum over the accounts in the filter of churn probability x customer lifetime value, euros: the "
+            "lifetime gross profit expected to be lost to churn (mart_account_360.margin_at_risk_eur).",
+            "#,0",
+            "Value",
+            (("mart_account_360", "margin_at_risk_eur"),),
+        ),
+        Measure(
+            "Revenue TTM",
+            "SUM ( mart_account_360[revenue_ttm_eur] )",
+            "Net invoiced revenue of the trailing twelve months up to the reporting month, euros, summed over the "
+            "accounts in the filter (mart_account_360.revenue_ttm_eur).",
+            "#,0",
+            "Value",
+            (("mart_account_360", "revenue_ttm_eur"),),
+        ),
+    ]
+
+
+def measures_for(tables: list[PublishedTable]) -> list[Measure]:
+    """The headline measures whose tables are published; a missing column of a published table is an error."""
+    by_name = {t.name: t for t in tables}
+    kept = []
+    for measure in headline_measures():
+        if any(table not in by_name for table, _ in measure.reads):
+            continue
+        for table, column in measure.reads:
+            if by_name[table].column(column) is None:
+                raise ValueError(f"measure {measure.name!r} reads {table}.{column}, which the contract does not have")
+        kept.append(measure)
+    return kept
+
+
+# --- TMDL text --------------------------------------------------------------------------------------
+
+_PLAIN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def tmdl_name(name: str) -> str:
+    """An object name as TMDL wants it: plain identifiers bare, anything else in single quotes ('' escapes ').
+
+    A leading underscore is quoted too, to be on the safe side of what counts as an identifier.
+    """
+    return name if _PLAIN_NAME.match(name) else "'" + name.replace("'", "''") + "'"
+
+
+def _description(text: str, depth: int) -> list[str]:
+    if not text:
+        return []
+    tabs = "\t" * depth
+    return [f"{tabs}///" + (f" {line}" if line else "") for line in text.splitlines()]
+
+
+def _expression(text: str, depth: int) -> list[str]:
+    """A multi-line expression's lines, indented ``depth`` tabs (two deeper than the line ending in ``=``)."""
+    tabs = "\t" * depth
+    return [f"{tabs}{line}" if line.strip() else "" for line in text.splitlines()]
+
+
+def _m_text(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _partition_m(table: PublishedTable, is_date_table: bool) -> str:
+    names = ",\n".join(f"        {_m_text(c.name)}" for c in table.columns)
+    types = ",\n".join(f"        {{{_m_text(c.name)}, {tmdl_type(c.data_type)[1]}}}" for c in table.columns)
+    steps = [
+        "let",
+        '    Folder = Text.TrimEnd(ParquetFolder, {"\\", "/"}),',
+        "    Source =",
+        '        if SourceType = "PostgreSQL" then',
+        "            PostgreSQL.Database(PostgresServer, PostgresDatabase)"
+        f"{{[Schema = PostgresSchema, Item = {_m_text(table.name)}]}}[Data]",
+        "        else",
+        f'            Parquet.Document(File.Contents(Folder & "\\{table.name}.parquet")),',
+        "    Selected = Table.SelectColumns(Source, {",
+        names,
+        "    }),",
+        "    Typed = Table.TransformColumnTypes(Selected, {",
+        types,
+        "    })" + ("," if is_date_table else ""),
+    ]
+    if is_date_table:
+        # A date table's key column may not be blank: the unknown date (-1) stays out of Power BI; facts on
+        # date key -1 show under (Blank) in date slicers.
+        key = _date_key_column(table)
+        steps.append(f"    Dated = Table.SelectRows(Typed, each [{key}] <> null)")
+        steps += ["in", "    Dated"]
+    else:
+        steps += ["in", "    Typed"]
+    return "\n".join(steps)
+
+
+def _date_key_column(table: PublishedTable) -> str:
+    dated = [c.name for c in table.columns if tmdl_type(c.data_type)[1] == "type date"]
+    if not dated:
+        raise ValueError(f"date table {table.name} has no column of dbt type date")
+    return "calendar_date" if "calendar_date" in dated else dated[0]
+
+
+_NO_SUMMARY = re.compile(r"(_key|_id|_year|_quarter|_month|decile|rank|_no)$|^calendar_")
+
+
+def _summarize_by(column: PublishedColumn, is_key: bool) -> str:
+    data_type = tmdl_type(column.data_type)[0]
+    if is_key or _NO_SUMMARY.search(column.name) or data_type not in ("int64", "decimal"):
+        return "none"
+    return "sum"
+
+
+def table_tmdl(table: PublishedTable, relationships: list[Relationship], is_date_table: bool) -> str:
+    key_columns = {r.from_column for r in relationships if r.from_table == table.name} | {
+        r.to_column for r in relationships if r.to_table == table.name
+    }
+    foreign_keys = {r.from_column for r in relationships if r.from_table == table.name}
+    date_key = _date_key_column(table) if is_date_table else None
+    lines = [*_description(table.description, 0), f"table {tmdl_name(table.name)}"]
+    if is_date_table:
+        lines.append("\tdataCategory: Time")
+    for column in table.columns:
+        data_type, _, format_string = tmdl_type(column.data_type)
+        lines.append("")
+        lines += _description(column.description, 1)
+        lines.append(f"\tcolumn {tmdl_name(column.name)}")
+        lines.append(f"\t\tdataType: {data_type}")
+        if column.name == date_key:
+            lines.append("\t\tisKey")
+        if column.name in foreign_keys:
+            lines.append("\t\tisHidden")
+        if format_string:
+            lines.append(f"\t\tformatString: {format_string}")
+        lines.append(f"\t\tsummarizeBy: {_summarize_by(column, column.name in key_columns)}")
+        lines.append(f"\t\tsourceColumn: {column.name}")
+        if tmdl_type(column.data_type)[1] == "type date":
+            lines += ["", "\t\tannotation UnderlyingDateTimeDataType = Date"]
+    lines += ["", f"\tpartition {tmdl_name(table.name)} = m", "\t\tmode: import", "\t\tsource ="]
+    lines += _expression(_partition_m(table, is_date_table), 4)
+    return "\n".join(lines) + "\n"
+
+
+def measures_table_tmdl(measures: list[Measure]) -> str:
+    lines = [
+        "/// The headline measures (DAX). Descriptions say what each figure is and which mart it reads.",
+        f"table {tmdl_name(MEASURES_TABLE)}",
+    ]
+    for measure in measures:
+        lines.append("")
+        lines += _description(measure.description, 1)
+        lines.append(f"\tmeasure {tmdl_name(measure.name)} =")
+        lines += _expression(measure.expression, 3)
+        if measure.format_string:
+            lines.append(f"\t\tformatString: {measure.format_string}")
+        if measure.display_folder:
+            lines.append(f"\t\tdisplayFolder: {measure.display_folder}")
+    lines += [
+        "",
+        "\t/// Placeholder: a table needs a column; hidden so that the table shows as a measure table.",
+        "\tcolumn Value",
+        "\t\tdataType: string",
+        "\t\tisHidden",
+        "\t\tsummarizeBy: none",
+        "\t\tsourceColumn: Value",
+        "",
+        f"\tpartition {tmdl_name(MEASURES_TABLE)} = m",
+        "\t\tmode: import",
+        "\t\tsource = #table(type table [Value = text], {})",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def relationships_tmdl(relationships: list[Relationship]) -> str:
+    blocks = []
+    for r in relationships:
+        lines = [f"relationship {tmdl_name(r.name)}"]
+        if not r.is_active:
+            lines.append("\tisActive: false")
+        lines.append(f"\tfromColumn: {tmdl_name(r.from_table)}.{tmdl_name(r.from_column)}")
+        lines.append(f"\ttoColumn: {tmdl_name(r.to_table)}.{tmdl_name(r.to_column)}")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def _parameter(name: str, value: str, description: str, allowed: tuple[str, ...] = ()) -> str:
+    meta = "IsParameterQuery=true, "
+    if allowed:
+        meta += "List={" + ", ".join(_m_text(v) for v in allowed) + f"}}, DefaultValue={_m_text(value)}, "
+    meta += 'Type="Text", IsParameterQueryRequired=true'
+    return "\n".join(
+        [
+            *_description(description, 0),
+            f"expression {tmdl_name(name)} = {_m_text(value)} meta [{meta}]",
+            "",
+            "\tannotation PBI_ResultType = Text",
+        ]
+    )
+
+
+def expressions_tmdl(parquet_folder: str, postgres_server: str, postgres_database: str) -> str:
+    parameters = [
+        _parameter(
+            "SourceType",
+            "Parquet",
+            "Where every table is read from: Parquet (the BI layer's current release folder, see ParquetFolder) "
+            "or PostgreSQL (schema PostgresSchema of PostgresDatabase on PostgresServer).",
+            ("Parquet", "PostgreSQL"),
+        ),
+        _parameter(
+            "ParquetFolder",
+            parquet_folder,
+            "Folder holding <table>.parquet for every table: the current folder of the BI directory "
+            "(PIPELINE_BI_DIR/current), as a path or share this computer can read.",
+        ),
+        _parameter(
+            "PostgresServer", postgres_server, "PostgreSQL server, host or host:port (when SourceType = PostgreSQL)."
+        ),
+        _parameter("PostgresDatabase", postgres_database, "PostgreSQL database that holds the BI schema."),
+        _parameter("PostgresSchema", "bi", "PostgreSQL schema the BI layer publishes the tables in."),
+    ]
+    return "\n\n".join(parameters) + "\n"
+
+
+def model_tmdl(table_names: list[str], culture: str) -> str:
+    lines = [
+        "model Model",
+        f"\tculture: {culture}",
+        "\tdefaultPowerBIDataSourceVersion: powerBI_V3",
+        f"\tsourceQueryCulture: {culture}",
+        "",
+        # No auto date/time tables for every date column: dim_date is the calendar.
+        "annotation __PBI_TimeIntelligenceEnabled = 0",
+        "",
+    ]
+    lines += [f"ref table {tmdl_name(name)}" for name in table_names]
+    return "\n".join(lines) + "\n"
+
+
+# --- the project --------------------------------------------------------------------------------------
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, indent=2) + "\n"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+def _blank_report() -> dict:
+    """A one-page empty report (PBIR-Legacy report.json): the BI developer builds the visuals in Desktop."""
+    return {
+        "config": json.dumps({"version": "5.43", "themeCollection": {}, "activeSectionIndex": 0}),
+        "layoutOptimization": 0,
+        "resourcePackages": [],
+        "sections": [
+            {
+                "name": "ReportSection",
+                "displayName": "Overview",
+                "displayOption": 1,
+                "filters": "[]",
+                "ordinal": 0,
+                "visualContainers": [],
+                "config": "{}",
+                "width": 1280,
+                "height": 720,
+            }
+        ],
+    }
+
+
+def write_pbip(
+    manifest_path: Path,
+    out_dir: Path,
+    project_name: str = "AccountIntelligence",
+    *,
+    parquet_folder: str = r"C:\AccountIntelligence\bi\current",
+    postgres_server: str = "localhost",
+    postgres_database: str = "warehouse",
+    culture: str = "en-US",
+) -> Path:
+    """Write ``<project_name>.pbip`` and its semantic model and report folders into ``out_dir``; return the .pbip.
+
+    The semantic model's ``definition/`` is regenerated whole (it is derived from dbt: change dbt, not it).
+    The report is the BI developer's: an existing ``report.json`` is never overwritten.
+    """
+    manifest = load_manifest(manifest_path)
+    tables = published_tables(manifest)
+    if not tables:
+        raise ValueError(f"{manifest_path}: no published marts (models in {PUBLISHED_FOLDER}/ named dim_/fct_/mart_)")
+    relationships = derive_relationships(manifest, tables)
+    measures = measures_for(tables)
+
+    out_dir = Path(out_dir)
+    model_dir = out_dir / f"{project_name}.SemanticModel"
+    report_dir = out_dir / f"{project_name}.Report"
+    staging = model_dir / f"definition.tmp-{uuid.uuid4().hex}"
+    try:
+        names = [t.name for t in tables] + ([MEASURES_TABLE] if measures else [])
+        _write(
+            staging / "database.tmdl",
+            f"database {tmdl_name(project_name)}\n\tcompatibilityLevel: {COMPATIBILITY_LEVEL}\n",
+        )
+        _write(staging / "model.tmdl", model_tmdl(names, culture))
+        _write(staging / "expressions.tmdl", expressions_tmdl(parquet_folder, postgres_server, postgres_database))
+        _write(staging / "relationships.tmdl", relationships_tmdl(relationships))
+        for table in tables:
+            is_date = table.name == DATE_TABLE
+            _write(staging / "tables" / f"{table.name}.tmdl", table_tmdl(table, relationships, is_date))
+        if measures:
+            _write(staging / "tables" / f"{MEASURES_TABLE}.tmdl", measures_table_tmdl(measures))
+        definition = model_dir / "definition"
+        if definition.exists():
+            shutil.rmtree(definition)
+        staging.rename(definition)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+    _write(model_dir / "definition.pbism", _json({"version": "4.0", "settings": {}}))
+    _write(
+        report_dir / "definition.pbir",
+        _json({"version": "4.0", "datasetReference": {"byPath": {"path": f"../{project_name}.SemanticModel"}}}),
+    )
+    if not (report_dir / "report.json").exists() and not (report_dir / "definition").exists():
+        _write(report_dir / "report.json", _json(_blank_report()))
+    pbip = out_dir / f"{project_name}.pbip"
+    _write(
+        pbip,
+        _json({"version": "1.0", "artifacts": [{"report": {"path": f"{project_name}.Report"}}], "settings": {}}),
+    )
+    gitignore = out_dir / ".gitignore"
+    if not gitignore.exists():
+        _write(gitignore, "**/.pbi/localSettings.json\n**/.pbi/cache.abf\n")
+    return pbip

@@ -1,0 +1,82 @@
+"""Which warehouse tables the BI layer gets, and the scan that keeps personal data out of it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import duckdb
+
+MARTS_SCHEMA = "marts"
+PUBLISHED_PREFIXES = ("dim_", "fct_", "mart_")
+# Every published row says which run produced it and when (DESIGN.md, "Output").
+LINEAGE_COLUMNS = ("published_run_id", "published_at")
+
+# Column names that would carry personal data (DESIGN.md: contact emails, names, notes, comments). A
+# company's legal name (account_name) and a driver's or segment's label are not personal data.
+PERSONAL_DATA_PATTERN = re.compile(
+    r"(^|_)(e_?mail|phone|notes?|comments?|first_name|last_name|full_name|person|contact_name|owner)($|_)"
+)
+NOT_PERSONAL = {"account_owner_key"}
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class PersonalDataError(RuntimeError):
+    """A table about to be published has a column that looks like personal data."""
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (name, DuckDB type)
+    rows: int
+
+
+def valid_identifier(name: str) -> str:
+    """Table and schema names reach SQL as identifiers: only plain lowercase names are accepted."""
+    if not IDENTIFIER.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return name
+
+
+def published_tables(conn: duckdb.DuckDBPyConnection) -> list[PublishedTable]:
+    """The marts the BI layer gets: every dim_*, fct_* and mart_* table in the marts schema."""
+    names = [
+        row[0]
+        for row in conn.execute(
+            "select table_name from information_schema.tables where table_schema = ? order by table_name",
+            [MARTS_SCHEMA],
+        ).fetchall()
+        if row[0].startswith(PUBLISHED_PREFIXES)
+    ]
+    tables = []
+    for name in names:
+        columns = tuple(
+            (c, t)
+            for c, t in conn.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [MARTS_SCHEMA, name],
+            ).fetchall()
+        )
+        (rows,) = conn.execute(f'select count(*) from {MARTS_SCHEMA}."{valid_identifier(name)}"').fetchall()[0]
+        tables.append(PublishedTable(name=name, columns=columns, rows=int(rows)))
+    return tables
+
+
+def personal_data_columns(tables: list[PublishedTable]) -> list[str]:
+    """``table.column`` for every column whose name looks like personal data."""
+    return [
+        f"{t.name}.{c}"
+        for t in tables
+        for c, _ in t.columns
+        if c not in NOT_PERSONAL and PERSONAL_DATA_PATTERN.search(c.lower())
+    ]
+
+
+def assert_no_personal_data(tables: list[PublishedTable]) -> None:
+    found = personal_data_columns(tables)
+    if found:
+        raise PersonalDataError(
+            "Refusing to publish columns that look like personal data (DESIGN.md): " + ", ".join(found)
+        )

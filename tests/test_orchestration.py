@@ -1,0 +1,99 @@
+"""Schedules, the landing-zone sensor (complete files only, each version once) and run-failure alerts."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipeline import alerts, landing_watch
+
+
+def _listing(landing: Path):
+    return landing_watch.listing(landing)
+
+
+def test_a_file_is_ready_once_it_stops_changing_and_only_once(tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "crm").mkdir(parents=True)
+    state = landing_watch.WatchState()
+    (landing / "crm" / "accounts_20261031.csv").write_text("account_id\nA1\n")
+    (landing / "crm" / "accounts_20261101.csv.part").write_text("account_id\n")  # still being copied
+    (landing / "crm" / ".~lock.accounts.csv#").write_text("x")
+    ready, state = landing_watch.ready_files(state, _listing(landing))
+    assert ready == [], "a file seen for the first time may still be growing"
+    ready, state = landing_watch.ready_files(state, _listing(landing))
+    assert ready == ["crm/accounts_20261031.csv"]
+    ready, state = landing_watch.ready_files(state, _listing(landing))
+    assert ready == [], "a delivered file is not delivered again"
+    # A file still growing between two looks is not ready; once it stops, it is.
+    growing = landing / "crm" / "contacts_20261031.csv"
+    growing.write_text("contact_id\n")
+    _, state = landing_watch.ready_files(state, _listing(landing))
+    with open(growing, "a") as handle:
+        handle.write("C1\n")
+    ready, state = landing_watch.ready_files(state, _listing(landing))
+    assert ready == []
+    ready, state = landing_watch.ready_files(state, _listing(landing))
+    assert ready == ["crm/contacts_20261031.csv"]
+    # The same name dropped again with different content is a new version: delivered again.
+    (landing / "crm" / "accounts_20261031.csv").write_text("account_id\nA1\nA2\n")
+    os.utime(landing / "crm" / "accounts_20261031.csv", (time.time() + 5, time.time() + 5))
+    _, state = landing_watch.ready_files(state, _listing(landing))
+    ready, state = landing_watch.ready_files(state, _listing(landing))
+    assert ready == ["crm/accounts_20261031.csv"]
+    # The state survives the sensor's cursor.
+    assert landing_watch.WatchState.from_cursor(state.to_cursor()) == state
+
+
+def test_the_sensor_requests_one_ingest_run_per_set_of_new_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINE_HOME", str(tmp_path))
+    from pipeline.definitions import defs
+
+    sensor = defs.resolve_sensor_def("landing_zone_sensor")
+    (tmp_path / "landing" / "finance").mkdir(parents=True)
+    (tmp_path / "landing" / "finance" / "payments_20261031.csv").write_text("invoice_id;paid_date;amount_eur\n")
+    with dg.instance_for_test() as instance:
+        first = sensor(dg.build_sensor_context(instance=instance, cursor=None))
+        assert isinstance(first, dg.SkipReason)
+        cursor = json.loads(landing_watch.WatchState.from_cursor(None).to_cursor())  # shape check
+        assert set(cursor) == {"seen", "delivered"}
+        context = dg.build_sensor_context(instance=instance, cursor=None)
+        sensor(context)
+        second = sensor(dg.build_sensor_context(instance=instance, cursor=context.cursor))
+        assert isinstance(second, dg.RunRequest) and second.run_key.startswith("landing-")
+
+
+def test_schedules_and_sensors_are_defined():
+    from pipeline.definitions import defs
+
+    schedules = {s.name: defs.resolve_schedule_def(s.name) for s in defs.schedules}
+    assert schedules["daily_refresh_schedule"].cron_schedule == "0 5 * * *"
+    assert schedules["monthly_retrain_schedule"].job_name == "refresh_and_train"
+    assert schedules["monthly_scoring_schedule"].job_name == "score_month"
+    sensors = {s.name for s in defs.sensors}
+    assert {"landing_zone_sensor", "run_failure_alert"} <= sensors
+    jobs = {j.name: j for j in defs.resolve_all_job_defs()}
+    assert jobs["score_month"].tags["dagster/max_retries"] == "2"
+    # Publishing runs after scoring and after the daily refresh, never in the training run.
+    assert "bi/release" in {k.to_user_string() for k in jobs["score_month"].asset_layer.executable_asset_keys}
+
+
+def test_a_failed_run_becomes_an_alert_in_the_file(tmp_path):
+    alert = alerts.Alert(
+        run_id="r1",
+        job="score_month",
+        failed_at="2026-11-03T06:00:00+00:00",
+        message="boom",
+        steps_failed=["bi_release"],
+    )
+    sent = alerts.alerters_from_env(tmp_path, {"PIPELINE_ALERTERS": "file"})
+    alerts.send(alert, sent)
+    line = json.loads((tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()[0])
+    assert line["job"] == "score_month" and "failed" in line["text"] and "bi_release" in line["text"]
+    with pytest.raises(ValueError, match="pager"):
+        alerts.alerters_from_env(tmp_path, {"PIPELINE_ALERTERS": "log,pager"})

@@ -1,0 +1,246 @@
+"""Publishing to the BI layer: complete Parquet releases switched in atomically (a crash or a concurrent
+reader never sees a mix), retention, the personal-data scan, the gate, and PostgreSQL: COPY, swap in one
+transaction, a reader role that can read and cannot write."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import psycopg
+import pytest
+
+from pipeline.publish import gate, parquet
+from pipeline.publish.postgres import publish_postgres
+from pipeline.publish.tables import PersonalDataError, assert_no_personal_data, published_tables
+from tests.postgres_server import ThrowawayCluster
+
+
+def _warehouse(path: Path, version: int, rows: int = 500) -> None:
+    """A tiny warehouse whose every published row carries ``version``, so a mix is detectable."""
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute(
+            "create or replace table marts.dim_account as "
+            f"select i as account_key, 'A' || i as account_id, {version} as version from range({rows}) t(i)"
+        )
+        conn.execute(
+            "create or replace table marts.fct_account_month as select i % 50 as account_key, "
+            f"cast(i * 1.5 as decimal(18, 2)) as revenue_eur, {version} as version, "
+            "cast(null as varchar) as note_free from range(2000) t(i)"
+        )
+        conn.execute(
+            "create or replace table marts.mart_account_360 as select account_key, account_id, "
+            f"'' as empty_text, cast(null as varchar) as missing_text, {version} as version from marts.dim_account"
+        )
+        conn.execute("create or replace table marts.feat_account_snapshot as select 1 as account_key")  # not published
+
+
+def _publish(warehouse: Path, bi_dir: Path, run_id: str, keep: int = 5) -> parquet.Release:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return parquet.publish_parquet(conn, published_tables(conn), bi_dir, run_id, keep=keep, data_as_of="2026-10-31")
+
+
+def _read_current(bi_dir: Path) -> set[int]:
+    """What a reader following the CURRENT pointer sees: the versions in every table of the release."""
+    release = (bi_dir / "CURRENT").read_text().strip()
+    folder = bi_dir / "releases" / release
+    versions = set()
+    for name in ("dim_account", "fct_account_month", "mart_account_360"):
+        frame = pd.read_parquet(folder / f"{name}.parquet", columns=["version"])
+        versions |= set(frame["version"].unique().tolist())
+    return versions
+
+
+def test_a_release_is_complete_and_both_pointers_name_it(tmp_path):
+    warehouse, bi_dir = tmp_path / "w.duckdb", tmp_path / "bi"
+    _warehouse(warehouse, 1)
+    release = _publish(warehouse, bi_dir, "run-aaaaaaaa-1")
+    assert (bi_dir / "CURRENT").read_text().strip() == release.release_id
+    assert (bi_dir / "current").resolve() == release.path.resolve()
+    assert (release.path / "_COMPLETE").exists()
+    manifest = json.loads((release.path / "_manifest.json").read_text())
+    assert set(manifest["tables"]) == {"dim_account", "fct_account_month", "mart_account_360"}
+    assert manifest["run_id"] == "run-aaaaaaaa-1" and manifest["data_as_of"] == "2026-10-31"
+    for entry in manifest["tables"].values():
+        frame = pd.read_parquet(release.path / entry["file"])
+        assert len(frame) == entry["rows"]
+        assert [c["name"] for c in entry["columns"]] == list(frame.columns)
+        # Every published row carries the run that produced it and when.
+        assert (frame["published_run_id"] == "run-aaaaaaaa-1").all() and frame["published_at"].notna().all()
+    people = pd.read_parquet(release.path / "mart_account_360.parquet")
+    assert (people["empty_text"] == "").all() and people["missing_text"].isna().all()
+
+
+def test_a_crash_while_writing_leaves_the_previous_release_current(tmp_path, monkeypatch):
+    warehouse, bi_dir = tmp_path / "w.duckdb", tmp_path / "bi"
+    _warehouse(warehouse, 1)
+    first = _publish(warehouse, bi_dir, "run-11111111")
+    _warehouse(warehouse, 2)
+    real_replace = os.replace
+
+    def crash_on_release_rename(source, target):
+        if ".tmp-" in str(source):
+            raise OSError("disk full (simulated)")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(parquet.os, "replace", crash_on_release_rename)
+    with pytest.raises(OSError):
+        _publish(warehouse, bi_dir, "run-22222222")
+    monkeypatch.setattr(parquet.os, "replace", real_replace)
+    assert parquet.current_release(bi_dir).release_id == first.release_id
+    assert _read_current(bi_dir) == {1}
+    assert list((bi_dir / "releases").glob(".tmp-*")), "the half-written release is left aside, not current"
+    second = _publish(warehouse, bi_dir, "run-33333333")
+    assert not list((bi_dir / "releases").glob(".tmp-*")), "the next publish clears it"
+    assert parquet.current_release(bi_dir).release_id == second.release_id and _read_current(bi_dir) == {2}
+
+
+def test_a_reader_sees_one_complete_release_while_releases_are_published(tmp_path):
+    warehouse, bi_dir = tmp_path / "w.duckdb", tmp_path / "bi"
+    _warehouse(warehouse, 0)
+    _publish(warehouse, bi_dir, "run-00000000")
+    seen: list[set[int]] = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                seen.append(_read_current(bi_dir))
+            except FileNotFoundError:  # a release pruned under a slow reader: retried, never a mix
+                continue
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for version in range(1, 6):
+            _warehouse(warehouse, version)
+            _publish(warehouse, bi_dir, f"run-{version:08d}", keep=2)
+    finally:
+        stop.set()
+        thread.join()
+    assert len(seen) > 5
+    assert all(len(versions) == 1 for versions in seen), "a reader saw two releases mixed"
+    assert _read_current(bi_dir) == {5}
+
+
+def test_only_the_newest_releases_are_kept(tmp_path):
+    warehouse, bi_dir = tmp_path / "w.duckdb", tmp_path / "bi"
+    _warehouse(warehouse, 1)
+    ids = [_publish(warehouse, bi_dir, f"run-{i:08d}", keep=3).release_id for i in range(5)]
+    assert parquet.complete_releases(bi_dir) == sorted(ids[-3:])
+    assert parquet.current_release(bi_dir).release_id == ids[-1]
+
+
+def test_personal_data_is_refused_by_name(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    _warehouse(warehouse, 1)
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("create table marts.mart_contacts as select 'a@b.fi' as contact_email, 'x' as account_name")
+        tables = published_tables(conn)
+    with pytest.raises(PersonalDataError, match=r"mart_contacts\.contact_email"):
+        assert_no_personal_data(tables)
+    # fct_account_month.note_free is flagged too: notes are personal data wherever they sit.
+    with pytest.raises(PersonalDataError, match=r"fct_account_month\.note_free"):
+        assert_no_personal_data([t for t in tables if t.name == "fct_account_month"])
+
+
+def test_the_gate_remembers_failing_dbt_tests_across_runs(tmp_path):
+    manifest = {
+        "nodes": {
+            "test.p.not_null_mart_a_key.1": {"name": "not_null_mart_a_key", "attached_node": "model.p.mart_a"},
+            "test.p.unique_mart_b_key.2": {"name": "unique_mart_b_key", "attached_node": "model.p.mart_b"},
+        }
+    }
+    first = {
+        "results": [
+            {"unique_id": "test.p.not_null_mart_a_key.1", "status": "fail", "failures": 3},
+            {"unique_id": "test.p.unique_mart_b_key.2", "status": "pass", "failures": 0},
+            {"unique_id": "model.p.mart_a", "status": "success"},
+        ]
+    }
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        assert gate.failing_dbt_tests(conn, ["mart_a"]) == []
+        gate.record_dbt_results(conn, gate.test_results(first, manifest), "run-1")
+        assert gate.failing_dbt_tests(conn, ["mart_a", "mart_b"]) == ["mart_a: not_null_mart_a_key (fail)"]
+        # A later build that only reran mart_b does not clear mart_a's failure.
+        later = {"results": [{"unique_id": "test.p.unique_mart_b_key.2", "status": "pass", "failures": 0}]}
+        gate.record_dbt_results(conn, gate.test_results(later, manifest), "run-2")
+        assert gate.failing_dbt_tests(conn, ["mart_a", "mart_b"]) == ["mart_a: not_null_mart_a_key (fail)"]
+        fixed = {"results": [{"unique_id": "test.p.not_null_mart_a_key.1", "status": "pass", "failures": 0}]}
+        gate.record_dbt_results(conn, gate.test_results(fixed, manifest), "run-3")
+        assert gate.failing_dbt_tests(conn, ["mart_a", "mart_b"]) == []
+
+
+def test_pandera_checks_the_published_scores():
+    scores = pd.DataFrame(
+        {
+            "account_key": [1, 2],
+            "account_id": ["A1", "A2"],
+            "snapshot_month": pd.to_datetime(["2026-10-01", "2026-10-01"]),
+            "churn_probability": [0.2, 1.4],
+            "risk_decile": [1, 11],
+            "risk_band": ["high", "low"],
+            "expected_revenue_at_risk_eur": [10.0, 0.0],
+            "model_version": ["v1", "v1"],
+        }
+    )
+    problems = gate.validate_scores(scores)
+    assert any("churn_probability" in p for p in problems) and any("risk_decile" in p for p in problems)
+    assert gate.validate_scores(scores.assign(churn_probability=[0.2, 0.4], risk_decile=[1, 10])) == []
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    cluster = ThrowawayCluster()
+    server = cluster.start()  # fails, not skips, when the server cannot start
+    try:
+        yield server
+    finally:
+        cluster.stop()
+
+
+def test_postgres_publish_swaps_in_one_piece_and_the_reader_role_cannot_write(tmp_path, postgres):
+    warehouse = tmp_path / "w.duckdb"
+    _warehouse(warehouse, 1)
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        tables = published_tables(conn)
+        counts = publish_postgres(conn, tables, postgres.url, "run-aaaaaaaa")
+    assert counts == {"dim_account": 500, "fct_account_month": 2000, "mart_account_360": 500}
+    with psycopg.connect(postgres.url, autocommit=True) as admin:
+        admin.execute("drop role if exists analyst")
+        admin.execute("create role analyst login in role bi_reader")
+        (comment,) = admin.execute("select obj_description('bi.dim_account'::regclass)").fetchone()
+        assert comment.startswith("run run-aaaaaaaa, published ")
+        empty, missing = admin.execute("select empty_text, missing_text from bi.mart_account_360 limit 1").fetchone()
+        assert empty == "" and missing is None
+    _warehouse(warehouse, 2, rows=700)
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        publish_postgres(conn, published_tables(conn), postgres.url, "run-bbbbbbbb")
+    reader_url = postgres.url.replace(f"{postgres.user}@", "analyst@")
+    with psycopg.connect(reader_url, autocommit=True) as reader:
+        # The new release, whole: grants were re-made on the new schema.
+        assert reader.execute("select count(*), min(version), max(version) from bi.dim_account").fetchone() == (
+            700,
+            2,
+            2,
+        )
+        assert reader.execute("select count(distinct published_run_id) from bi.fct_account_month").fetchone() == (1,)
+        for statement in (
+            "insert into bi.dim_account (account_key) values (-5)",
+            "delete from bi.dim_account",
+            "create table bi.mine (x int)",
+            "drop table bi.dim_account",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                reader.execute(statement)
+    with psycopg.connect(postgres.url) as admin:
+        schemas = {r[0] for r in admin.execute("select nspname from pg_namespace").fetchall()}
+    assert "bi" in schemas and "bi_staging" not in schemas and "bi_retired" not in schemas
