@@ -59,6 +59,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_ingest.py --accounts $(BENCH_ACCOUNTS) --months $(BENCH_MONTHS) --work $(BENCH_WORK)
 	$(BIN)/python benchmarks/bench_dbt.py --warehouse $(BENCH_WORK)/pipeline.duckdb --name $(BENCH_ACCOUNTS)x$(BENCH_MONTHS)
 	$(BIN)/python benchmarks/bench_churn.py --warehouse $(BENCH_WORK)/pipeline.duckdb --name $(BENCH_ACCOUNTS)x$(BENCH_MONTHS)
+	$(BIN)/python benchmarks/bench_publish.py --warehouse $(BENCH_WORK)/pipeline.duckdb --name $(BENCH_ACCOUNTS)x$(BENCH_MONTHS)
 
 lint: install
 	$(BIN)/ruff check pipeline assets tests benchmarks
