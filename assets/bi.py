@@ -28,6 +28,8 @@ CHECKS = {
     "freshness) on every published table",
     "no_personal_data": "No published column looks like personal data (emails, names, notes, comments)",
 }
+# After the PostgreSQL swap: the same suites on the published tables (reports; the release is already out).
+POSTGRES_CHECK = "great_expectations_postgres"
 
 
 def _published_mart_keys() -> list[dg.AssetKey]:
@@ -46,7 +48,15 @@ def _published_mart_keys() -> list[dg.AssetKey]:
     "last N kept) and, when PIPELINE_BI_POSTGRES_URL is set, to PostgreSQL (COPY into a staging schema, swap "
     "in one transaction, read-only reader role). Nothing is published unless every blocking check passes.",
     check_specs=[
-        dg.AssetCheckSpec(name, asset=BI_RELEASE_KEY, description=text, blocking=True) for name, text in CHECKS.items()
+        *(
+            dg.AssetCheckSpec(name, asset=BI_RELEASE_KEY, description=text, blocking=True)
+            for name, text in CHECKS.items()
+        ),
+        dg.AssetCheckSpec(
+            POSTGRES_CHECK,
+            asset=BI_RELEASE_KEY,
+            description="Great Expectations suites on the PostgreSQL tables after publishing (when configured)",
+        ),
     ],
 )
 def bi_release(context: dg.AssetExecutionContext, warehouse: WarehouseResource, bi: BiLayerResource):
@@ -116,6 +126,20 @@ def bi_release(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     yield dg.MaterializeResult(metadata=metadata)
     for name, (passed, meta) in outcomes.items():
         yield dg.AssetCheckResult(check_name=name, passed=passed, metadata=meta)
+    if bi.postgres_url:
+        published = quality.validate_postgres(
+            bi.postgres_url, bi.postgres_schema, [n for n in names if n in suites], suites, None
+        )
+        yield dg.AssetCheckResult(
+            check_name=POSTGRES_CHECK,
+            passed=published.success,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"summary": dg.MetadataValue.md(published.summary())},
+        )
+    else:
+        yield dg.AssetCheckResult(
+            check_name=POSTGRES_CHECK, passed=True, metadata={"postgres": "not configured: nothing to check"}
+        )
 
 
 @dg.asset(

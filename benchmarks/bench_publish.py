@@ -28,7 +28,8 @@ import sys, duckdb
 from pathlib import Path
 from pipeline.publish.parquet import publish_parquet
 from pipeline.publish.tables import published_tables
-conn = duckdb.connect(sys.argv[1], read_only=True, config={"enable_progress_bar": False})
+conn = duckdb.connect(sys.argv[1], read_only=True)
+conn.execute("set enable_progress_bar = false")
 tables = published_tables(conn)
 release = publish_parquet(conn, tables, Path(sys.argv[2]), "bench-0000-run")
 print(len(tables), sum(e["rows"] for e in release.manifest["tables"].values()))
@@ -38,7 +39,8 @@ PARQUET_REFERENCE = """
 import sys, duckdb
 from pathlib import Path
 from pipeline.publish.tables import published_tables
-conn = duckdb.connect(sys.argv[1], read_only=True, config={"enable_progress_bar": False})
+conn = duckdb.connect(sys.argv[1], read_only=True)
+conn.execute("set enable_progress_bar = false")
 out = Path(sys.argv[2]); out.mkdir(parents=True, exist_ok=True)
 for t in published_tables(conn):
     conn.execute(f"copy (select * from marts.{t.name}) to '{out / (t.name + '.parquet')}' (format parquet)")
@@ -50,7 +52,8 @@ import sys, duckdb
 from pipeline import quality
 from pipeline.quality import inputs
 from pipeline.publish.tables import published_tables
-conn = duckdb.connect(sys.argv[1], read_only=True, config={"enable_progress_bar": False})
+conn = duckdb.connect(sys.argv[1], read_only=True)
+conn.execute("set enable_progress_bar = false")
 names = [t.name for t in published_tables(conn)]
 frames = inputs.read_frames(conn, names)
 suites = quality.build_suites(sys.argv[2], None, inputs.reporting_date(conn))
@@ -62,7 +65,8 @@ POSTGRES = """
 import sys, duckdb
 from pipeline.publish.postgres import publish_postgres
 from pipeline.publish.tables import published_tables
-conn = duckdb.connect(sys.argv[1], read_only=True, config={"enable_progress_bar": False})
+conn = duckdb.connect(sys.argv[1], read_only=True)
+conn.execute("set enable_progress_bar = false")
 counts = publish_postgres(conn, published_tables(conn), sys.argv[2], "bench-0000-run")
 print(sum(counts.values()))
 """
@@ -72,7 +76,8 @@ import sys, duckdb, psycopg, tempfile
 from pathlib import Path
 from pipeline.publish.postgres import pg_type
 from pipeline.publish.tables import published_tables
-conn = duckdb.connect(sys.argv[1], read_only=True, config={"enable_progress_bar": False})
+conn = duckdb.connect(sys.argv[1], read_only=True)
+conn.execute("set enable_progress_bar = false")
 with psycopg.connect(sys.argv[2]) as pg, tempfile.TemporaryDirectory() as scratch:
     pg.execute("drop schema if exists plain cascade"); pg.execute("create schema plain")
     for t in published_tables(conn):

@@ -4,6 +4,7 @@ against the truth the generator planted, then the same dbt models built on a rea
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -22,7 +23,7 @@ from pipeline.contract import CONTRACTS
 from pipeline.demo.generator import generate_demo_company
 from pipeline.powerbi.tmdl_parse import column_reference, load_definition
 from pipeline.publish.parquet import current_release
-from pipeline.resources import resources_from
+from pipeline.resources import BiLayerResource, resources_from
 from tests.dbt_cli import run_dbt
 from tests.postgres_server import ThrowawayCluster
 
@@ -349,3 +350,66 @@ def test_the_same_models_build_and_pass_their_tests_on_postgresql(demo, postgres
             demo, "select count(*), sum(churned_within_6m), count(churned_within_6m) from marts.feat_account_snapshot"
         )[0]
     )
+
+
+# --- publishing through the asset: the gate, and PostgreSQL -------------------------------------------
+
+
+def _copy_home(demo, tmp_path: Path) -> Settings:
+    """A copy of the demo home (warehouse, models, BI folder) to change without touching the module's."""
+    home = tmp_path / "home"
+    shutil.copytree(demo["home"], home, symlinks=True, ignore=shutil.ignore_patterns("landing", "dagster_home"))
+    return Settings.from_env({"PIPELINE_HOME": str(home)})
+
+
+def _publish_only(settings: Settings, **bi_overrides) -> dg.ExecuteInProcessResult:
+    resources = resources_from(settings)
+    if bi_overrides:
+        current = resources["bi"]
+        resources["bi"] = BiLayerResource(
+            path=current.path, data_docs_dir=current.data_docs_dir, keep_releases=current.keep_releases, **bi_overrides
+        )
+    with dg.instance_for_test() as instance:
+        return dg.materialize(
+            [*bi_assets, warehouse_models, scored_models],
+            selection=dg.AssetSelection.assets(bi_assets[0]),
+            resources=resources,
+            instance=instance,
+            raise_on_error=False,
+        )
+
+
+def test_a_failing_dbt_test_blocks_publishing_and_the_previous_release_stays(demo, tmp_path):
+    settings = _copy_home(demo, tmp_path)
+    before = current_release(settings.bi_dir)
+    with duckdb.connect(str(settings.warehouse_path)) as conn:
+        conn.execute(
+            "update audit.dbt_test_results set status = 'fail', failures = 3 "
+            "where unique_id = (select min(unique_id) from audit.dbt_test_results where model = 'mart_account_360')"
+        )
+    result = _publish_only(settings)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "dbt_tests_passed" in failure.event_specific_data.error.message
+    assert current_release(settings.bi_dir).release_id == before.release_id
+
+
+def test_publishing_to_postgresql_through_the_asset_checks_the_published_tables(demo, postgres, tmp_path):
+    settings = _copy_home(demo, tmp_path)
+    result = _publish_only(settings, postgres_url=postgres.url, postgres_schema="bi")
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == dict.fromkeys([*bi_checks(), "great_expectations_postgres"], True)
+    postgres_check = next(
+        e for e in result.get_asset_check_evaluations() if e.check_name == "great_expectations_postgres"
+    )
+    assert "tables passed" in postgres_check.metadata["summary"].value
+    with psycopg.connect(postgres.url) as conn:
+        (rows,) = conn.execute("select count(*) from bi.mart_account_360").fetchone()
+    assert rows == _query(demo, "select count(*) from marts.mart_account_360")[0][0]
+
+
+def bi_checks() -> list[str]:
+    from assets.bi import CHECKS
+
+    return list(CHECKS)
