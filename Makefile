@@ -11,7 +11,7 @@ MANIFEST := $(DBT_DIR)/target/manifest.json
 DBT_SOURCES := $(shell find $(DBT_DIR)/models $(DBT_DIR)/macros $(DBT_DIR)/tests -type f 2>/dev/null) $(DBT_DIR)/dbt_project.yml
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow ui bench lint clean install postgres
+.PHONY: demo test test-slow ui bench lint clean install postgres chromium
 
 install: $(STAMP) $(MANIFEST)
 
@@ -30,7 +30,7 @@ $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 demo: install
 	$(BIN)/pipeline demo
 
-test: install postgres
+test: install postgres chromium
 	$(BIN)/ruff check pipeline assets tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
@@ -44,6 +44,13 @@ postgres:
 		echo "Installing Debian's postgresql package for the PostgreSQL tests"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) \
 		|| sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql'; }
+
+# The browser test drives Debian's Chromium headless through Playwright (never a browser download).
+chromium:
+	@test -x /usr/bin/chromium || { \
+		echo "Installing Debian's chromium package for the browser test"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		|| sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'; }
 
 ui: install
 	$(BIN)/pipeline ui
