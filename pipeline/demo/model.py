@@ -93,8 +93,8 @@ EXIT_NPS_SHIFT = -1.0  # leaving customers answer lower than their state alone s
 
 # Who answers what, by the CRM's size band (employees < 50, 50-249, 250+) and the contact's role:
 # decision makers and larger accounts are happier (points on the 0..10 answer) ...
-NPS_BY_SIZE_BAND = np.array([-0.4, 0.6, 1.4])  # small, medium, large accounts
-NPS_BY_ROLE = np.array([1.0, 0.2, -0.6, -0.3])  # decision_maker, influencer, user, other
+NPS_BY_SIZE_BAND = np.array([-0.6, 0.8, 1.8])  # small, medium, large accounts
+NPS_BY_ROLE = np.array([1.4, 0.3, -0.9, -0.5])  # decision_maker, influencer, user, other
 # ... and answer more often: the bias CRM data explains.
 PROPENSITY_BY_SIZE_BAND = np.array([0.35, 1.0, 1.8])
 PROPENSITY_BY_ROLE = np.array([1.6, 1.0, 0.6, 0.5])
