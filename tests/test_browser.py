@@ -41,6 +41,8 @@ ASSET_PATH = ["ml", "churn_scores"]
 SCREENSHOTS = REPO / "docs" / "images"
 UI_START_TIMEOUT = 180
 BACKFILL_TIMEOUT = 300
+# Waits for the UI to render: generous, because under a full parallel test run it renders slowly.
+UI_STEP_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
@@ -107,18 +109,18 @@ def _launch_backfill_from_the_asset_graph(page: Page, base_url: str, months: lis
 
     # (The time-range menu below is a popover dialog too: keep to the launch dialog.)
     dialog = page.get_by_role("dialog").filter(has_text="Launch runs to materialize ml / churn_scores")
-    expect(dialog).to_be_visible()
+    expect(dialog).to_be_visible(timeout=UI_STEP_TIMEOUT_MS)
     # The dialog may show only the last 90 days of partitions: offer all of them.
     dialog.get_by_role("button", name=re.compile(r"Last \d+ days|This month|Last month|All time")).click()
     page.get_by_role("menuitem", name="All time").click()
     partitions = dialog.get_by_placeholder(re.compile(r"^ex: "))
     partitions.fill(f"[{months[0]}...{months[-1]}]")
     partitions.press("Enter")
-    expect(dialog).to_contain_text(f"{len(months)} partitions")
+    expect(dialog).to_contain_text(f"{len(months)} partitions", timeout=UI_STEP_TIMEOUT_MS)
     dialog.get_by_role("button", name="Launch backfill").click()
 
     toast = page.get_by_text(re.compile(r"Created backfill \w+"))
-    expect(toast).to_be_visible()
+    expect(toast).to_be_visible(timeout=30_000)
     backfill_id = re.search(r"Created backfill (\w+)", toast.inner_text()).group(1)
     # Follow the toast's View link to the backfill's page, as a user would, and watch it from there. The
     # toast lasts five seconds: if it has gone already, open the page by its address instead.
@@ -153,11 +155,11 @@ def test_a_backfill_of_three_snapshot_months_launched_in_the_browser_succeeds(tr
 
                 # The backfill's page says so too, and the asset graph shows the partitions filled.
                 page.reload()
-                expect(page.get_by_text("Succeeded", exact=True).first).to_be_visible()
-                expect(page.get_by_text(f"{months[0]}...{months[-1]}").first).to_be_visible()
+                expect(page.get_by_text("Succeeded", exact=True).first).to_be_visible(timeout=UI_STEP_TIMEOUT_MS)
+                expect(page.get_by_text(f"{months[0]}...{months[-1]}").first).to_be_visible(timeout=UI_STEP_TIMEOUT_MS)
                 _screenshot(page, tmp_path, "dagster-backfill.png")
                 page.goto(f"{ui.url}/locations/account_intelligence/asset-groups/ml/lineage")
-                expect(page.get_by_text(re.compile(r"\d+% filled"))).to_be_visible()
+                expect(page.get_by_text(re.compile(r"\d+% filled")).first).to_be_visible(timeout=UI_STEP_TIMEOUT_MS)
                 _screenshot(page, tmp_path, "dagster-asset-graph.png")
             except Exception:
                 page.screenshot(path=str(tmp_path / "failure.png"))
