@@ -14,12 +14,11 @@ from assets.warehouse import scored_models, warehouse_models
 from pipeline import quality
 from pipeline.publish import gate
 from pipeline.publish.parquet import current_release, publish_parquet
-from pipeline.publish.tables import personal_data_columns, published_tables
+from pipeline.publish.tables import PUBLISHED_PREFIXES, personal_data_columns, published_tables
 from pipeline.quality import inputs as quality_inputs
 from pipeline.resources import WAREHOUSE_POOL, BiLayerResource, WarehouseResource
 
 BI_RELEASE_KEY = dg.AssetKey(["bi", "release"])
-PUBLISHED_PREFIXES = ("dim_", "fct_", "mart_")
 CHECKS = {
     "dbt_tests_passed": "The newest dbt test result of every published mart passed",
     "churn_scores_valid": "pandera: the published churn scores are probabilities, deciles and bands, "

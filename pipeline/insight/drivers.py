@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 DRIVER_PREFIX = "driver_"
 LOW_MAX, HIGH_MIN = 6, 9
@@ -114,6 +113,8 @@ def penalty_reward(ratings: pd.DataFrame, outcome: pd.Series, confidence: float 
 
     ``ratings`` holds complete cases (no missing rating); ``outcome`` is the 0-10 answer or a 0/1 churn flag.
     """
+    import statsmodels.api as sm  # imported here: the assets module (loaded often by Dagster) imports this one
+
     dummies = _dummies(ratings)
     # A dummy that never varies (nobody rated the driver low) cannot be estimated: leave it out.
     usable = [c for c in dummies.columns if 0 < dummies[c].sum() < len(dummies)]

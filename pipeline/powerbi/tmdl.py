@@ -23,9 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.publish.tables import PUBLISHED_PREFIXES
+
 # --- what is published ------------------------------------------------------------------------------
 
-PUBLISHED_PREFIXES = ("dim_", "fct_", "mart_")
 PUBLISHED_FOLDER = "marts"
 DATE_TABLE = "dim_date"
 MEASURES_TABLE = "_Measures"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import duckdb
 
 MARTS_SCHEMA = "marts"
+# What the BI layer gets (one rule for publishing, the quality suites and the Power BI model).
 PUBLISHED_PREFIXES = ("dim_", "fct_", "mart_")
 # Every published row says which run produced it and when (DESIGN.md, "Output").
 LINEAGE_COLUMNS = ("published_run_id", "published_at")

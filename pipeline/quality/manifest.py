@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PUBLISHED_PREFIXES = ("dim_", "fct_", "mart_")
+from pipeline.publish.tables import PUBLISHED_PREFIXES
 
 
 @dataclass(frozen=True)
