@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.warehouse import scored_models, warehouse_models
+from assets.warehouse import DBT_ASSETS
 from pipeline import quality
 from pipeline.publish import gate
 from pipeline.publish.parquet import current_release, publish_parquet
@@ -33,7 +33,7 @@ POSTGRES_CHECK = "great_expectations_postgres"
 
 def _published_mart_keys() -> list[dg.AssetKey]:
     keys = []
-    for models in (warehouse_models, scored_models):
+    for models in DBT_ASSETS:
         keys += [k for k in models.keys if k.path[0] == "marts" and k.path[-1].startswith(PUBLISHED_PREFIXES)]
     return sorted(set(keys), key=lambda k: k.to_user_string())
 

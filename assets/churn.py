@@ -9,17 +9,15 @@ import dagster as dg
 import pandas as pd
 from dagster_dbt import get_asset_key_for_model
 
-from assets.warehouse import warehouse_models
+from assets.partitions import snapshot_months
+from assets.warehouse import monthly_models
 from pipeline.churn import drift, features, lifecycle, report, scoring, tables
 from pipeline.churn.training import NotEnoughHistory, TrainingConfig
-from pipeline.config import Settings
 from pipeline.resources import WAREHOUSE_POOL, ModelStoreResource, WarehouseResource
 
-FEATURE_TABLE_KEY = get_asset_key_for_model([warehouse_models], "feat_account_snapshot")
+FEATURE_TABLE_KEY = get_asset_key_for_model([monthly_models], "feat_account_snapshot")
 CHURN_MODEL_KEY = dg.AssetKey(["ml", "churn_model"])
 CHURN_SCORES_KEY = dg.AssetKey(["ml", "churn_scores"])
-
-snapshot_months = dg.MonthlyPartitionsDefinition(start_date=Settings.from_env().first_snapshot_month)
 
 
 def _image(path) -> str:

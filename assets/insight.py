@@ -5,15 +5,14 @@ mart_nps_summary).
 """
 
 import dagster as dg
-from dagster_dbt import get_asset_key_for_model
 
-from assets.warehouse import scored_models, warehouse_models
+from assets.warehouse import model_key
 from pipeline.insight import drivers, headlines, nps, tables
 from pipeline.resources import WAREHOUSE_POOL, WarehouseResource
 
-RESPONDENTS_KEY = get_asset_key_for_model([warehouse_models], "int_relationship_respondents")
-INVITATIONS_KEY = get_asset_key_for_model([warehouse_models], "int_relationship_invitations")
-DRIVER_RATINGS_KEY = get_asset_key_for_model([warehouse_models], "fct_driver_ratings")
+RESPONDENTS_KEY = model_key("int_relationship_respondents")
+INVITATIONS_KEY = model_key("int_relationship_invitations")
+DRIVER_RATINGS_KEY = model_key("fct_driver_ratings")
 
 
 def _md(frame) -> dg.MetadataValue:
@@ -101,14 +100,6 @@ def nps_adjusted(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _model_key(model: str) -> dg.AssetKey:
-    """The asset key of a dbt model, whichever of the two dbt assets builds it."""
-    for models in (warehouse_models, scored_models):
-        if any(key.path[-1] == model for key in models.keys):
-            return get_asset_key_for_model([models], model)
-    raise KeyError(f"dbt model {model} is in neither dbt asset")
-
-
 HEADLINE_MARTS = [
     "mart_account_360",
     "mart_nps_summary",
@@ -121,7 +112,7 @@ HEADLINE_MARTS = [
 
 @dg.asset(
     key=dg.AssetKey(["insight", "headlines"]),
-    deps=[_model_key(m) for m in HEADLINE_MARTS],
+    deps=[model_key(m) for m in HEADLINE_MARTS],
     group_name="insight",
     description="The headline findings in plain words, read from the finished marts: honest NPS, driver "
     "classes, value and tiers, care models, survey coverage, the leading competitor, CRM data quality.",

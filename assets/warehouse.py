@@ -10,9 +10,17 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+    get_asset_key_for_model,
+)
 
-from pipeline.dbt import DBT_PROJECT_DIR, dbt_environment, relation_names
+from assets.partitions import account_months
+from pipeline.dbt import DBT_PROJECT_DIR, dbt_environment, partition_vars, relation_names
 from pipeline.publish import gate
 from pipeline.resources import WAREHOUSE_POOL, WarehouseResource
 from pipeline.warehouse import writer_lock
@@ -38,13 +46,20 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 # own dbt assets; the rest build before them. Split by selector, so each @dbt_assets is one dbt invocation
 # of its own models.
 SCORED_SELECTION = "source:ml+ source:insight+"
+# The monthly facts and features are partitioned by month (incremental models keyed on the month): a run
+# for a range of months rebuilds only those months, in one dbt invocation (BackfillPolicy.single_run).
+MONTHLY_SELECTION = "tag:monthly"
+# The unpartitioned models on top of the monthly ones build in a dbt asset of their own, after them: no
+# dbt asset is then both upstream and downstream of another (which would split it into a subset, and run
+# relationship tests before the table they test exists).
+ON_MONTHLY_SELECTION = "tag:monthly+"
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
-    exclude=SCORED_SELECTION,
+    exclude=f"{SCORED_SELECTION} {ON_MONTHLY_SELECTION}",
     pool=WAREHOUSE_POOL,
 )
 def warehouse_models(
@@ -67,10 +82,56 @@ def scored_models(
     yield from build_models(context, dbt, warehouse)
 
 
-def build_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    select=MONTHLY_SELECTION,
+    name="monthly_models",
+    partitions_def=account_months,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
+)
+def monthly_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    window = context.partition_time_window
+    yield from build_models(context, dbt, warehouse, partition_vars(window.start, window.end))
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    select=ON_MONTHLY_SELECTION,
+    exclude=f"{MONTHLY_SELECTION} {SCORED_SELECTION}",
+    name="models_on_monthly_facts",
+    pool=WAREHOUSE_POOL,
+)
+def models_on_monthly_facts(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    yield from build_models(context, dbt, warehouse)
+
+
+# Every dbt asset, for lookups that must not care which of them builds a model.
+DBT_ASSETS = (warehouse_models, monthly_models, models_on_monthly_facts, scored_models)
+
+
+def model_key(model: str) -> dg.AssetKey:
+    """The asset key of a dbt model, whichever dbt asset builds it."""
+    for models in DBT_ASSETS:
+        if any(key.path[-1] == model for key in models.keys):
+            return get_asset_key_for_model([models], model)
+    raise KeyError(f"dbt model {model} is in no dbt asset")
+
+
+def build_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, extra_args: list[str] = ()
+) -> Iterator[Any]:
     # dbt is the only writer while it runs; row counts are read after it has released the file.
     with writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds), dbt_environment(warehouse.path):
-        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        invocation = dbt.cli(["build", *extra_args], context=context, raise_on_error=False)
         events = list(invocation.stream())
     relations = relation_names(dbt_project.manifest_path)
     # Every test's result is kept in the warehouse: publishing, possibly in a later run, is gated on it.

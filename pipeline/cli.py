@@ -75,8 +75,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     env = dagster_env(settings)
     dagster = [sys.executable, "-m", "dagster", "job", "execute", "-m", "pipeline.definitions"]
-    # 1. Ingest, the warehouse and the churn model; 2. score the newest month of data, then the marts it feeds.
-    steps = [[*dagster, "-j", "refresh_and_train"]]
+    from assets.partitions import account_months
+    from pipeline.orchestration import full_range_tags
+
+    # 1. Ingest, the warehouse over every month, and the churn model; 2. score the newest month of data,
+    # then the marts it feeds.
+    steps = [[*dagster, "-j", "refresh_and_train", "--tags", json.dumps(full_range_tags(account_months))]]
     for index, command in enumerate(steps):
         print("Running:", " ".join(command[2:]), flush=True)
         completed = subprocess.run(command, env=env, check=False)

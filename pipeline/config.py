@@ -32,6 +32,7 @@ class Settings:
     churn_promotion_margin: float
     churn_seed: int
     bi_keep_releases: int = 5
+    refresh_months: int = 13
     bi_postgres_schema: str = "bi"
     bi_reader_role: str = "bi_reader"
     # Whether PIPELINE_BI_POSTGRES_URL is set; the URL itself (a secret) is read by Dagster's EnvVar only.
@@ -60,6 +61,9 @@ class Settings:
             # A challenger becomes champion if its out-of-time ROC-AUC >= the champion's minus this margin.
             churn_promotion_margin=float(env.get("PIPELINE_CHURN_PROMOTION_MARGIN", "0.0")),
             churn_seed=int(env.get("PIPELINE_CHURN_SEED", "0")),
+            # Monthly partitions the daily refresh rebuilds: the open month and the 12 before it, whose churn
+            # labels can still change. Older months change only through a backfill (a correction drop).
+            refresh_months=int(env.get("PIPELINE_REFRESH_MONTHS", "13")),
             # Complete Parquet releases kept beside the current one (older ones are deleted).
             bi_keep_releases=int(env.get("PIPELINE_BI_KEEP_RELEASES", "5")),
             bi_postgres_schema=env.get("PIPELINE_BI_POSTGRES_SCHEMA", "bi"),

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
@@ -40,3 +41,17 @@ def relation_names(manifest_path: Path) -> dict[str, str]:
         for unique_id, node in manifest.get("nodes", {}).items()
         if node.get("relation_name")
     }
+
+
+def partition_vars(start: date | datetime, end: date | datetime) -> list[str]:
+    """dbt arguments that limit the monthly models to the months in [start, end).
+
+    ``start`` and ``end`` are a run's partition time window (first day of the first month, first day of the
+    month after the last). The models' macro ``within_partition_months`` reads the two vars.
+    """
+    if (start.day, end.day) != (1, 1) or end <= start:
+        raise ValueError(f"a range of whole months is needed, got {start} .. {end}")
+    return [
+        "--vars",
+        json.dumps({"partition_month_start": f"{start:%Y-%m-%d}", "partition_month_end": f"{end:%Y-%m-%d}"}),
+    ]

@@ -12,7 +12,8 @@ from assets.bi import bi_assets
 from assets.churn import churn_model, churn_scores
 from assets.ingest import ingest_assets, ingest_checks
 from assets.insight import insight_assets
-from assets.warehouse import scored_models, warehouse_models
+from assets.partitions import account_months
+from assets.warehouse import DBT_ASSETS
 from pipeline import orchestration
 from pipeline.config import Settings
 from pipeline.resources import resources_from
@@ -22,10 +23,17 @@ settings = Settings.from_env()
 jobs = orchestration.build_jobs(churn_model, churn_scores)
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, warehouse_models, *insight_assets, churn_model, churn_scores, scored_models, *bi_assets],
+    assets=[
+        *ingest_assets,
+        *DBT_ASSETS,
+        *insight_assets,
+        churn_model,
+        churn_scores,
+        *bi_assets,
+    ],
     asset_checks=[*ingest_checks],
     jobs=list(jobs.values()),
-    schedules=orchestration.build_schedules(jobs),
+    schedules=orchestration.build_schedules(jobs, account_months),
     sensors=[orchestration.build_landing_sensor(jobs["ingest"]), orchestration.run_failure_alert],
     resources=resources_from(settings),
     # One process per run: DuckDB admits one writer, and it uses both cores inside each query anyway.

@@ -1,7 +1,8 @@
 """Jobs, schedules and sensors: when each part of the graph runs.
 
 - ``daily_refresh`` (every day 05:00): ingest, the warehouse, the insight statistics, the marts with the
-  latest scores, and publishing. No training, no scoring.
+  latest scores, and publishing. No training, no scoring. The monthly facts and features are rebuilt for
+  the months that can still change (``refresh_window``); older months change only through a backfill.
 - ``refresh_and_train`` (3rd of the month 02:00): everything but scoring, including training the churn
   model (a challenger replaces the champion only when at least as good).
 - ``score_month`` (3rd of the month 06:00, for the month just closed; backfill other months from the UI):
@@ -23,6 +24,8 @@ import dagster as dg
 from pipeline import alerts, landing_watch
 from pipeline.config import Settings
 
+PARTITION_RANGE_START = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END = "dagster/asset_partition_range_end"
 RUN_RETRIES = {"dagster/max_retries": "2", "dagster/retry_strategy": "FROM_FAILURE"}
 STEP_RETRY = dg.RetryPolicy(max_retries=1, delay=30)
 
@@ -47,19 +50,52 @@ def build_jobs(churn_model, churn_scores) -> dict[str, dg.UnresolvedAssetJobDefi
     }
 
 
-def build_schedules(jobs: dict) -> list[dg.ScheduleDefinition]:
+def partition_range_tags(start: str, end: str) -> dict[str, str]:
+    """Run tags for one run over the partitions start..end (inclusive): the monthly dbt models and the
+    scores have BackfillPolicy.single_run, so a range is one dbt invocation, not one run per month."""
+    return {PARTITION_RANGE_START: start, PARTITION_RANGE_END: end}
+
+
+def refresh_window(partition_keys: list[str], months: int) -> tuple[str, str]:
+    """The newest ``months`` partitions: the open month and the closed months whose rows can still change.
+
+    A six-month churn label becomes final up to six months (plus the silent-churn confirmation, six more)
+    after its snapshot month, so the default of 13 keeps every label that can still move up to date.
+    """
+    if not partition_keys:
+        raise ValueError("no partitions yet: the first month is in the future")
+    if months < 1:
+        raise ValueError(f"the refresh window must hold at least one month, not {months}")
+    window = partition_keys[-months:]
+    return window[0], window[-1]
+
+
+def full_range_tags(partitions_def: dg.PartitionsDefinition) -> dict[str, str]:
+    """Tags for a run over every partition (the first build, or a rebuild of all history)."""
+    keys = partitions_def.get_partition_keys()
+    return partition_range_tags(keys[0], keys[-1])
+
+
+def build_schedules(jobs: dict, account_months: dg.PartitionsDefinition) -> list[dg.ScheduleDefinition]:
+    def refresh_request(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        keys = account_months.get_partition_keys(current_time=context.scheduled_execution_time)
+        start, end = refresh_window(keys, Settings.from_env().refresh_months)
+        return dg.RunRequest(tags=partition_range_tags(start, end))
+
     return [
         dg.ScheduleDefinition(
             name="daily_refresh_schedule",
             job=jobs["daily_refresh"],
             cron_schedule="0 5 * * *",
             execution_timezone="Europe/Helsinki",
+            execution_fn=refresh_request,
         ),
         dg.ScheduleDefinition(
             name="monthly_retrain_schedule",
             job=jobs["refresh_and_train"],
             cron_schedule="0 2 3 * *",
             execution_timezone="Europe/Helsinki",
+            execution_fn=refresh_request,
         ),
         # The month just closed, on the 3rd (late invoices and CRM snapshots are in by then).
         dg.build_schedule_from_partitioned_job(

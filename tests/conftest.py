@@ -99,9 +99,11 @@ def demo_company_2000(tmp_path_factory) -> dict:
     import dagster as dg
 
     from assets.ingest import ingest_assets
-    from assets.warehouse import warehouse_models
+    from assets.partitions import account_months
+    from assets.warehouse import DBT_ASSETS, scored_models
     from pipeline.config import Settings
     from pipeline.demo.generator import generate_demo_company
+    from pipeline.orchestration import full_range_tags
     from pipeline.resources import resources_from
 
     home = tmp_path_factory.mktemp("demo2000")
@@ -109,7 +111,10 @@ def demo_company_2000(tmp_path_factory) -> dict:
     settings = Settings.from_env({"PIPELINE_HOME": str(home)})
     with dg.instance_for_test() as instance:
         result = dg.materialize(
-            [*ingest_assets, warehouse_models], resources=resources_from(settings), instance=instance
+            [*ingest_assets, *(a for a in DBT_ASSETS if a is not scored_models)],
+            resources=resources_from(settings),
+            instance=instance,
+            tags=full_range_tags(account_months),
         )
     assert result.success
     return {"home": home, "settings": settings}

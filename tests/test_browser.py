@@ -28,10 +28,12 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from assets.churn import churn_model, churn_scores
 from assets.ingest import ingest_assets, ingest_checks
 from assets.insight import insight_assets
-from assets.warehouse import scored_models, warehouse_models
+from assets.partitions import account_months
+from assets.warehouse import DBT_ASSETS
 from pipeline.cli import DAGSTER_YAML
 from pipeline.config import Settings
 from pipeline.demo.generator import generate_demo_company
+from pipeline.orchestration import full_range_tags
 from pipeline.resources import resources_from
 from tests.browser import REPO, chromium, dagster_ui
 
@@ -60,15 +62,15 @@ def trained_home(tmp_path_factory) -> dict:
             [
                 *ingest_assets,
                 *ingest_checks,
-                warehouse_models,
+                *DBT_ASSETS,
                 *insight_assets,
                 churn_model,
                 churn_scores,
-                scored_models,
             ],
             selection=dg.AssetSelection.all() - dg.AssetSelection.assets(churn_scores).downstream(),
             resources=resources_from(settings),
             instance=instance,
+            tags=full_range_tags(account_months),
         )
     assert result.success
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:

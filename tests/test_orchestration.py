@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from pipeline import alerts, landing_watch
+from pipeline import alerts, landing_watch, orchestration
+from pipeline.dbt import partition_vars
 
 
 def _listing(landing: Path):
@@ -97,3 +99,52 @@ def test_a_failed_run_becomes_an_alert_in_the_file(tmp_path):
     assert line["job"] == "score_month" and "failed" in line["text"] and "bi_release" in line["text"]
     with pytest.raises(ValueError, match="pager"):
         alerts.alerters_from_env(tmp_path, {"PIPELINE_ALERTERS": "log,pager"})
+
+
+def test_the_refresh_window_is_the_newest_months_and_refuses_nonsense():
+    keys = [f"2026-{m:02d}-01" for m in range(1, 12)]
+    assert orchestration.refresh_window(keys, 3) == ("2026-09-01", "2026-11-01")
+    assert orchestration.refresh_window(keys, 40) == ("2026-01-01", "2026-11-01")  # all there is
+    with pytest.raises(ValueError, match="at least one month"):
+        orchestration.refresh_window(keys, 0)
+    with pytest.raises(ValueError, match="no partitions"):
+        orchestration.refresh_window([], 13)
+
+
+def test_partition_vars_hand_dbt_a_range_of_whole_months():
+    args = partition_vars(datetime(2026, 4, 1), datetime(2026, 6, 1))
+    assert args[0] == "--vars"
+    assert json.loads(args[1]) == {"partition_month_start": "2026-04-01", "partition_month_end": "2026-06-01"}
+    with pytest.raises(ValueError, match="whole months"):
+        partition_vars(datetime(2026, 4, 15), datetime(2026, 6, 1))
+    with pytest.raises(ValueError, match="whole months"):
+        partition_vars(datetime(2026, 6, 1), datetime(2026, 6, 1))
+
+
+def test_the_daily_and_monthly_schedules_ask_for_one_run_over_the_months_that_can_change(monkeypatch):
+    from pipeline.definitions import defs
+
+    monkeypatch.setenv("PIPELINE_REFRESH_MONTHS", "13")
+    with dg.instance_for_test() as instance:
+        tick = datetime(2026, 11, 23, 3, tzinfo=UTC)
+        for name in ("daily_refresh_schedule", "monthly_retrain_schedule"):
+            schedule = defs.resolve_schedule_def(name)
+            context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+            (request,) = schedule.evaluate_tick(context).run_requests
+            # The open month (November) and the twelve closed months before it, as one range run.
+            assert request.tags[orchestration.PARTITION_RANGE_START] == "2025-11-01"
+            assert request.tags[orchestration.PARTITION_RANGE_END] == "2026-11-01"
+            assert request.partition_key is None
+
+
+def test_monthly_facts_and_features_are_partitioned_and_a_range_is_one_run():
+    from pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    partitioned = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
+    assert {"marts/fct_account_month", "marts/feat_account_snapshot", "ml/churn_scores"} <= partitioned
+    assert not {"marts/mart_account_360", "marts/dim_account", "ml/churn_model"} & partitioned
+    feature_table = graph.get(dg.AssetKey(["marts", "feat_account_snapshot"]))
+    assert feature_table.backfill_policy == dg.BackfillPolicy.single_run()
+    jobs = {j.name: j for j in defs.resolve_all_job_defs()}
+    assert jobs["daily_refresh"].partitions_def == feature_table.partitions_def

@@ -1,6 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start',
+        on_schema_change='fail',
+        tags=['monthly']
+    )
+}}
 -- One row per account and month from its first month in the data to the reporting month: revenue,
 -- margin, cost to serve, profit, payments, engagement, survey voice, and whether it was active or
 -- churned that month.
+-- Monthly partitions: a run for a range of months rebuilds only those months (macro within_partition_months).
 with
 
 spine as (
@@ -93,3 +103,4 @@ select
     case when joined.month_start = joined.churn_month then joined.churn_type end as churn_type
 from joined
 left join account_keys on joined.account_id = account_keys.account_id
+where {{ within_partition_months('joined.month_start') }}

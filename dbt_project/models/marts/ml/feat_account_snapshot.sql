@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='snapshot_month',
+        on_schema_change='fail',
+        tags=['monthly']
+    )
+}}
 -- The churn model's feature table: one row per account active at the end of snapshot month s, with
 -- features computed only from data dated on or before the last day of s, and the label "churns within
 -- months s+1 .. s+6" where no later data can change it (null, never a guessed 0, until then).
@@ -235,3 +244,5 @@ left join crm_as_of
     and labelled.snapshot_month = crm_as_of.snapshot_month
     and crm_as_of.preference = 1
 where labelled.is_active
+    -- A run for a range of snapshot months rebuilds those months only; windows above still see all history.
+    and {{ within_partition_months('labelled.snapshot_month') }}
