@@ -109,6 +109,19 @@ class ThrowawayCluster:
             raise RuntimeError(f"createdb failed: {created.stderr}")
         return PostgresServer(host="127.0.0.1", port=self.port, user="postgres", database="warehouse")
 
+    def require_password(self, user: str) -> None:
+        """Loopback logins of ``user`` need its password (scram); every other login stays trusted."""
+        hba = self.data_dir / "pg_hba.conf"
+        # The first matching line wins: the rule goes before initdb's trust lines. Rewritten in place, so
+        # the file keeps its owner (the server's user) when the tests run as root.
+        with open(hba, "r+") as handle:
+            rules = handle.read()
+            handle.seek(0)
+            handle.write(f"host all {user} 127.0.0.1/32 scram-sha-256\n{rules}")
+        reloaded = self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "reload")
+        if reloaded.returncode != 0:
+            raise RuntimeError(f"pg_ctl reload failed: {reloaded.stderr}")
+
     def stop(self) -> None:
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.root, ignore_errors=True)

@@ -4,6 +4,7 @@ against the truth the generator planted, then the same dbt models built on a rea
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
 from pathlib import Path
 
@@ -17,10 +18,12 @@ from assets.bi import bi_assets
 from assets.churn import churn_model, churn_scores
 from assets.ingest import ingest_assets, ingest_checks
 from assets.insight import insight_assets
-from assets.warehouse import scored_models, warehouse_models
+from assets.partitions import account_months
+from assets.warehouse import DBT_ASSETS
 from pipeline.config import Settings
 from pipeline.contract import CONTRACTS
 from pipeline.demo.generator import generate_demo_company
+from pipeline.orchestration import full_range_tags
 from pipeline.powerbi.tmdl_parse import column_reference, load_definition
 from pipeline.publish.parquet import current_release
 from pipeline.resources import BiLayerResource, resources_from
@@ -43,21 +46,21 @@ def demo(tmp_path_factory):
             [
                 *ingest_assets,
                 *ingest_checks,
-                warehouse_models,
+                *DBT_ASSETS,
                 *insight_assets,
                 churn_model,
                 churn_scores,
-                scored_models,
             ],
             selection=dg.AssetSelection.all() - dg.AssetSelection.assets(churn_scores).downstream(),
             resources=resources,
             instance=instance,
+            tags=full_range_tags(account_months),
         )
         tables_after_first = _raw_fingerprints(settings.warehouse_path)
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
             newest = str(conn.execute("select as_of_month from intermediate.int_reporting_period").fetchall()[0][0])
         scored = dg.materialize(
-            [churn_scores, scored_models, warehouse_models, churn_model, *insight_assets, *bi_assets],
+            [churn_scores, *DBT_ASSETS, churn_model, *insight_assets, *bi_assets],
             selection=dg.AssetSelection.assets(churn_scores).downstream(),
             partition_key=newest,
             resources=resources,
@@ -267,6 +270,28 @@ def test_no_personal_data_column_in_the_star_schema(demo):
     assert not columns & personal
 
 
+def test_no_personal_value_reaches_the_published_release(demo):
+    """Beyond column names: no published cell holds a value of a personal column of the landing contract
+    (emails, owners, notes) or anything shaped like an email address."""
+    personal_values = " union all ".join(
+        f'select cast("{name}" as varchar) as v from raw.{c.table}' for c in CONTRACTS for name in c.personal_columns
+    )
+    with duckdb.connect(str(demo["settings"].warehouse_path), read_only=True) as conn:
+        query = f"select distinct v from ({personal_values}) where length(v) > 5"
+        personal = {value for (value,) in conn.execute(query).fetchall()}
+    assert len(personal) > 100  # the landing files do hold personal data
+    email = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}")
+    found = []
+    with duckdb.connect() as conn:
+        for path in sorted(current_release(demo["settings"].bi_dir).path.glob("*.parquet")):
+            relation = f"read_parquet('{path}')"
+            described = conn.execute(f"describe select * from {relation}").fetchall()
+            for column in [row[0] for row in described if row[1] == "VARCHAR"]:
+                values = conn.execute(f'select distinct "{column}" from {relation}').fetchall()
+                found += [f"{path.stem}.{column}: {v}" for (v,) in values if v and (v in personal or email.search(v))]
+    assert found == []
+
+
 # --- the same models on PostgreSQL --------------------------------------------------------------------
 
 
@@ -371,7 +396,7 @@ def _publish_only(settings: Settings, **bi_overrides) -> dg.ExecuteInProcessResu
         )
     with dg.instance_for_test() as instance:
         return dg.materialize(
-            [*bi_assets, warehouse_models, scored_models],
+            [*bi_assets, *DBT_ASSETS],
             selection=dg.AssetSelection.assets(bi_assets[0]),
             resources=resources,
             instance=instance,
@@ -413,3 +438,49 @@ def bi_checks() -> list[str]:
     from assets.bi import CHECKS
 
     return list(CHECKS)
+
+
+def test_no_password_reaches_the_logs_the_metadata_or_any_file(demo, tmp_path, monkeypatch, capfd):
+    """A publish to PostgreSQL with a password in PIPELINE_BI_POSTGRES_URL (read through Dagster's EnvVar):
+    the password is needed (scram) and works, and it appears in no event, metadata, output or file."""
+    password = f"Pw-{secrets.token_hex(12)}"
+    cluster = ThrowawayCluster()
+    server = cluster.start()
+    try:
+        cluster.require_password("bi_publisher")
+        with psycopg.connect(server.url, autocommit=True) as admin:
+            admin.execute(
+                psycopg.sql.SQL("create role bi_publisher login createrole password {}").format(
+                    psycopg.sql.Literal(password)
+                )
+            )
+            admin.execute("create database bi_secret owner bi_publisher")
+        address = f"{server.host}:{server.port}/bi_secret"
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(f"postgresql://bi_publisher:wrong@{address}")
+        url = f"postgresql://bi_publisher:{password}@{address}"
+        monkeypatch.setenv("PIPELINE_BI_POSTGRES_URL", url)  # Dagster's EnvVar reads it when the run starts
+        home = _copy_home(demo, tmp_path).home
+        settings = Settings.from_env({"PIPELINE_HOME": str(home), "PIPELINE_BI_POSTGRES_URL": url})
+        assert settings.bi_postgres_enabled
+        with dg.instance_for_test() as instance:
+            result = dg.materialize(
+                [*bi_assets, *DBT_ASSETS],
+                selection=dg.AssetSelection.assets(bi_assets[0]),
+                resources=resources_from(settings),
+                instance=instance,
+            )
+            assert result.success
+            events = [dg.serialize_value(entry) for entry in instance.all_logs(result.run_id)]
+        with psycopg.connect(f"postgresql://bi_publisher:{password}@{address}") as conn:
+            (rows,) = conn.execute("select count(*) from bi.mart_account_360").fetchone()
+        assert rows == _query(demo, "select count(*) from marts.mart_account_360")[0][0]
+    finally:
+        cluster.stop()
+    output = "".join(capfd.readouterr())
+    files = [p for p in settings.home.rglob("*") if p.is_file() and p.suffix not in {".duckdb", ".parquet", ".skops"}]
+    leaks = [f"event {i}" for i, text in enumerate(events) if password in text]
+    leaks += ["stdout/stderr"] if password in output else []
+    leaks += [str(p) for p in files if password.encode() in p.read_bytes()]
+    assert len(events) > 20 and files  # there was something to search
+    assert leaks == []
