@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.contract import CONTRACTS, EntityContract
+from pipeline.ingest.landing import LandingFileNameError
 from pipeline.ingest.loader import QuarantineThresholdExceeded, ingest_entity, reconcile
 from pipeline.ingest.readers import UnreadableFileError
 from pipeline.ingest.report import files_markdown, preview_markdown
@@ -41,7 +42,7 @@ def build_ingest_asset(contract: EntityContract) -> dg.AssetsDefinition:
                     max_quarantine_share=landing_zone.max_quarantine_share,
                     tmp_dir=warehouse.scratch_dir,
                 )
-            except (UnreadableFileError, QuarantineThresholdExceeded) as error:
+            except (UnreadableFileError, QuarantineThresholdExceeded, LandingFileNameError) as error:
                 raise dg.Failure(description=str(error), allow_retries=False) from error
             preview = preview_markdown(conn, contract, context.run.run_id)
         for name in result.not_understood:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,17 @@ from pathlib import Path
 def _path(env: dict[str, str], name: str, default: Path) -> Path:
     value = env.get(name)
     return Path(value).expanduser().resolve() if value else default
+
+
+# Names that reach SQL as identifiers (schema, role) must be plain: checked when the settings are read.
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _identifier(env: dict[str, str], name: str, default: str) -> str:
+    value = env.get(name, default)
+    if not IDENTIFIER.match(value):
+        raise ValueError(f"{name} must be a plain lowercase SQL identifier (letters, digits, _), not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,7 @@ class Settings:
             refresh_months=int(env.get("PIPELINE_REFRESH_MONTHS", "13")),
             # Complete Parquet releases kept beside the current one (older ones are deleted).
             bi_keep_releases=int(env.get("PIPELINE_BI_KEEP_RELEASES", "5")),
-            bi_postgres_schema=env.get("PIPELINE_BI_POSTGRES_SCHEMA", "bi"),
-            bi_reader_role=env.get("PIPELINE_BI_READER_ROLE", "bi_reader"),
+            bi_postgres_schema=_identifier(env, "PIPELINE_BI_POSTGRES_SCHEMA", "bi"),
+            bi_reader_role=_identifier(env, "PIPELINE_BI_READER_ROLE", "bi_reader"),
             bi_postgres_enabled=bool(env.get("PIPELINE_BI_POSTGRES_URL")),
         )

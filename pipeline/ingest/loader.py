@@ -217,6 +217,15 @@ def _load_file(
     checked, failed = f"{read.table}_checked", f"{read.table}_failed"
     try:
         plan = validation.plan_file(contract, file.extract_date, read.columns)
+        reserved = [e for e in plan.extras if e in LINEAGE_COLUMNS or e.startswith(validation.WORKING_PREFIXES)]
+        if reserved:
+            # A re-export of a raw table carries _file, _row_number...: kept as extras they would collide
+            # with the lineage the warehouse writes itself (and crashed the run).
+            raise UnreadableFileError(
+                file.relative_path,
+                f"column(s) {', '.join(reserved)} use names the warehouse reserves for its own columns "
+                f"({', '.join(LINEAGE_COLUMNS)}, {'*, '.join(validation.WORKING_PREFIXES)}*): rename or remove them",
+            )
         if plan.missing_required:
             raise UnreadableFileError(
                 file.relative_path,
@@ -246,9 +255,9 @@ def _load_file(
             """,
             [file.relative_path, file.extract_date],
         )
-        conn.execute(
-            "delete from quarantine.rejected_rows where file = ? and file_sha256 = ?", [file.relative_path, sha256]
-        )
+        # Earlier quarantine rows of this file, of any version, are superseded: its rows in raw are
+        # replaced, so what the quarantine says about the file must be replaced with them.
+        conn.execute("delete from quarantine.rejected_rows where file = ?", [file.relative_path])
         conn.execute(
             f"""
             insert into quarantine.rejected_rows
@@ -352,9 +361,9 @@ def ingest_entity(
                 conn.execute("commit")
         except UnreadableFileError as error:
             conn.execute("rollback")
-            failed = next(f for f, _, _ in pending if f.relative_path == error.file)
-            sha = next(s for f, s, _ in pending if f is failed)
-            _record_ledger(conn, contract, failed, sha, "failed", run_id, message=error.problem)
+            failed = next(((f, s) for f, s, _ in pending if f.relative_path == error.file), None)
+            if failed is not None:  # else a bug named the file otherwise: still raise the file's error
+                _record_ledger(conn, contract, failed[0], failed[1], "failed", run_id, message=error.problem)
             raise
         except BaseException:
             conn.execute("rollback")

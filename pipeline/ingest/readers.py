@@ -23,8 +23,10 @@ import csv
 import datetime as dt
 import functools
 import io
+import re
 import uuid
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,21 +108,44 @@ def _decodes_fully(path: Path, encoding: str) -> bool:
     return True
 
 
-def detect_encoding(path: Path, *, sample_only: bool = False) -> str:
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")  # what surrogateescape makes of bytes that are not UTF-8
+
+
+def _utf8_evidence(blocks: Iterable[bytes]) -> tuple[int, int]:
+    """(valid multi-byte UTF-8 characters, runs of bytes that are not UTF-8) in the text."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+    valid = invalid = 0
+    for block in blocks:
+        text = decoder.decode(block)
+        runs = _ESCAPED_BYTES.findall(text)
+        invalid += len(runs)
+        valid += len(text) - len(text.encode("ascii", errors="ignore")) - sum(map(len, runs))
+    # Not decoded with final=True: a character cut off by the end of the text is no evidence against UTF-8.
+    return valid, invalid
+
+
+def _blocks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        yield from iter(lambda: handle.read(BLOCK_BYTES), b"")
+
+
+def detect_encoding(path: Path, *, sample_only: bool = False, name: str | None = None) -> str:
     """The file's text encoding. ``sample_only``: judge UTF-8 on the first 1 MiB; the caller lets
-    DuckDB's reader check the rest and comes back for a full detection if it finds invalid bytes."""
+    DuckDB's reader check the rest and comes back for a full detection if it finds invalid bytes.
+    ``name``: how errors name the file (the landing-relative path the ledger uses).
+
+    UTF-8 with a few bytes that are not UTF-8 (a file cut inside a character, a line pasted from another
+    system) is still UTF-8: read as Windows-1252, every one of its other non-ASCII characters would turn
+    silently into mojibake; read as UTF-8, only the lines with the bad bytes are quarantined. Windows-1252
+    text has next to no valid multi-byte sequences ("ä" is one byte, followed by ASCII), so more valid
+    multi-byte characters than invalid sequences means UTF-8."""
     with open(path, "rb") as handle:
         head = handle.read(SAMPLE_BYTES * 4)
     for bom, encoding in _BOMS:
         if head.startswith(bom):
             return encoding
-    if sample_only:
-        try:
-            codecs.getincrementaldecoder("utf-8")(errors="strict").decode(head, final=False)
-            return "utf-8"
-        except UnicodeDecodeError:
-            pass
-    elif _decodes_fully(path, "utf-8"):
+    valid, invalid = _utf8_evidence([head] if sample_only else _blocks(path))
+    if invalid == 0 or valid > invalid:
         return "utf-8"
     if _decodes_fully(path, "cp1252"):
         return "cp1252"
@@ -128,16 +153,25 @@ def detect_encoding(path: Path, *, sample_only: bool = False) -> str:
 
     best = from_path(path).best()
     if best is None:
-        raise UnreadableFileError(path.name, "the text encoding could not be determined (not UTF-8, not Windows-1252)")
+        raise UnreadableFileError(
+            name or path.name, "the text encoding could not be determined (not UTF-8, not Windows-1252)"
+        )
     return best.encoding
 
 
+# Bytes that do not decode (a UTF-16 file cut in the middle of a character) become one byte that is
+# invalid UTF-8, so DuckDB rejects their line as a malformed row instead of the whole file failing with
+# a bare UnicodeDecodeError, or the line loading with a replacement character.
+_UNDECODABLE = "ingest_mark_undecodable"
+codecs.register_error(_UNDECODABLE, lambda error: ("\udcff", error.end))
+
+
 def transcode_to_utf8(path: Path, encoding: str, target: Path) -> None:
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    decoder = codecs.getincrementaldecoder(encoding)(errors=_UNDECODABLE)
     with open(path, "rb") as source, open(target, "wb") as sink:
         for block in iter(lambda: source.read(BLOCK_BYTES), b""):
-            sink.write(decoder.decode(block).encode("utf-8"))
-        sink.write(decoder.decode(b"", final=True).encode("utf-8"))
+            sink.write(decoder.decode(block).encode("utf-8", errors="surrogateescape"))
+        sink.write(decoder.decode(b"", final=True).encode("utf-8", errors="surrogateescape"))
 
 
 # --- CSV dialect ------------------------------------------------------------------------------------
@@ -171,16 +205,31 @@ def detect_delimiter(sample: str) -> str:
     return best
 
 
+# Binary formats saved under a .csv name: say what the file is instead of guessing a text encoding.
+_BINARY_SIGNATURES = (
+    (b"PK\x03\x04", "a ZIP archive (an XLSX workbook?)"),
+    (b"PAR1", "a Parquet file"),
+    (b"\xd0\xcf\x11\xe0", "an old binary Excel (.xls) workbook"),
+)
+
+
 def read_csv(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Path) -> ReadFile:
     if file.path.stat().st_size == 0:
         raise UnreadableFileError(file.relative_path, "the file is empty (no header row)")
+    with open(file.path, "rb") as handle:
+        magic = handle.read(4)
+    for signature, what in _BINARY_SIGNATURES:
+        if magic.startswith(signature):
+            raise UnreadableFileError(file.relative_path, f"not CSV text: the file is {what}")
     # UTF-8 judged on a sample saves a pass over big files; DuckDB flags invalid bytes further on,
-    # and then the whole file is detected properly and read again.
-    read = _read_csv_as(conn, file, tmp_dir, detect_encoding(file.path, sample_only=True))
+    # and then the whole file is detected properly and, unless it is UTF-8 after all, read again.
+    read = _read_csv_as(conn, file, tmp_dir, detect_encoding(file.path, sample_only=True, name=file.relative_path))
     if read.detected["encoding"] == "utf-8" and any(r.problem.startswith("INVALID ENCODING") for r in read.rejects):
-        for statement in read.cleanup:
-            conn.execute(statement)
-        read = _read_csv_as(conn, file, tmp_dir, detect_encoding(file.path))
+        encoding = detect_encoding(file.path, name=file.relative_path)
+        if encoding != "utf-8":
+            for statement in read.cleanup:
+                conn.execute(statement)
+            read = _read_csv_as(conn, file, tmp_dir, encoding)
     return read
 
 
@@ -202,7 +251,10 @@ def _read_csv_as(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Pa
         names = _unique_names(file.relative_path, [normalise_column_name(n, i) for i, n in enumerate(header)])
         table = f"_stage_{uuid.uuid4().hex[:12]}"
         rejects_scan, rejects_table = f"{table}_rejects_scan", f"{table}_rejects"
-        columns_sql = "{" + ", ".join(f"'{_sql_string(n)}': 'VARCHAR'" for n in names) + "}"
+        # A column named rowid (Oracle and SQLite exports have one) would hide DuckDB's rowid, which
+        # numbers the rows: it is staged under another name and renamed back in the view.
+        staged = [_STAGED_ROWID if n == "rowid" else n for n in names]
+        columns_sql = "{" + ", ".join(f"'{_sql_string(n)}': 'VARCHAR'" for n in staged) + "}"
         try:
             conn.execute(
                 f"""
@@ -229,7 +281,8 @@ def _read_csv_as(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Pa
             ).fetchall()
         ]
         conn.execute(f"drop table if exists {rejects_table}; drop table if exists {rejects_scan}")
-        rows_parsed = _number_rows(conn, f"{table}_parsed", table, rejects)
+        _refuse_unclosed_quote(file, rejects)
+        rows_parsed = _number_rows(conn, f"{table}_parsed", table, rejects, rename_rowid="rowid" in names)
     finally:
         if readable != path:
             readable.unlink(missing_ok=True)
@@ -243,7 +296,31 @@ def _read_csv_as(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Pa
     )
 
 
-def _number_rows(conn: duckdb.DuckDBPyConnection, parsed: str, table: str, rejects: list[StructuralReject]) -> int:
+def _refuse_unclosed_quote(file: LandingFile, rejects: list[StructuralReject]) -> None:
+    """A quote that is never closed makes the rest of the file one field: the lines after it would be
+    one quarantined "row" and drop out of the row count. That file cannot be split into rows."""
+    for reject in rejects:
+        swallowed = reject.raw_line.count("\n")
+        if "unterminated quote" in reject.problem and swallowed:
+            raise UnreadableFileError(
+                file.relative_path,
+                f"row {reject.row_number} opens a quote that is never closed, so the {swallowed} line(s) after "
+                "it cannot be split into rows (an unescaped quote in a text field, or a file cut inside a "
+                "quoted value)",
+            )
+
+
+_STAGED_ROWID = "_rowid_column_of_the_file"
+
+
+def _number_rows(
+    conn: duckdb.DuckDBPyConnection,
+    parsed: str,
+    table: str,
+    rejects: list[StructuralReject],
+    *,
+    rename_rowid: bool = False,
+) -> int:
     """A view ``table`` over ``parsed`` adding ``_row_number`` in file order; rejected rows leave gaps.
 
     The CSV scan preserves insertion order, so a parsed row's rowid is its order in the file (offset:
@@ -265,8 +342,9 @@ def _number_rows(conn: duckdb.DuckDBPyConnection, parsed: str, table: str, rejec
             ) as numbered on {position} = numbered.ordinal
         """
     # A view, not a copy: the parsed rows are read once more, by validation, and never copied here.
+    columns = f'p.* rename ("{_STAGED_ROWID}" as rowid)' if rename_rowid else "p.*"
     conn.execute(
-        f"create temp view {table} as select p.*, null::varchar as _sheet, {numbering} as _row_number "
+        f"create temp view {table} as select {columns}, null::varchar as _sheet, {numbering} as _row_number "
         f"from {parsed} as p {join}"
     )
     return rows_parsed
@@ -337,7 +415,9 @@ def _column_text(cells: tuple) -> pa.Array:
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return pc.if_else(pc.equal(pc.utf8_trim_whitespace(values), ""), pa.scalar(None, pa.string()), values)
     if pa.types.is_floating(kind):
-        whole = pc.equal(values, pc.floor(values))
+        # Only below 2**53 is a whole double an exact integer; beyond, casting to int64 would wrap
+        # (1e20 became -9223372036854775808) and an id column would load a wrong id.
+        whole = pc.and_(pc.equal(values, pc.floor(values)), pc.less(pc.abs(values), 2.0**53))
         as_integer = pc.cast(pc.if_else(whole, values, 0), pa.int64(), safe=False)
         return pc.if_else(whole, pc.cast(as_integer, pa.string()), pc.cast(values, pa.string()))
     if pa.types.is_timestamp(kind):
@@ -360,7 +440,10 @@ def read_xlsx(conn: duckdb.DuckDBPyConnection, file: LandingFile, required_colum
     names: list[str] | None = None
     data_sheets, other_sheets = [], []
     for sheet_name in workbook.sheet_names:
-        rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=True)
+        try:
+            rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=True)
+        except Exception as error:  # calamine's XML and zip errors have no common base class
+            raise UnreadableFileError(file.relative_path, f"sheet {sheet_name} cannot be read: {error}") from error
         header_at = next((i for i, row in enumerate(rows) if any(cell not in (None, "") for cell in row)), None)
         if header_at is None:
             other_sheets.append(sheet_name)

@@ -25,6 +25,7 @@ from pipeline.contract import BUSINESS_ID_WEIGHTS, EntityContract
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d")
 TRUE_WORDS = ("true", "t", "1", "yes", "y", "kyllä", "k", "x")
 FALSE_WORDS = ("false", "f", "0", "no", "n", "ei", "e")
+LOCAL_TIME_ZONE = "Europe/Helsinki"  # DESIGN.md: months and dates are Helsinki dates
 
 SQL_TYPE = {
     "text": "varchar",
@@ -38,7 +39,7 @@ SQL_TYPE = {
 TYPE_WORDS = {
     "date": "not a date (YYYY-MM-DD, D.M.YYYY or D/M/YYYY)",
     "month": "not a month (YYYY-MM or a date)",
-    "integer": "not a whole number",
+    "integer": "not a whole number (or too large to store)",
     "money": "not an amount",
     "bool": "not a yes/no value",
 }
@@ -128,6 +129,10 @@ def decimal_evidence_sql(table: str, columns: list[str]) -> str:
     return f"select {' + '.join(parts[:half]) or '0'} as comma, {' + '.join(parts[half:]) or '0'} as point from {table}"
 
 
+# Names of the working columns of the checked table; a file's own column must not look like one.
+WORKING_PREFIXES = ("_raw_", "_compact_", "_number_")
+
+
 def _raw(col: ColumnPlan) -> str:
     return quote("_raw_" + col.name)
 
@@ -195,6 +200,9 @@ def typed_expression(col: ColumnPlan) -> str:
             text = f"upper({text})"
         return f"coalesce({text}, {literal(col.default)})" if col.default else text
     if logical in ("date", "month"):
+        if col.physical_type.upper() == "TIMESTAMP WITH TIME ZONE":
+            # An instant: its date is the Helsinki date (DESIGN.md), not the server's time zone's.
+            return f"cast(timezone({literal(LOCAL_TIME_ZONE)}, {raw}) as date)"
         if not is_text:
             return f"try_cast({raw} as date)"
         formats = "[" + ", ".join(literal(f) for f in DATE_FORMATS) + "]"
@@ -204,7 +212,8 @@ def typed_expression(col: ColumnPlan) -> str:
         return parsed
     if logical == "integer":
         number = f"try_cast({_number(col)} as double)" if is_text else f"try_cast({raw} as double)"
-        return f"case when {number} = trunc({number}) then cast({number} as bigint) end"
+        # try_cast: NaN, infinities and values beyond 64 bits are a dtype failure, not a crash of the run.
+        return f"case when {number} = trunc({number}) then try_cast({number} as bigint) end"
     if logical == "money":
         if not is_text:
             return f"try_cast({raw} as decimal(18,2))"

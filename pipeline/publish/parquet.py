@@ -18,6 +18,7 @@ the current one. Files are written by DuckDB's own Parquet writer (``COPY ... TO
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -100,7 +101,29 @@ def publish_parquet(
     data_as_of: str | None = None,
     now: datetime | None = None,
 ) -> Release:
-    """Write every table to a new release folder, mark it complete, switch the pointers, prune."""
+    """Write every table to a new release folder, mark it complete, switch the pointers, prune.
+
+    One publisher at a time per BI folder (an OS lock, dropped by the kernel if the process dies): two runs
+    publishing at once would otherwise clean up each other's release in progress.
+    """
+    bi_dir.mkdir(parents=True, exist_ok=True)
+    with open(bi_dir / ".publish.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _publish_locked(conn, tables, bi_dir, run_id, keep, data_as_of, now)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _publish_locked(
+    conn: duckdb.DuckDBPyConnection,
+    tables: list[PublishedTable],
+    bi_dir: Path,
+    run_id: str,
+    keep: int,
+    data_as_of: str | None,
+    now: datetime | None,
+) -> Release:
     now = now or datetime.now(UTC)
     published_at = now.replace(tzinfo=None)
     release_id = release_id_for(run_id, now)

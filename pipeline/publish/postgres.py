@@ -71,6 +71,10 @@ def publish_postgres(
     stamp = f"run {run_id}, published {published_at.isoformat(timespec='seconds')}Z"
     counts: dict[str, int] = {}
     with psycopg.connect(url) as pg, tempfile.TemporaryDirectory(prefix="bi-copy-") as scratch:
+        # One publisher per schema at a time (they share the staging schema). A session lock: the server
+        # drops it when the connection ends, also when the process dies.
+        pg.execute("select pg_advisory_lock(hashtext(%s))", [f"account_intelligence publish {schema}"])
+        pg.commit()
         ensure_reader_role(pg, reader_role)
         pg.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(staging)))
         pg.execute(sql.SQL("create schema {}").format(sql.Identifier(staging)))

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from pipeline.config import IDENTIFIER
+
 MARTS_SCHEMA = "marts"
 # What the BI layer gets (one rule for publishing, the quality suites and the Power BI model).
 PUBLISHED_PREFIXES = ("dim_", "fct_", "mart_")
@@ -19,7 +21,6 @@ PERSONAL_DATA_PATTERN = re.compile(
     r"(^|_)(e_?mail|phone|notes?|comments?|first_name|last_name|full_name|person|contact_name|owner)($|_)"
 )
 NOT_PERSONAL = {"account_owner_key"}
-IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 class PersonalDataError(RuntimeError):

@@ -7,13 +7,15 @@
     )
 }}
 -- One row per invoice line (the current version: a corrected re-sent line replaces the earlier one).
--- Incremental: a run only processes lines from drops newer than the newest one already here.
+-- Incremental: a run processes the lines of the newest extract date already here and of newer drops. The
+-- newest date is processed again because a correction can arrive under the same extract date (a file
+-- re-sent the same day, say invoice_lines_20261031_correction.parquet): staging then holds its version.
 with
 
 invoice_lines as (
     select * from {{ ref('stg_finance__invoice_lines') }}
     {% if is_incremental() %}
-    where extract_date > (select coalesce(max(extract_date), cast('1900-01-01' as date)) from {{ this }})
+    where extract_date >= (select coalesce(max(extract_date), cast('1900-01-01' as date)) from {{ this }})
     {% endif %}
 ),
 

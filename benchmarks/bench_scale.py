@@ -1,0 +1,265 @@
+"""Scale benchmark: the whole pipeline on tiers S, M and L, stage by stage, plus an incremental run.
+
+    python benchmarks/bench_scale.py                       # S, M, L (2,000 / 20,000 / 100,000 accounts)
+    python benchmarks/bench_scale.py --tiers S --work /var/tmp/scale
+
+For each tier (36 months): generate, ingest, dbt build, train, score, publish, each in its own process
+(``python -m pipeline.runner``, the same assets the jobs run): wall time, peak memory of the stage's
+process and of its children (dbt), rows and rows per second. Then, on the largest tier, an incremental
+run as the daily refresh does it: one new day of events dropped into the landing zone, then ingest, the
+dbt build with the monthly models over the refresh window (13 months), the analyses and the marts they
+feed, and publishing, against the full run.
+
+Results: benchmarks/results/scale.json and benchmarks/results/scale.png. Growth exponent from M to L per
+stage: log(t_L / t_M) / log(rows_L / rows_M) (1.0 = linear).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+TIERS = {"S": 2_000, "M": 20_000, "L": 100_000}
+STAGES = ("ingest", "dbt", "train", "score", "publish")
+
+# Runs a command and reports its peak memory: the process itself and its children (dbt) separately.
+MEASURED = """
+import json, resource, runpy, sys
+sys.argv = sys.argv[1:]
+code = 0
+try:
+    runpy.run_module(sys.argv[0], run_name="__main__")
+except SystemExit as exit:
+    code = exit.code or 0
+usage = {"self_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+         "children_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}
+print("PEAK " + json.dumps(usage), flush=True)
+sys.exit(code)
+"""
+
+
+def measure(home: Path, module: str, *args: str) -> dict:
+    env = {**os.environ, "PIPELINE_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-c", MEASURED, module, *args], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise SystemExit(f"{module} {' '.join(args)} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
+    peak = json.loads(next(line[5:] for line in completed.stdout.splitlines() if line.startswith("PEAK ")))
+    return {
+        "seconds": round(seconds, 1),
+        "peak_gib": round(max(peak["self_kib"], peak["children_kib"]) / 2**20, 2),
+        "peak_gib_process": round(peak["self_kib"] / 2**20, 2),
+        "peak_gib_children": round(peak["children_kib"] / 2**20, 2),
+    }
+
+
+def _count(conn: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return int(conn.execute(sql).fetchall()[0][0] or 0)
+
+
+def stage_rows(home: Path) -> dict[str, int]:
+    """The rows each stage handles: landing rows (generate, ingest), raw rows read (dbt), labelled
+    snapshots (train), accounts scored (score), rows published (publish)."""
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        raw_tables = [
+            r[0] for r in conn.execute("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()
+        ]
+        raw = sum(_count(conn, f"select count(*) from raw.{t}") for t in raw_tables)
+        labelled = _count(conn, "select count(*) from marts.feat_account_snapshot where churned_within_6m is not null")
+        scored = _count(
+            conn,
+            "select count(*) from ml.churn_scores "
+            "where snapshot_month = (select max(snapshot_month) from ml.churn_scores)",
+        )
+    manifest = json.loads((home / "bi" / "current" / "_manifest.json").read_text())
+    published = sum(t["rows"] for t in manifest["tables"].values())
+    return {"generate": raw, "ingest": raw, "dbt": raw, "train": labelled, "score": scored, "publish": published}
+
+
+def run_tier(name: str, accounts: int, work: Path) -> dict:
+    home = work / name
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    print(f"[{name}] {accounts:,} accounts x 36 months in {home}", flush=True)
+    stages = {"generate": measure(home, "pipeline.cli", "generate", "--accounts", str(accounts), "--months", "36")}
+    for stage in STAGES:
+        stages[stage] = measure(home, "pipeline.runner", stage)
+        print(f"[{name}] {stage}: {stages[stage]['seconds']} s, {stages[stage]['peak_gib']} GiB", flush=True)
+    for stage, rows in stage_rows(home).items():
+        stages[stage]["rows"] = rows
+        stages[stage]["rows_per_second"] = round(rows / max(stages[stage]["seconds"], 0.01))
+    total = sum(s["seconds"] for s in stages.values())
+    return {
+        "accounts": accounts,
+        "months": 36,
+        "stages": stages,
+        "total_seconds": round(total, 1),
+        "peak_gib": max(s["peak_gib"] for s in stages.values()),
+        "home": str(home),
+    }
+
+
+def drop_one_new_day(home: Path) -> dict[str, int]:
+    """One new day of events after the newest extract date: activities, invoice lines and payments of the
+    newest day again, under new keys and dated the next day, in drops named for that day."""
+    landing = home / "landing"
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        newest = conn.execute("select as_of_date from intermediate.int_reporting_period").fetchall()[0][0]
+        day = newest + timedelta(days=1)
+        stamp = day.strftime("%Y%m%d")
+        written = {}
+        for source, entity, key, date_column, fmt in [
+            ("crm", "activities", "activity_id", "activity_date", "csv"),
+            ("finance", "invoice_lines", "invoice_id", "invoice_date", "parquet"),
+            ("finance", "payments", "payment_id", "payment_date", "csv"),
+        ]:
+            columns = [
+                r[0]
+                for r in conn.execute(
+                    "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ? "
+                    "and column_name not like '\\_%' escape '\\' order by ordinal_position",
+                    [f"{source}__{entity}"],
+                ).fetchall()
+            ]
+            if date_column not in columns or key not in columns:
+                continue
+            select = ", ".join(
+                f'\'{stamp}-\' || "{c}" as "{c}"'
+                if c == key
+                else (f"cast('{day}' as date) as \"{c}\"" if c == date_column else f'"{c}"')
+                for c in columns
+            )
+            target = landing / source / f"{entity}_{stamp}.{fmt}"
+            options = "format parquet" if fmt == "parquet" else "header, delimiter ';'"
+            newest_day = conn.execute(
+                f"select max(cast({date_column} as date)) from raw.{source}__{entity}"
+            ).fetchall()[0][0]
+            conn.execute(
+                f"copy (select {select} from raw.{source}__{entity} where cast({date_column} as date) = ?) "
+                f"to '{target}' ({options})",
+                [newest_day],
+            )
+            written[f"{source}/{entity}"] = _count(
+                conn, f"select count(*) from read_{'parquet' if fmt == 'parquet' else 'csv'}('{target}')"
+            )
+    return written
+
+
+def run_incremental(tier: dict, refresh_months: int = 13) -> dict:
+    home = Path(tier["home"])
+    rows = drop_one_new_day(home)
+    print(f"[incremental] new day dropped: {rows}", flush=True)
+    stages = {"ingest": measure(home, "pipeline.runner", "ingest")}
+    from assets.partitions import account_months
+    from pipeline.orchestration import refresh_window
+
+    start, end = refresh_window(account_months.get_partition_keys(), refresh_months)
+    stages["dbt"] = measure(home, "pipeline.runner", "dbt", "--months", start, end)
+    # As the daily refresh: the analyses and the marts they feed (the scores stay those of the closed
+    # month; scoring is monthly), then publishing.
+    for stage in ("analyses", "publish"):
+        stages[stage] = measure(home, "pipeline.runner", stage)
+    total = sum(s["seconds"] for s in stages.values())
+    return {
+        "on_tier_accounts": tier["accounts"],
+        "new_rows": rows,
+        "monthly_partitions_rebuilt": [start, end],
+        "stages": stages,
+        "total_seconds": round(total, 1),
+        "share_of_full_run": round(total / tier["total_seconds"], 3),
+    }
+
+
+def growth(small: dict, large: dict) -> dict[str, float]:
+    exponents = {}
+    for stage in ("generate", *STAGES):
+        s, l_ = small["stages"][stage], large["stages"][stage]
+        if s.get("rows") and l_.get("rows") and l_["rows"] != s["rows"]:
+            exponents[stage] = round(math.log(l_["seconds"] / s["seconds"]) / math.log(l_["rows"] / s["rows"]), 2)
+    rows_small, rows_large = small["stages"]["ingest"]["rows"], large["stages"]["ingest"]["rows"]
+    exponents["total"] = round(
+        math.log(large["total_seconds"] / small["total_seconds"]) / math.log(rows_large / rows_small), 2
+    )
+    return exponents
+
+
+def chart(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tiers = list(results["tiers"])
+    labels = [f"{t}\n{results['tiers'][t]['accounts']:,}" for t in tiers]
+    stages = ("generate", *STAGES, "analyses")
+    bars = [results["tiers"][t]["stages"] for t in tiers]
+    if results.get("incremental"):
+        labels.append("L + 1 day\n(incremental)")
+        bars.append(results["incremental"]["stages"])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    bottom = [0.0] * len(bars)
+    for stage in stages:
+        heights = [b.get(stage, {}).get("seconds", 0) / 60 for b in bars]
+        left.bar(labels, heights, bottom=bottom, label=stage)
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    left.axhline(15, color="red", linestyle="--", linewidth=1, label="L target (15 min)")
+    left.set_ylabel("wall time (minutes)")
+    left.set_title("Wall time by stage")
+    left.legend(fontsize=8)
+    peaks = [max(s["peak_gib"] for s in b.values()) for b in bars]
+    right.bar(labels, peaks, color="tab:gray")
+    right.axhline(6, color="red", linestyle="--", linewidth=1, label="target (6 GiB)")
+    right.set_ylabel("peak memory of any stage (GiB)")
+    right.set_title("Peak memory")
+    right.legend(fontsize=8)
+    fig.suptitle(f"Account intelligence pipeline, 36 months, {results['machine']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tiers", default="S,M,L")
+    parser.add_argument("--work", default="/var/tmp/account-intelligence-scale")
+    parser.add_argument("--no-incremental", action="store_true")
+    parser.add_argument("--out", default=str(RESULTS / "scale.json"))
+    args = parser.parse_args()
+    work = Path(args.work)
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    names = [t.strip() for t in args.tiers.split(",") if t.strip()]
+    results = {
+        "measured_on": date.today().isoformat(),
+        "machine": f"{os.cpu_count()} cores, {memory_gib:.0f} GiB",
+        "tiers": {name: run_tier(name, TIERS[name], work) for name in names},
+    }
+    if "M" in results["tiers"] and "L" in results["tiers"]:
+        results["growth_exponent_m_to_l"] = growth(results["tiers"]["M"], results["tiers"]["L"])
+    if not args.no_incremental:
+        largest = max(results["tiers"].values(), key=lambda t: t["accounts"])
+        results["incremental"] = run_incremental(largest)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    chart(results, out.with_suffix(".png"))
+    print(json.dumps({k: v for k, v in results.items() if k != "tiers"}, indent=2))
+    for name, tier in results["tiers"].items():
+        print(f"{name}: {tier['total_seconds']:.0f} s, peak {tier['peak_gib']} GiB")
+
+
+if __name__ == "__main__":
+    main()
