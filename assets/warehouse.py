@@ -5,7 +5,6 @@ files to the marts. dbt tests become asset checks. The manifest is prepared by `
 or by ``dagster dev`` (``prepare_if_dev``); loading the code location only reads it.
 """
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -133,11 +132,12 @@ def build_models(
     with writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds), dbt_environment(warehouse.path):
         invocation = dbt.cli(["build", *extra_args], context=context, raise_on_error=False)
         events = list(invocation.stream())
-    relations = relation_names(dbt_project.manifest_path)
+    # The invocation's own manifest (in its own target folder), not the shared target/manifest.json that
+    # `dagster dev` may be rewriting at this moment.
+    manifest = invocation.get_artifact("manifest.json")
+    relations = relation_names(manifest)
     # Every test's result is kept in the warehouse: publishing, possibly in a later run, is gated on it.
-    results = gate.test_results(
-        invocation.get_artifact("run_results.json"), json.loads(dbt_project.manifest_path.read_text())
-    )
+    results = gate.test_results(invocation.get_artifact("run_results.json"), manifest)
     with warehouse.connect() as conn:
         gate.record_dbt_results(conn, results, context.run.run_id)
     with warehouse.connect(read_only=True) as conn:

@@ -33,9 +33,8 @@ def dbt_environment(warehouse_path: str, target: str | None = None) -> Iterator[
                 os.environ[key] = value
 
 
-def relation_names(manifest_path: Path) -> dict[str, str]:
-    """dbt node id -> the relation it builds (e.g. "marts"."dim_account"), read from the manifest."""
-    manifest = json.loads(Path(manifest_path).read_text())
+def relation_names(manifest: dict) -> dict[str, str]:
+    """dbt node id -> the relation it builds (e.g. "marts"."dim_account"), from a manifest."""
     return {
         unique_id: node["relation_name"]
         for unique_id, node in manifest.get("nodes", {}).items()
