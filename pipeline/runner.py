@@ -52,13 +52,6 @@ def stage_tags(stage: str, months: tuple[str, str] | None = None) -> Mapping[str
     return partition_range_tags(*months) if months else full_range_tags(account_months)
 
 
-def newest_snapshot_month(settings) -> str:
-    from pipeline.warehouse import connect
-
-    with connect(settings.warehouse_path, read_only=True) as conn:
-        return str(conn.execute("select as_of_month from intermediate.int_reporting_period").fetchall()[0][0])
-
-
 def run_stage(
     stage: str,
     settings=None,
@@ -66,6 +59,7 @@ def run_stage(
     months: tuple[str, str] | None = None,
     raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
+    from pipeline.cli import newest_snapshot_month
     from pipeline.config import Settings
     from pipeline.resources import resources_from
 
