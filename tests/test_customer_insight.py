@@ -169,6 +169,38 @@ def test_poststratification_restores_the_invited_mix():
     assert "overstates NPS" in row["bias_statement"]
 
 
+def test_the_nps_from_cell_counts_equals_the_row_level_weighting():
+    # Small and empty cells on purpose: fine cells fall back to their size band, then to "all"; one group
+    # has no answer at all. Reference: each invitation's own weight (poststratification_weights).
+    rng = np.random.default_rng(3)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "g": rng.choice(["a", "b", "c"], n, p=[0.6, 0.35, 0.05]),
+            "size_band": rng.choice(["Small (<50)", "Medium (50-249)", "Large (250+)", "Unknown"], n, p=[0.5, 0.3, 0.18, 0.02]),
+            "contact_role": rng.choice(["decision_maker", "influencer", "user", "other"], n, p=[0.2, 0.3, 0.45, 0.05]),
+        }
+    )
+    frame["responded"] = (rng.random(n) < 0.3) & (frame["g"] != "c")
+    frame["nps_score"] = np.where(frame["responded"], rng.integers(0, 11, n), np.nan)
+    table = nps.adjusted_nps(frame, ["g"], min_cell_respondents=15).set_index("g")
+    for group, part in frame.groupby("g"):
+        answered = part[part["responded"]]
+        row = table.loc[group]
+        assert row["invitations"] == len(part) and row["respondents"] == len(answered)
+        if not len(answered):
+            assert np.isnan(row["adjusted_nps"]) and row["weighting_cells"] == 0
+            continue
+        weights = nps.poststratification_weights(part, 15)
+        expected = nps.nps_with_margin(answered["nps_score"].to_numpy(), weights.to_numpy())
+        assert (row["adjusted_nps"], row["adjusted_nps_margin_of_error"], row["effective_respondents"]) == pytest.approx(
+            expected, rel=1e-9
+        )
+        assert row["raw_nps"] == pytest.approx(nps.nps_with_margin(answered["nps_score"].to_numpy())[0])
+        assert row["weighting_cells"] == nps._cell_labels(part, 15)[answered.index].nunique()
+    assert table.loc["a", "weighting_cells"] > 1  # the weighting did split the respondents
+
+
 def _planted_nps(truth_dir, invitation_ids: pd.Series) -> float:
     """NPS of the would-be answers of every invited contact, answered or not."""
     invited = pd.read_parquet(truth_dir / "invited_nps.parquet").set_index("invitation_id")

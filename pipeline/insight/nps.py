@@ -42,15 +42,14 @@ def nps_with_margin(scores: np.ndarray, weights: np.ndarray | None = None) -> tu
 
 
 def _cell_labels(invitations: pd.DataFrame, min_cell_respondents: int) -> pd.Series:
-    """Each invitation's weighting cell: fine where it has enough respondents, else coarse, else all."""
+    """Each invitation's weighting cell: fine where it has enough respondents, else coarse, else all.
 
-    def key(columns: tuple[str, ...]) -> pd.Series:
-        return invitations[list(columns)].astype(str).agg("|".join, axis=1)
-
+    The row-level definition; :func:`adjusted_nps` applies the same rule to cell counts."""
     responded = invitations["responded"].astype(bool)
-    fine, coarse = key(FINE_CELL), key(COARSE_CELL)
+    fine = invitations["size_band"].astype(str) + "|" + invitations["contact_role"].astype(str)
+    coarse = "coarse:" + invitations["size_band"].astype(str)
     fine_counts = responded.groupby(fine).sum()
-    label = fine.where(fine.map(fine_counts) >= min_cell_respondents, "coarse:" + coarse)
+    label = fine.where(fine.map(fine_counts) >= min_cell_respondents, coarse)
     label_counts = responded.groupby(label).sum()
     return label.where(label.map(label_counts) >= min_cell_respondents, "all")
 
@@ -66,6 +65,66 @@ def poststratification_weights(
     return (cells[responded].map(invited_share) / cells[responded].map(respondent_share)).astype(float)
 
 
+CELL_COUNTS = ["invitations", "respondents", "promoters", "detractors"]
+
+
+def cell_counts(invitations: pd.DataFrame, group_columns: list[str]) -> pd.DataFrame:
+    """Invitations, respondents, promoters and detractors per group and fine cell (size band x role).
+
+    Everything the weighting needs: every respondent of a cell gets the same weight, so the weighted NPS
+    and Kish's effective n follow from these counts (hundreds of rows instead of millions of invitations).
+    """
+    responded = invitations["responded"].astype(bool).to_numpy()
+    score = pd.to_numeric(invitations["nps_score"]).astype(float).to_numpy()
+    keys = [*group_columns, *FINE_CELL]
+    counts = invitations[keys].assign(
+        invitations=1,
+        respondents=responded.astype("int64"),
+        promoters=(responded & (score >= 9)).astype("int64"),
+        detractors=(responded & (score <= 6)).astype("int64"),
+    )
+    return counts.groupby(keys, sort=True, dropna=False)[CELL_COUNTS].sum().reset_index()
+
+
+def _weighted_nps(cells: pd.DataFrame, group_columns: list[str], min_cell_respondents: int) -> pd.DataFrame:
+    """Per group: adjusted NPS, margin, effective n and cells used, from fine-cell counts (one row per
+    group and fine cell). The cell rule is :func:`_cell_labels`'; the weight of a respondent in cell c is
+    (invited_c / invited) / (respondents_c / respondents)."""
+    cells = cells.copy()
+    group = cells[group_columns].astype(str).agg("\x1f".join, axis=1) if group_columns else "all"
+    fine = cells["size_band"].astype(str) + "|" + cells["contact_role"].astype(str)
+    coarse = "coarse:" + cells["size_band"].astype(str)
+    cells["_group"] = group
+    cells["label"] = fine.where(cells["respondents"] >= min_cell_respondents, coarse)
+    label_respondents = cells.groupby(["_group", "label"])["respondents"].transform("sum")
+    cells["label"] = cells["label"].where(label_respondents >= min_cell_respondents, "all")
+    labels = cells.groupby(["_group", "label"], sort=False)[CELL_COUNTS].sum().reset_index()
+    totals = labels.groupby("_group")[["invitations", "respondents"]].transform("sum")
+    answered = labels["respondents"] > 0
+    weight = (labels["invitations"] / totals["invitations"]) / (labels["respondents"] / totals["respondents"])
+    weight = weight.where(answered, 0.0)
+    labels = labels.assign(
+        sum_w=labels["respondents"] * weight,
+        sum_w2=labels["respondents"] * weight**2,
+        promoter_w=labels["promoters"] * weight,
+        detractor_w=labels["detractors"] * weight,
+        cell_used=answered.astype("int64"),
+    )
+    sums = labels.groupby("_group", sort=False)[["sum_w", "sum_w2", "promoter_w", "detractor_w", "cell_used"]].sum()
+    promoters = sums["promoter_w"] / sums["sum_w"]
+    detractors = sums["detractor_w"] / sums["sum_w"]
+    effective_n = (sums["sum_w"] ** 2 / sums["sum_w2"]).where(sums["sum_w"] > 0, 0.0)
+    variance = (promoters + detractors - (promoters - detractors) ** 2).clip(lower=0.0)
+    return pd.DataFrame(
+        {
+            "adjusted_nps": 100.0 * (promoters - detractors),
+            "adjusted_nps_margin_of_error": Z_95 * 100.0 * np.sqrt(variance / effective_n),
+            "effective_respondents": effective_n,
+            "weighting_cells": sums["cell_used"].astype("int64"),
+        }
+    )
+
+
 def adjusted_nps(
     invitations: pd.DataFrame, group_columns: list[str], min_cell_respondents: int = MIN_CELL_RESPONDENTS
 ) -> pd.DataFrame:
@@ -74,31 +133,38 @@ def adjusted_nps(
     ``invitations``: one row per relationship-survey invitation with ``responded`` (bool), ``nps_score``
     (0-10 where responded), the cell columns (``size_band``, ``contact_role``) and the group columns.
     """
-    rows = []
-    for group, part in invitations.groupby(group_columns, sort=True, dropna=False):
-        group = group if isinstance(group, tuple) else (group,)
-        answered = part[part["responded"].astype(bool)]
-        raw, raw_margin, _ = nps_with_margin(answered["nps_score"].to_numpy())
-        if len(answered):
-            weights = poststratification_weights(part, min_cell_respondents)
-            adjusted, margin, effective_n = nps_with_margin(answered["nps_score"].to_numpy(), weights.to_numpy())
-            cells_used = int(_cell_labels(part, min_cell_respondents)[answered.index].nunique())
-        else:
-            adjusted, margin, effective_n, cells_used = np.nan, np.nan, 0.0, 0
-        rows.append(
-            {
-                **dict(zip(group_columns, group, strict=True)),
-                "invitations": len(part),
-                "respondents": len(answered),
-                "raw_nps": raw,
-                "raw_nps_margin_of_error": raw_margin,
-                "adjusted_nps": adjusted,
-                "adjusted_nps_margin_of_error": margin,
-                "effective_respondents": effective_n,
-                "weighting_cells": cells_used,
-            }
-        )
-    table = pd.DataFrame(rows)
+    return adjusted_nps_from_cells(cell_counts(invitations, group_columns), group_columns, min_cell_respondents)
+
+
+def adjusted_nps_from_cells(
+    cells: pd.DataFrame, group_columns: list[str], min_cell_respondents: int = MIN_CELL_RESPONDENTS
+) -> pd.DataFrame:
+    """:func:`adjusted_nps` on counts per group and fine cell (as from :func:`cell_counts`; rows of the
+    same group and cell are added up first)."""
+    keys = [*group_columns, *FINE_CELL]
+    cells = cells.groupby(keys, sort=True, dropna=False)[CELL_COUNTS].sum().reset_index()
+    groups = cells.groupby(group_columns, sort=True, dropna=False)[CELL_COUNTS].sum()
+    respondents = groups["respondents"]
+    promoters, detractors = groups["promoters"] / respondents, groups["detractors"] / respondents
+    raw_variance = (promoters + detractors - (promoters - detractors) ** 2).clip(lower=0.0)
+    table = pd.DataFrame(
+        {
+            "invitations": groups["invitations"].astype("int64"),
+            "respondents": respondents.astype("int64"),
+            "raw_nps": 100.0 * (promoters - detractors),
+            "raw_nps_margin_of_error": Z_95 * 100.0 * np.sqrt(raw_variance / respondents),
+        }
+    ).reset_index()
+    weighted = _weighted_nps(cells, group_columns, min_cell_respondents)
+    group_key = table[group_columns].astype(str).agg("\x1f".join, axis=1) if group_columns else "all"
+    weighted = weighted.reindex(group_key.to_numpy())
+    for column in weighted.columns:
+        table[column] = weighted[column].to_numpy()
+    unanswered = table["respondents"] == 0
+    table.loc[unanswered, ["raw_nps", "raw_nps_margin_of_error", "adjusted_nps", "adjusted_nps_margin_of_error"]] = np.nan
+    table.loc[unanswered, "effective_respondents"] = 0.0
+    table.loc[unanswered, "weighting_cells"] = 0
+    table["weighting_cells"] = table["weighting_cells"].astype("int64")
     table["bias_statement"] = [bias_statement(r) for r in table.to_dict("records")]
     return table
 
@@ -139,11 +205,12 @@ def adjusted_nps_by_period(invitations: pd.DataFrame, min_cell_respondents: int 
     ``invitations`` as read from ``int_relationship_invitations`` (``year_quarter``,
     ``is_in_last_12_months``, ``segment_key`` and the cell columns).
     """
-    quarters = invitations.assign(period_type="quarter", period=invitations["year_quarter"])
-    recent = invitations[invitations["is_in_last_12_months"].astype(bool)]
+    cells = cell_counts(invitations, ["year_quarter", "is_in_last_12_months", "segment_key"])
+    quarters = cells.assign(period_type="quarter", period=cells["year_quarter"])
+    recent = cells[cells["is_in_last_12_months"].astype(bool)]
     recent = recent.assign(period_type="last_12_months", period=LAST_12_MONTHS)
     periods = pd.concat([quarters, recent], ignore_index=True)
     every_segment = pd.concat([periods.assign(segment_key=ALL_SEGMENTS), periods], ignore_index=True)
-    table = adjusted_nps(every_segment, ["period_type", "period", "segment_key"], min_cell_respondents)
+    table = adjusted_nps_from_cells(every_segment, ["period_type", "period", "segment_key"], min_cell_respondents)
     table["segment_key"] = table["segment_key"].astype("int64")
     return table
