@@ -1,6 +1,6 @@
 -- What each account is worth (DESIGN.md, "Definitions"), one row per account:
 -- * trailing-twelve-month (TTM) revenue, gross margin (= gross profit: net - cost of goods), cost to serve
---   and customer profitability (gross margin - cost to serve), the twelve months up to the reporting month;
+--   (from int_account_ttm) and customer profitability (gross margin - cost to serve);
 -- * customer lifetime value: expected discounted gross profit over var clv_horizon_months, with monthly
 --   retention from the account's own churn probability of the newest scored month,
 --   retention = (1 - p)^(1 / churn_horizon_months), monthly discount rate d = (1 + annual_discount_rate)^(1/12) - 1,
@@ -15,24 +15,8 @@
 -- precision on DuckDB).
 with
 
-accounts as (
-    select * from {{ ref('int_accounts') }}
-),
-
-revenue as (
-    select * from {{ ref('int_revenue_by_account_month') }}
-),
-
-cost_to_serve as (
-    select * from {{ ref('int_cost_to_serve_by_account_month') }}
-),
-
-churn as (
-    select * from {{ ref('int_churn_events') }}
-),
-
-period as (
-    select * from {{ ref('int_reporting_period') }}
+ttm as (
+    select * from {{ ref('int_account_ttm') }}
 ),
 
 scores as (
@@ -45,48 +29,18 @@ latest_scores as (
     where scores.snapshot_month = (select max(snapshot_month) from scores)
 ),
 
-revenue_ttm as (
-    select
-        revenue.account_id,
-        sum(case when revenue.month_start > {{ add_months('period.as_of_month', -12) }}
-            then revenue.revenue_eur else 0 end) as revenue_ttm_eur,
-        sum(case when revenue.month_start <= {{ add_months('period.as_of_month', -12) }}
-                and revenue.month_start > {{ add_months('period.as_of_month', -24) }}
-            then revenue.revenue_eur else 0 end) as revenue_prior_ttm_eur,
-        sum(case when revenue.month_start > {{ add_months('period.as_of_month', -12) }}
-            then revenue.gross_margin_eur else 0 end) as gross_margin_ttm_eur
-    from revenue
-    cross join period
-    where revenue.month_start <= period.as_of_month
-    group by 1
-),
-
-cost_to_serve_ttm as (
-    select
-        cost_to_serve.account_id,
-        sum(cost_to_serve.cost_to_serve_eur) as cost_to_serve_ttm_eur
-    from cost_to_serve
-    cross join period
-    where cost_to_serve.month_start > {{ add_months('period.as_of_month', -12) }}
-        and cost_to_serve.month_start <= period.as_of_month
-    group by 1
-),
-
 valued as (
     select
-        accounts.account_id,
-        churn.churn_month is null as is_active_customer,
-        {{ money('coalesce(revenue_ttm.revenue_ttm_eur, 0)') }} as revenue_ttm_eur,
-        {{ money('coalesce(revenue_ttm.revenue_prior_ttm_eur, 0)') }} as revenue_prior_ttm_eur,
-        {{ money('coalesce(revenue_ttm.gross_margin_ttm_eur, 0)') }} as gross_margin_ttm_eur,
-        {{ money('coalesce(cost_to_serve_ttm.cost_to_serve_ttm_eur, 0)') }} as cost_to_serve_ttm_eur,
+        ttm.account_id,
+        ttm.is_active_customer,
+        ttm.revenue_ttm_eur,
+        ttm.revenue_prior_ttm_eur,
+        ttm.gross_margin_ttm_eur,
+        ttm.cost_to_serve_ttm_eur,
         -- The probability as mart_churn_scores publishes it, so lifetime value can be recomputed from the marts.
         cast(cast(latest_scores.churn_probability as decimal(18, 6)) as double precision) as churn_probability
-    from accounts
-    left join churn on accounts.account_id = churn.account_id
-    left join revenue_ttm on accounts.account_id = revenue_ttm.account_id
-    left join cost_to_serve_ttm on accounts.account_id = cost_to_serve_ttm.account_id
-    left join latest_scores on accounts.account_id = latest_scores.account_id
+    from ttm
+    left join latest_scores on ttm.account_id = latest_scores.account_id
 ),
 
 lifetime_inputs as (

@@ -9,12 +9,8 @@ accounts as (
     where account_key <> -1
 ),
 
-churn as (
-    select * from {{ ref('int_churn_events') }}
-),
-
-account_months as (
-    select * from {{ ref('fct_account_month') }}
+ttm as (
+    select * from {{ ref('int_account_ttm') }}
 ),
 
 responses as (
@@ -33,26 +29,14 @@ period as (
     select * from {{ ref('int_reporting_period') }}
 ),
 
--- Same rule as mart_account_360.is_active_customer: an account is a customer until it churns.
 active_accounts as (
     select
         accounts.account_id,
-        nullif(trim(accounts.main_competitor), '') as main_competitor
+        nullif(trim(accounts.main_competitor), '') as main_competitor,
+        ttm.revenue_ttm_eur
     from accounts
-    left join churn on accounts.account_id = churn.account_id
-    where churn.churn_month is null
-),
-
--- Trailing twelve months up to the reporting month, as in mart_account_360.
-revenue_ttm as (
-    select
-        account_months.account_id,
-        sum(account_months.revenue_eur) as revenue_ttm_eur
-    from account_months
-    cross join period
-    where account_months.month_start > {{ add_months('period.as_of_month', -12) }}
-        and account_months.month_start <= period.as_of_month
-    group by 1
+    inner join ttm on accounts.account_id = ttm.account_id
+    where ttm.is_active_customer
 ),
 
 -- Answers dated after the reporting date are not known yet on that date.
@@ -117,12 +101,11 @@ survey_voice as (
         named_competitors.preferred_competitor,
         latest_considering.considering_alternatives >= {{ var('considering_alternatives_threshold', 7) }}
             as is_considering_alternatives,
-        coalesce(revenue_ttm.revenue_ttm_eur, 0) as revenue_ttm_eur
+        active_accounts.revenue_ttm_eur
     from active_accounts
     inner join latest_considering on active_accounts.account_id = latest_considering.account_id
     left join named_competitors
         on active_accounts.account_id = named_competitors.account_id and named_competitors.preference = 1
-    left join revenue_ttm on active_accounts.account_id = revenue_ttm.account_id
 ),
 
 considering as (

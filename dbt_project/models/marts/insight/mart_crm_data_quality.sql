@@ -15,8 +15,8 @@ crm_accounts as (
     select * from {{ ref('int_accounts') }}
 ),
 
-churn as (
-    select * from {{ ref('int_churn_events') }}
+ttm as (
+    select * from {{ ref('int_account_ttm') }}
 ),
 
 contacts as (
@@ -36,7 +36,6 @@ period as (
     select * from {{ ref('int_reporting_period') }}
 ),
 
--- Same rule as mart_account_360.is_active_customer: an account is a customer until it churns.
 active_accounts as (
     select
         accounts.account_id,
@@ -44,9 +43,9 @@ active_accounts as (
         -- The owner is an employee: BI gets a pseudonymous key, never the name (docs/decisions.md).
         coalesce({{ dbt.hash('crm_accounts.account_owner') }}, 'Unassigned') as account_owner_key
     from accounts
-    left join churn on accounts.account_id = churn.account_id
+    inner join ttm on accounts.account_id = ttm.account_id
     left join crm_accounts on accounts.account_id = crm_accounts.account_id
-    where churn.churn_month is null
+    where ttm.is_active_customer
 ),
 
 -- Staging turns a missing role into 'other', so 'other' cannot be told apart from a missing role; the

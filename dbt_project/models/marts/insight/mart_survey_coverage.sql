@@ -13,12 +13,8 @@ crm_accounts as (
     select * from {{ ref('int_accounts') }}
 ),
 
-churn as (
-    select * from {{ ref('int_churn_events') }}
-),
-
-account_months as (
-    select * from {{ ref('fct_account_month') }}
+ttm as (
+    select * from {{ ref('int_account_ttm') }}
 ),
 
 responses as (
@@ -39,7 +35,6 @@ period as (
     select * from {{ ref('int_reporting_period') }}
 ),
 
--- Same rule as mart_account_360.is_active_customer: an account is a customer until it churns.
 active_accounts as (
     select
         accounts.account_key,
@@ -47,23 +42,12 @@ active_accounts as (
         accounts.account_name,
         accounts.segment_key,
         accounts.size_band,
-        crm_accounts.account_owner
+        crm_accounts.account_owner,
+        ttm.revenue_ttm_eur
     from accounts
-    left join churn on accounts.account_id = churn.account_id
+    inner join ttm on accounts.account_id = ttm.account_id
     left join crm_accounts on accounts.account_id = crm_accounts.account_id
-    where churn.churn_month is null
-),
-
--- Trailing twelve months up to the reporting month, as in mart_account_360.
-revenue_ttm as (
-    select
-        account_months.account_id,
-        sum(account_months.revenue_eur) as revenue_ttm_eur
-    from account_months
-    cross join period
-    where account_months.month_start > {{ add_months('period.as_of_month', -12) }}
-        and account_months.month_start <= period.as_of_month
-    group by 1
+    where ttm.is_active_customer
 ),
 
 -- Responses dated after the reporting date are not known yet on that date, so they never count.
@@ -111,12 +95,10 @@ contact_breadth as (
 valued as (
     select
         active_accounts.*,
-        coalesce(revenue_ttm.revenue_ttm_eur, 0) as revenue_ttm_eur,
-        sum(coalesce(revenue_ttm.revenue_ttm_eur, 0)) over () as active_revenue_ttm_eur,
+        sum(active_accounts.revenue_ttm_eur) over () as active_revenue_ttm_eur,
         voice.last_response_date,
         coalesce(voice.responses_12m, 0) as responses_12m
     from active_accounts
-    left join revenue_ttm on active_accounts.account_id = revenue_ttm.account_id
     left join voice on active_accounts.account_id = voice.account_id
 ),
 
