@@ -64,7 +64,7 @@ ON_MONTHLY_SELECTION = "tag:monthly+"
 def warehouse_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    yield from build_models(context, dbt, warehouse)
+    yield from build_models(context, dbt, warehouse, "warehouse_models")
 
 
 @dbt_assets(
@@ -78,7 +78,7 @@ def warehouse_models(
 def scored_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    yield from build_models(context, dbt, warehouse)
+    yield from build_models(context, dbt, warehouse, "scored_models")
 
 
 @dbt_assets(
@@ -95,7 +95,7 @@ def monthly_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
     window = context.partition_time_window
-    yield from build_models(context, dbt, warehouse, partition_vars(window.start, window.end))
+    yield from build_models(context, dbt, warehouse, "monthly_models", partition_vars(window.start, window.end))
 
 
 @dbt_assets(
@@ -110,7 +110,7 @@ def monthly_models(
 def models_on_monthly_facts(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    yield from build_models(context, dbt, warehouse)
+    yield from build_models(context, dbt, warehouse, "models_on_monthly_facts")
 
 
 # Every dbt asset, for lookups that must not care which of them builds a model.
@@ -126,18 +126,27 @@ def model_key(model: str) -> dg.AssetKey:
 
 
 def build_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, extra_args: list[str] = ()
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    dbt_asset: str,
+    extra_args: list[str] = (),
 ) -> Iterator[Any]:
-    # dbt is the only writer while it runs; row counts are read after it has released the file.
+    # dbt is the only writer while it runs; row counts are read after it has released the file. The
+    # artefacts are read under the lock too: the next run of this dbt asset writes the same folder.
     with writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds), dbt_environment(warehouse.path):
-        invocation = dbt.cli(["build", *extra_args], context=context, raise_on_error=False)
+        invocation = dbt.cli(
+            ["build", *extra_args],
+            context=context,
+            raise_on_error=False,
+            target_path=warehouse.dbt_target_dir(dbt_asset),
+        )
         events = list(invocation.stream())
-    # The invocation's own manifest (in its own target folder), not the shared target/manifest.json that
-    # `dagster dev` may be rewriting at this moment.
-    manifest = invocation.get_artifact("manifest.json")
+        manifest = invocation.get_artifact("manifest.json")
+        run_results = invocation.get_artifact("run_results.json")
     relations = relation_names(manifest)
     # Every test's result is kept in the warehouse: publishing, possibly in a later run, is gated on it.
-    results = gate.test_results(invocation.get_artifact("run_results.json"), manifest)
+    results = gate.test_results(run_results, manifest)
     with warehouse.connect() as conn:
         gate.record_dbt_results(conn, results, context.run.run_id)
     with warehouse.connect(read_only=True) as conn:

@@ -177,7 +177,9 @@ def test_the_nps_from_cell_counts_equals_the_row_level_weighting():
     frame = pd.DataFrame(
         {
             "g": rng.choice(["a", "b", "c"], n, p=[0.6, 0.35, 0.05]),
-            "size_band": rng.choice(["Small (<50)", "Medium (50-249)", "Large (250+)", "Unknown"], n, p=[0.5, 0.3, 0.18, 0.02]),
+            "size_band": rng.choice(
+                ["Small (<50)", "Medium (50-249)", "Large (250+)", "Unknown"], n, p=[0.5, 0.3, 0.18, 0.02]
+            ),
             "contact_role": rng.choice(["decision_maker", "influencer", "user", "other"], n, p=[0.2, 0.3, 0.45, 0.05]),
         }
     )
@@ -193,9 +195,8 @@ def test_the_nps_from_cell_counts_equals_the_row_level_weighting():
             continue
         weights = nps.poststratification_weights(part, 15)
         expected = nps.nps_with_margin(answered["nps_score"].to_numpy(), weights.to_numpy())
-        assert (row["adjusted_nps"], row["adjusted_nps_margin_of_error"], row["effective_respondents"]) == pytest.approx(
-            expected, rel=1e-9
-        )
+        adjusted = (row["adjusted_nps"], row["adjusted_nps_margin_of_error"], row["effective_respondents"])
+        assert adjusted == pytest.approx(expected, rel=1e-9)
         assert row["raw_nps"] == pytest.approx(nps.nps_with_margin(answered["nps_score"].to_numpy())[0])
         assert row["weighting_cells"] == nps._cell_labels(part, 15)[answered.index].nunique()
     assert table.loc["a", "weighting_cells"] > 1  # the weighting did split the respondents

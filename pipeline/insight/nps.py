@@ -161,7 +161,8 @@ def adjusted_nps_from_cells(
     for column in weighted.columns:
         table[column] = weighted[column].to_numpy()
     unanswered = table["respondents"] == 0
-    table.loc[unanswered, ["raw_nps", "raw_nps_margin_of_error", "adjusted_nps", "adjusted_nps_margin_of_error"]] = np.nan
+    figures = ["raw_nps", "raw_nps_margin_of_error", "adjusted_nps", "adjusted_nps_margin_of_error"]
+    table.loc[unanswered, figures] = np.nan
     table.loc[unanswered, "effective_respondents"] = 0.0
     table.loc[unanswered, "weighting_cells"] = 0
     table["weighting_cells"] = table["weighting_cells"].astype("int64")
