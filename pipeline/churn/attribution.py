@@ -48,12 +48,6 @@ REASON_OF_INPUT: dict[str, str] = {
     "considering_alternatives_latest": "competition",
     "named_preferred_competitor": "competition",
     "has_known_competitor": "competition",
-    **{f"log_revenue_vs_history_ew{h}m": "revenue_trend" for h in (1, 4)},
-    **{f"activities_per_month_ew{h}m": "engagement" for h in (1, 4)},
-    **{f"meetings_per_month_ew{h}m": "meetings" for h in (1, 4)},
-    **{f"meeting_share_ew{h}m": "meetings" for h in (1, 4)},
-    **{f"late_payments_per_month_ew{h}m": "payments" for h in (1, 4)},
-    **{f"late_payment_share_ew{h}m": "payments" for h in (1, 4)},
 }
 # Everything else (industry, size, country, tenure, revenue level, margin, share of wallet) is the profile.
 PROFILE = "profile"

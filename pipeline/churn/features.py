@@ -43,16 +43,6 @@ NUMERIC_FEATURES = (
     "activities_12m",
     "meetings_12m",
     "days_since_last_meeting",
-    "log_revenue_vs_history_ew1m",
-    "log_revenue_vs_history_ew4m",
-    "activities_ew1m",
-    "activities_ew4m",
-    "meetings_ew1m",
-    "meetings_ew4m",
-    "late_payments_ew1m",
-    "late_payments_ew4m",
-    "invoices_due_ew1m",
-    "invoices_due_ew4m",
     "respondents_12m",
     "nps_latest",
     "nps_change",
@@ -65,9 +55,6 @@ FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES + BOOLEAN_FEATURES
 # Read for the reasons' wording and revenue at risk, not fed to the model.
 CONTEXT_COLUMNS = ("last_meeting_date", "last_invoice_month", "latest_survey_month")
 COLUMNS = (*KEY, *FEATURES, *CONTEXT_COLUMNS, LABEL)
-
-# Counts per month with exponentially weighted means in the feature table (half-lives 1 and 4 months).
-EW_COUNTS = ("activities", "meetings", "late_payments", "invoices_due")
 
 SIZE_BANDS = ["Small (<50)", "Medium (50-249)", "Large (250+)", "Unknown"]
 
@@ -119,9 +106,6 @@ FEATURE_SCHEMA = pa.DataFrameSchema(
         "activities_12m": _count(),
         "meetings_12m": _count(),
         "days_since_last_meeting": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
-        "log_revenue_vs_history_ew1m": pa.Column(float, pa.Check.in_range(-30, 30), nullable=True, coerce=True),
-        "log_revenue_vs_history_ew4m": pa.Column(float, pa.Check.in_range(-30, 30), nullable=True, coerce=True),
-        **{f"{count}_ew{h}m": _count(nullable=True) for count in EW_COUNTS for h in (1, 4)},
         "respondents_12m": _count(),
         "nps_latest": pa.Column(float, pa.Check.in_range(-100, 100), nullable=True, coerce=True),
         "nps_change": pa.Column(float, pa.Check.in_range(-200, 200), nullable=True, coerce=True),
@@ -247,19 +231,6 @@ def model_inputs(frame: pd.DataFrame) -> pd.DataFrame:
     out["meeting_share_12m"] = frame["meetings_12m"].astype(float) / (frame["activities_12m"].astype(float) + 1)
     out["late_payments_per_month_12m"] = frame["late_payments_12m"].astype(float) / months_12
     out["log_days_since_last_meeting"] = np.log1p(frame["days_since_last_meeting"].astype(float))
-    # Exponentially weighted (half-lives 1 and 4 months): the account's recent level against its own history,
-    # and recent rates, comparable whatever the length of the history (unlike the fixed windows above).
-    for h in (1, 4):
-        out[f"log_revenue_vs_history_ew{h}m"] = frame[f"log_revenue_vs_history_ew{h}m"].astype(float)
-        activities = frame[f"activities_ew{h}m"].astype(float)
-        meetings = frame[f"meetings_ew{h}m"].astype(float)
-        late = frame[f"late_payments_ew{h}m"].astype(float)
-        due = frame[f"invoices_due_ew{h}m"].astype(float)
-        out[f"activities_per_month_ew{h}m"] = activities
-        out[f"meetings_per_month_ew{h}m"] = meetings
-        out[f"meeting_share_ew{h}m"] = meetings / (activities + 0.05)
-        out[f"late_payments_per_month_ew{h}m"] = late
-        out[f"late_payment_share_ew{h}m"] = late / (due + 0.05)
     out["surveyed_12m"] = (frame["respondents_12m"].astype(float) > 0).astype(float)
     for column in BOOLEAN_FEATURES:
         out[column] = frame[column].astype(float)
@@ -284,10 +255,4 @@ INPUT_SOURCES: dict[str, tuple[str, ...]] = {
     "late_payments_per_month_12m": ("late_payments_12m",),
     "log_days_since_last_meeting": ("days_since_last_meeting",),
     "surveyed_12m": ("respondents_12m",),
-    **{f"log_revenue_vs_history_ew{h}m": (f"log_revenue_vs_history_ew{h}m",) for h in (1, 4)},
-    **{f"activities_per_month_ew{h}m": (f"activities_ew{h}m",) for h in (1, 4)},
-    **{f"meetings_per_month_ew{h}m": (f"meetings_ew{h}m",) for h in (1, 4)},
-    **{f"meeting_share_ew{h}m": (f"meetings_ew{h}m", f"activities_ew{h}m") for h in (1, 4)},
-    **{f"late_payments_per_month_ew{h}m": (f"late_payments_ew{h}m",) for h in (1, 4)},
-    **{f"late_payment_share_ew{h}m": (f"late_payments_ew{h}m", f"invoices_due_ew{h}m") for h in (1, 4)},
 }

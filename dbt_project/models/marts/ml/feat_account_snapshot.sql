@@ -44,31 +44,14 @@ period as (
     select * from {{ ref('int_reporting_period') }}
 ),
 
--- The average log revenue of the accounts invoicing in a month: the company's seasonality and trend, taken
--- out of each account's own log revenue (month k uses only month k's invoices).
-month_levels as (
-    select
-        month_start,
-        avg(ln(1 + cast(revenue_eur as double precision))) as mean_log_revenue
-    from account_months
-    where revenue_eur > 0
-    group by month_start
-),
-
 months_with_meetings as (
     select
         account_months.*,
-        engagement.last_meeting_date as last_meeting_date_in_month,
-        case when account_months.revenue_eur > 0
-            then ln(1 + cast(account_months.revenue_eur as double precision)) - month_levels.mean_log_revenue
-        end as adjusted_log_revenue,
-        row_number() over (partition by account_months.account_id order by account_months.month_start)
-            as month_number
+        engagement.last_meeting_date as last_meeting_date_in_month
     from account_months
     left join engagement
         on account_months.account_id = engagement.account_id
         and account_months.month_start = engagement.month_start
-    left join month_levels on account_months.month_start = month_levels.month_start
 ),
 
 rolling as (
@@ -128,32 +111,6 @@ rolling as (
         max(last_meeting_date_in_month) over (
             partition by account_months.account_id order by account_months.month_start
             rows between unbounded preceding and current row) as last_meeting_date,
-        -- Exponentially weighted means (half-lives 1 and 4 months): recent months count most, and unlike
-        -- fixed windows they mean the same whatever the length of the account's history.
-        {{ decayed_mean('adjusted_log_revenue', 1, 'month_number', 'account_months.account_id', 'account_months.month_start') }}
-            - avg(adjusted_log_revenue) over (
-                partition by account_months.account_id order by account_months.month_start
-                rows between unbounded preceding and current row) as log_revenue_vs_history_ew1m,
-        {{ decayed_mean('activities', 1, 'month_number', 'account_months.account_id', 'account_months.month_start') }}
-            as activities_ew1m,
-        {{ decayed_mean('meetings', 1, 'month_number', 'account_months.account_id', 'account_months.month_start') }}
-            as meetings_ew1m,
-        {{ decayed_mean('late_payments', 1, 'month_number', 'account_months.account_id', 'account_months.month_start') }}
-            as late_payments_ew1m,
-        {{ decayed_mean('invoices_due', 1, 'month_number', 'account_months.account_id', 'account_months.month_start') }}
-            as invoices_due_ew1m,
-        {{ decayed_mean('adjusted_log_revenue', 4, 'month_number', 'account_months.account_id', 'account_months.month_start') }}
-            - avg(adjusted_log_revenue) over (
-                partition by account_months.account_id order by account_months.month_start
-                rows between unbounded preceding and current row) as log_revenue_vs_history_ew4m,
-        {{ decayed_mean('activities', 4, 'month_number', 'account_months.account_id', 'account_months.month_start') }}
-            as activities_ew4m,
-        {{ decayed_mean('meetings', 4, 'month_number', 'account_months.account_id', 'account_months.month_start') }}
-            as meetings_ew4m,
-        {{ decayed_mean('late_payments', 4, 'month_number', 'account_months.account_id', 'account_months.month_start') }}
-            as late_payments_ew4m,
-        {{ decayed_mean('invoices_due', 4, 'month_number', 'account_months.account_id', 'account_months.month_start') }}
-            as invoices_due_ew4m,
         count(*) over (
             partition by account_months.account_id order by account_months.month_start
             rows between unbounded preceding and current row) as months_in_data
@@ -268,16 +225,6 @@ select
     cast(case when labelled.last_meeting_date is not null
         then {{ days_between('labelled.last_meeting_date', month_end('labelled.snapshot_month')) }} end
         as integer) as days_since_last_meeting,
-    cast(labelled.log_revenue_vs_history_ew1m as decimal(18, 6)) as log_revenue_vs_history_ew1m,
-    cast(labelled.log_revenue_vs_history_ew4m as decimal(18, 6)) as log_revenue_vs_history_ew4m,
-    cast(labelled.activities_ew1m as decimal(18, 6)) as activities_ew1m,
-    cast(labelled.activities_ew4m as decimal(18, 6)) as activities_ew4m,
-    cast(labelled.meetings_ew1m as decimal(18, 6)) as meetings_ew1m,
-    cast(labelled.meetings_ew4m as decimal(18, 6)) as meetings_ew4m,
-    cast(labelled.late_payments_ew1m as decimal(18, 6)) as late_payments_ew1m,
-    cast(labelled.late_payments_ew4m as decimal(18, 6)) as late_payments_ew4m,
-    cast(labelled.invoices_due_ew1m as decimal(18, 6)) as invoices_due_ew1m,
-    cast(labelled.invoices_due_ew4m as decimal(18, 6)) as invoices_due_ew4m,
     cast(labelled.respondents_12m as integer) as respondents_12m,
     labelled.latest_survey_month,
     cast(voice.account_nps as decimal(18, 6)) as nps_latest,
