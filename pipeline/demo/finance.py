@@ -4,7 +4,7 @@
 Revenue
     Every account that is a customer in month t (created, not churned) is invoiced that month: its
     planted yearly size / 12, times seasonality (July is quiet), its own growth, a ramp-up in the first
-    half year, ``exp(-0.35 r)`` of its risk state (buying less when at risk) and noise. So an account's
+    half year, ``exp(-0.55 r)`` of its risk state (buying less when at risk) and noise. So an account's
     last invoice is in the month before its churn month, and nothing is invoiced after it: silent churn is
     exactly "no invoiced revenue from the churn month on". The month's revenue is split over 1+ invoices
     of 1+ lines; product lines have their own margins (cost of goods per line).

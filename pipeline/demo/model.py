@@ -4,7 +4,7 @@ how survey answers (drivers, NPS, non-response) are made.
 Risk state
     Each account has a static risk (industry, small size, foreign, a personal component) and a
     latent monthly risk state ``r`` that evolves slowly: a stationary AR(1) with persistence
-    ``RISK_PERSISTENCE`` (0.95 per month) and unit variance. ``r`` in month t drives what can be seen in
+    ``RISK_PERSISTENCE`` (0.97 per month) and unit variance. ``r`` in month t drives what can be seen in
     month t: revenue (lower when at risk), engagement (fewer activities, fewer meetings and visits),
     late payments, a competitor showing up in the CRM, survey ratings, NPS and
     ``considering_alternatives``.
@@ -51,7 +51,7 @@ import numpy as np
 
 # --- risk state and churn ----------------------------------------------------------------------------
 
-RISK_PERSISTENCE = 0.95  # AR(1) coefficient of the monthly risk state
+RISK_PERSISTENCE = 0.97  # AR(1) coefficient of the monthly risk state
 RISK_TO_HAZARD = 0.85  # log-odds of monthly churn per unit of risk state
 BASE_CHURN_LOGIT = -5.05  # monthly churn log-odds at zero risk: ~10-12 % annual churn
 STATIC_RISK_NOISE = 0.2  # account-level risk not explained by industry, size, country
@@ -61,11 +61,11 @@ HORIZON_MONTHS = 6
 
 # --- how the risk state shows in what can be seen ----------------------------------------------------
 
-REVENUE_RISK_EFFECT = 0.35  # revenue multiplier exp(-0.35 r)
-ENGAGEMENT_RISK_EFFECT = 1.0  # activities per month multiplier exp(-r - 1/2), mean 1
+REVENUE_RISK_EFFECT = 0.55  # revenue multiplier exp(-0.55 r - 0.55^2/2), mean 1
+ENGAGEMENT_RISK_EFFECT = 1.2  # activities per month multiplier exp(-1.2 r - 1.2^2/2), mean 1
 MEETING_RISK_EFFECT = 0.8  # share of meetings and visits among activities: exp(-0.8 r)
 LATE_PAYMENT_LOGIT = -2.9  # ~6 % of invoices paid late at zero risk
-LATE_PAYMENT_RISK_EFFECT = 1.5
+LATE_PAYMENT_RISK_EFFECT = 2.0
 COMPETITOR_PRESENT_LOGIT = -1.3
 COMPETITOR_RISK_EFFECT = 1.1
 
