@@ -86,20 +86,18 @@ def cell_counts(invitations: pd.DataFrame, group_columns: list[str]) -> pd.DataF
     return counts.groupby(keys, sort=True, dropna=False)[CELL_COUNTS].sum().reset_index()
 
 
-def _weighted_nps(cells: pd.DataFrame, group_columns: list[str], min_cell_respondents: int) -> pd.DataFrame:
-    """Per group: adjusted NPS, margin, effective n and cells used, from fine-cell counts (one row per
-    group and fine cell). The cell rule is :func:`_cell_labels`'; the weight of a respondent in cell c is
-    (invited_c / invited) / (respondents_c / respondents)."""
+def _weighted_nps(cells: pd.DataFrame, min_cell_respondents: int) -> pd.DataFrame:
+    """Per group (column ``group_number``): adjusted NPS, margin, effective n and cells used,
+    from fine-cell counts (one row per group and fine cell). The cell rule is :func:`_cell_labels`'; the
+    weight of a respondent in cell c is (invited_c / invited) / (respondents_c / respondents)."""
     cells = cells.copy()
-    group = cells[group_columns].astype(str).agg("\x1f".join, axis=1) if group_columns else "all"
     fine = cells["size_band"].astype(str) + "|" + cells["contact_role"].astype(str)
     coarse = "coarse:" + cells["size_band"].astype(str)
-    cells["_group"] = group
     cells["label"] = fine.where(cells["respondents"] >= min_cell_respondents, coarse)
-    label_respondents = cells.groupby(["_group", "label"])["respondents"].transform("sum")
+    label_respondents = cells.groupby(["group_number", "label"])["respondents"].transform("sum")
     cells["label"] = cells["label"].where(label_respondents >= min_cell_respondents, "all")
-    labels = cells.groupby(["_group", "label"], sort=False)[CELL_COUNTS].sum().reset_index()
-    totals = labels.groupby("_group")[["invitations", "respondents"]].transform("sum")
+    labels = cells.groupby(["group_number", "label"], sort=False)[CELL_COUNTS].sum().reset_index()
+    totals = labels.groupby("group_number")[["invitations", "respondents"]].transform("sum")
     answered = labels["respondents"] > 0
     weight = (labels["invitations"] / totals["invitations"]) / (labels["respondents"] / totals["respondents"])
     weight = weight.where(answered, 0.0)
@@ -110,7 +108,8 @@ def _weighted_nps(cells: pd.DataFrame, group_columns: list[str], min_cell_respon
         detractor_w=labels["detractors"] * weight,
         cell_used=answered.astype("int64"),
     )
-    sums = labels.groupby("_group", sort=False)[["sum_w", "sum_w2", "promoter_w", "detractor_w", "cell_used"]].sum()
+    weighted_sums = ["sum_w", "sum_w2", "promoter_w", "detractor_w", "cell_used"]
+    sums = labels.groupby("group_number", sort=False)[weighted_sums].sum()
     promoters = sums["promoter_w"] / sums["sum_w"]
     detractors = sums["detractor_w"] / sums["sum_w"]
     effective_n = (sums["sum_w"] ** 2 / sums["sum_w2"]).where(sums["sum_w"] > 0, 0.0)
@@ -155,9 +154,9 @@ def adjusted_nps_from_cells(
             "raw_nps_margin_of_error": Z_95 * 100.0 * np.sqrt(raw_variance / respondents),
         }
     ).reset_index()
-    weighted = _weighted_nps(cells, group_columns, min_cell_respondents)
-    group_key = table[group_columns].astype(str).agg("\x1f".join, axis=1) if group_columns else "all"
-    weighted = weighted.reindex(group_key.to_numpy())
+    # Group numbers in the order of ``groups`` (sorted, missing keys last), so the rows line up.
+    cells["group_number"] = cells.groupby(group_columns, sort=True, dropna=False).ngroup()
+    weighted = _weighted_nps(cells, min_cell_respondents).reindex(range(len(table)))
     for column in weighted.columns:
         table[column] = weighted[column].to_numpy()
     unanswered = table["respondents"] == 0
