@@ -44,11 +44,11 @@ def test_the_model_comes_close_to_the_planted_truth_out_of_time(company):
     print({"oracle": oracle, "model": model})
     # The bars are AUC within 0.02 and lift >= 90% of the oracle's. At 2,000 accounts the fit sees
     # ~1,000 churners and the estimation error of the fit dominates (docs/churn_model.md has the
-    # 20,000-account figures: gap 0.022 / 0.020, lift 93% / 88% on two companies). Here: the Brier bar as
-    # issued, and looser bars on AUC (measured gap 0.048) and lift (measured 63%) that fail a weakly
-    # regularised model (C=0.1 here: gap 0.088).
+    # 20,000-account figures: gap 0.016 / 0.018, lift 91% / 89% on two companies). Here: the Brier bar as
+    # issued, and looser bars on AUC (measured gap 0.030; 0.048 before the log engagement inputs and the
+    # ensemble) and lift (measured 66%) that fail a weakly regularised model (C=0.1 here: gap 0.088).
     assert model["brier"] <= 1.1 * oracle["brier"]
-    assert model["roc_auc"] >= oracle["roc_auc"] - 0.06
+    assert model["roc_auc"] >= oracle["roc_auc"] - 0.045
     assert model["top_decile_lift"] >= 0.6 * oracle["top_decile_lift"]
     assert model["roc_auc"] > trained.baselines["recency_rule"]["roc_auc"]
     # The headline: the top decile churns well over twice as often as the rest.
@@ -91,7 +91,7 @@ def test_same_data_and_seed_give_the_same_model_and_metrics(company):
     assert again.best.metrics == first.best.metrics
 
 
-@pytest.mark.parametrize("candidate", ["logistic_regression", "gradient_boosting"])
+@pytest.mark.parametrize("candidate", ["logistic_regression", "gradient_boosting", training.ENSEMBLE])
 def test_attributions_add_up_to_each_accounts_log_odds(company, candidate):
     trained = company["trained"]
     model = trained.candidates[candidate].model
@@ -174,7 +174,10 @@ def test_psi_is_zero_for_the_same_population_and_large_for_a_shifted_one(company
     shifted = reference.copy()
     shifted["activities_12m"] = shifted["activities_12m"] * 3 + 5
     report = drift.feature_drift(reference, shifted)
-    assert report.worst[0] in {"activities_per_month_12m", "meeting_share_12m"} and report.worst[1] > drift.PSI_FAIL
+    assert (
+        report.worst[0] in {"log_activities_per_month_12m", "log_meeting_share_12m"}
+        and report.worst[1] > drift.PSI_FAIL
+    )
 
 
 def test_deciles_and_lift_match_a_direct_computation():
@@ -232,3 +235,17 @@ def test_shuffling_every_event_after_the_snapshot_leaves_its_features_unchanged(
         after = conn.execute(query, [snapshot.date()]).df()
     assert len(before) > 10_000
     pd.testing.assert_frame_equal(before, after)
+
+
+def test_the_ensemble_survives_the_model_store_and_scores_the_same(company, tmp_path):
+    trained = company["trained"]
+    model = trained.candidates[training.ENSEMBLE].model
+    store = ModelStore(tmp_path)
+    version = store.save(model, {"features_left_out": trained.features_left_out, "trained_at": "x"})
+    loaded = store.load(version).model  # skops: only trusted types load
+    rows = training.rows_in(company["frame"], trained.split.evaluation_months)
+    np.testing.assert_allclose(
+        training.predict(loaded, rows, trained.features_left_out),
+        trained.candidates[training.ENSEMBLE].evaluation_probability,
+        rtol=1e-12,
+    )

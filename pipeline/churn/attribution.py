@@ -9,7 +9,9 @@ average logit of the reference rows):
   a column is ``coef * (z - mean z over the reference rows)``, exact and cheap;
 - gradient boosting: TreeSHAP (``shap.TreeExplainer``, path-dependent: exact Shapley values of the
   trees' own conditional expectations, additive to the raw log-odds; the interventional variant was ~20x
-  slower for the same reasons on our data).
+  slower for the same reasons on our data);
+- the mean of both (``training.LogOddsAverage``): the mean of the two, since Shapley values are linear in
+  the model.
 
 Prepared columns are summed back to the inputs they come from (one-hot levels to their category, missing
 indicators to their feature), and inputs to the reason they stand for. Reasons with a positive share
@@ -22,16 +24,18 @@ import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
 
 from pipeline.churn.features import CATEGORICAL_FEATURES
+from pipeline.churn.training import LogOddsAverage
 
 # Which reason each model input stands for.
 REASON_OF_INPUT: dict[str, str] = {
-    "activities_per_month_3m": "engagement",
-    "activities_per_month_12m": "engagement",
-    "meetings_per_month_3m": "meetings",
-    "meetings_per_month_12m": "meetings",
-    "meeting_share_12m": "meetings",
+    "log_activities_per_month_3m": "engagement",
+    "log_activities_per_month_12m": "engagement",
+    "log_meetings_per_month_3m": "meetings",
+    "log_meetings_per_month_12m": "meetings",
+    "log_meeting_share_12m": "meetings",
     "log_days_since_last_meeting": "meetings",
     "revenue_1m_vs_12m": "revenue_trend",
     "revenue_3m_vs_12m": "revenue_trend",
@@ -73,7 +77,18 @@ def calibrated_logit_slope(model: CalibratedClassifierCV) -> float:
 
 def input_contributions(model: CalibratedClassifierCV, frame: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     """Contributions of each model input to each row's calibrated log-odds, one column per input."""
-    pipeline = model.calibrated_classifiers_[0].estimator.estimator  # FrozenEstimator -> fitted pipeline
+    fitted = model.calibrated_classifiers_[0].estimator.estimator  # FrozenEstimator -> fitted model
+    if isinstance(fitted, LogOddsAverage):
+        # Shapley values are linear in the model: those of a mean of log-odds are the mean of the members'.
+        parts = [_pipeline_contributions(member, frame, reference) for _, member in fitted.members_]
+        by_input = sum(parts[1:], parts[0]) / len(parts)
+    else:
+        by_input = _pipeline_contributions(fitted, frame, reference)
+    return by_input * calibrated_logit_slope(model)
+
+
+def _pipeline_contributions(pipeline: Pipeline, frame: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """Shapley values of one fitted pipeline's (uncalibrated) log-odds, summed to its inputs."""
     derive, prepare, estimator = (pipeline.named_steps[s] for s in ("inputs", "prepare", "model"))
     prepared = prepare.transform(derive.transform(frame))
     names = list(prepare.get_feature_names_out())
@@ -87,10 +102,9 @@ def input_contributions(model: CalibratedClassifierCV, frame: pd.DataFrame, refe
         explainer = shap.TreeExplainer(estimator, feature_perturbation="tree_path_dependent", model_output="raw")
         values = explainer.shap_values(np.asarray(prepared, dtype=float), check_additivity=False)
         values = values[1] if isinstance(values, list) else values
-    values = np.asarray(values, dtype=float) * calibrated_logit_slope(model)
     inputs = list(derive.transform(frame.head(1)).columns)
-    by_input = pd.DataFrame(values, columns=names, index=frame.index)
-    return by_input.T.groupby(lambda c: _source_input(c, inputs)).sum().T
+    by_input = pd.DataFrame(np.asarray(values, dtype=float), columns=names, index=frame.index)
+    return by_input.T.groupby(lambda c: _source_input(c, inputs)).sum().T.reindex(columns=inputs, fill_value=0.0)
 
 
 def reason_contributions(contributions: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Training the churn model: an out-of-time split, two calibrated candidates, baselines, the choice.
+"""Training the churn model: an out-of-time split, three calibrated candidates, baselines, the choice.
 
 The split (all on snapshot months whose labels are final, see ``features.labelled_months``):
 
@@ -7,8 +7,9 @@ The split (all on snapshot months whose labels are final, see ``features.labelle
   (``m + horizon <= first month of E``), so no training label looks into the evaluation period;
 - calibration block C: the newest ``calibration_months`` of D; fit months F: the rest of D.
 
-Each candidate is fitted on F, calibrated on C (Platt scaling of the frozen fitted pipeline: a monotone,
-affine map of its log-odds, so attributions stay exact, see ``attribution``), and evaluated once on E.
+Each candidate (logistic regression, gradient boosting, and the mean of their log-odds) is fitted on F,
+calibrated on C (Platt scaling of the frozen fitted model: a monotone, affine map of its log-odds, so
+attributions stay exact, see ``attribution``), and evaluated once on E.
 The stored model is exactly the one evaluated. Nothing is split at random; the only randomness is the
 seed of the gradient-boosted model, so the same data and seed give the same model.
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -31,6 +33,8 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEnc
 
 from pipeline.churn import evaluation
 from pipeline.churn.features import CATEGORICAL_FEATURES, FEATURES, LABEL, labelled_months, model_inputs
+
+ENSEMBLE = "logistic_and_boosting"
 
 
 class NotEnoughHistory(ValueError):
@@ -46,7 +50,7 @@ class TrainingConfig:
     # Regularisation of the logistic regression: None = chosen from the grid by ROC-AUC on the calibration
     # months (out of time for the fit), so a small company gets the stronger regularisation it needs.
     logistic_c: float | None = None
-    logistic_c_grid: tuple[float, ...] = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1)
+    logistic_c_grid: tuple[float, ...] = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1)
     # The grid search fits on at most this many rows (whole accounts, sampled), then the chosen C on all.
     tuning_rows: int = 400_000
     boosting_iterations: int = 200
@@ -174,6 +178,42 @@ def candidate_pipelines(frame: pd.DataFrame, config: TrainingConfig) -> dict[str
     }
 
 
+class LogOddsAverage(ClassifierMixin, BaseEstimator):
+    """An equal-weight ensemble: the mean of its members' log-odds (``decision_function``).
+
+    Equal weights, not weights fitted on the calibration months: those months sit next to the fit months,
+    so the same accounts' churn is a label on both sides and stacking there prefers the model that
+    remembers accounts (on the 20,000-account demo it weighted gradient boosting 1.3 against logistic
+    regression -0.4 and lost 0.01 of ROC-AUC out of time). The mean is still a sum of the members' log-odds,
+    so the per-account attributions stay exact (the mean of the members' Shapley values)."""
+
+    def __init__(self, members: list[tuple[str, Pipeline]] | None = None):
+        self.members = members
+
+    def fit(self, X, y):
+        self.members_ = [(name, clone(member).fit(X, y)) for name, member in self.members]
+        self.classes_ = self.members_[0][1].classes_
+        return self
+
+    @classmethod
+    def of_fitted(cls, members: list[tuple[str, Pipeline]]) -> LogOddsAverage:
+        """The ensemble of members already fitted on the same rows (no refit)."""
+        average = cls(members)
+        average.members_ = list(members)
+        average.classes_ = members[0][1].classes_
+        return average
+
+    def decision_function(self, X) -> np.ndarray:
+        return np.mean([member.decision_function(X) for _, member in self.members_], axis=0)
+
+    def predict_proba(self, X) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+
 def _without_empty_columns(frame: pd.DataFrame) -> list[str]:
     """Features with at least one known value in the fit rows (a feature that needs more history than the
     data has, such as a year-on-year trend in the first two years, is left out and recorded)."""
@@ -242,8 +282,13 @@ def train(frame: pd.DataFrame, config: TrainingConfig) -> TrainingResult:
     tuned = {"logistic_c": config.logistic_c or choose_logistic_c(fit, calibrate, left_out, config)}
     config = replace(config, logistic_c=tuned["logistic_c"])
     candidates: dict[str, CandidateResult] = {}
-    for name, pipeline in candidate_pipelines(fit_inputs, config).items():
-        pipeline.fit(fit_inputs, y_fit)
+    fitted = {
+        name: pipeline.fit(fit_inputs, y_fit) for name, pipeline in candidate_pipelines(fit_inputs, config).items()
+    }
+    # The third candidate averages the two: they err differently (the linear model is additive in the
+    # inputs, the trees find thresholds and interactions), and the average ranks better than either alone.
+    fitted[ENSEMBLE] = LogOddsAverage.of_fitted(list(fitted.items()))
+    for name, pipeline in fitted.items():
         calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method="sigmoid")
         calibrated.fit(blank(calibrate, left_out), y_cal)
         probability = calibrated.predict_proba(blank(evaluate, left_out))[:, 1]
@@ -256,7 +301,8 @@ def train(frame: pd.DataFrame, config: TrainingConfig) -> TrainingResult:
             evaluation_probability=probability,
         )
     # Log-loss judges ranking and calibration together; ties go to the simpler model.
-    chosen = min(candidates, key=lambda n: (round(candidates[n].metrics["log_loss"], 6), n != "logistic_regression"))
+    simplicity = {"logistic_regression": 0, "gradient_boosting": 1, ENSEMBLE: 2}
+    chosen = min(candidates, key=lambda n: (round(candidates[n].metrics["log_loss"], 6), simplicity[n]))
     baselines = {
         "recency_rule": evaluation.ranking_metrics(y_eval, recency_rule(evaluate)),
         "nps_rule": evaluation.ranking_metrics(y_eval, nps_rule(evaluate)),

@@ -177,7 +177,8 @@ class Crm:
         silent = (a.churn_kind == SILENT) & (a.churn_month <= t)
         accounts = np.flatnonzero(buying | silent)
         state = a.risk_state[accounts, t]
-        base_rate = np.array([0.5, 1.0, 2.0])[a.size_band[accounts]]
+        # Logged calls, emails, meetings and visits per month at zero risk: small, medium, large accounts.
+        base_rate = np.array(model.ACTIVITIES_PER_MONTH)[a.size_band[accounts]]
         # Mean-preserving: at-risk accounts go quiet, the average activity rate stays the base rate.
         engagement = np.exp(-model.ENGAGEMENT_RISK_EFFECT * state - model.ENGAGEMENT_RISK_EFFECT**2 / 2)
         rate = base_rate * engagement * np.where(buying[accounts], 1.0, 0.15)

@@ -63,6 +63,9 @@ HORIZON_MONTHS = 6
 
 REVENUE_RISK_EFFECT = 0.55  # revenue multiplier exp(-0.55 r - 0.55^2/2), mean 1
 ENGAGEMENT_RISK_EFFECT = 1.2  # activities per month multiplier exp(-1.2 r - 1.2^2/2), mean 1
+# Activities the CRM logs per account and month at zero risk (small, medium, large accounts): an account team's
+# calls, emails, meetings and visits (0.5 / 1 / 2 before: a quarter's count was mostly noise, docs/decisions.md).
+ACTIVITIES_PER_MONTH = (1.5, 3.0, 6.0)
 MEETING_RISK_EFFECT = 0.8  # share of meetings and visits among activities: exp(-0.8 r)
 LATE_PAYMENT_LOGIT = -2.9  # ~6 % of invoices paid late at zero risk
 LATE_PAYMENT_RISK_EFFECT = 2.0
