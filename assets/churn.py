@@ -57,6 +57,8 @@ def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             "promoted": outcome.promoted,
             "decision": decision["reason"],
             "model_type": result.chosen,
+            # How the challenger and its settings were chosen: on the calibration months, not the window.
+            "selection": dg.MetadataValue.json(result.hyperparameters),
             "window": dg.MetadataValue.json(result.split.describe()),
             "roc_auc": metrics["roc_auc"],
             "brier": metrics["brier"],

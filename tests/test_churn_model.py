@@ -91,6 +91,21 @@ def test_same_data_and_seed_give_the_same_model_and_metrics(company):
     assert again.best.metrics == first.best.metrics
 
 
+def test_the_evaluation_labels_play_no_part_in_choosing_the_model(company):
+    # The evaluation window must be an honest estimate of the chosen model: shuffling its labels may change
+    # the figures, but not the choice of candidate, its settings or the fitted model.
+    frame = company["frame"].copy()
+    first = company["trained"]
+    in_window = frame["snapshot_month"].isin(first.split.evaluation_months)
+    shuffled = frame.loc[in_window, "churned_within_6m"].sample(frac=1.0, random_state=5).to_numpy()
+    frame.loc[in_window, "churned_within_6m"] = shuffled
+    again = training.train(frame, training.TrainingConfig())
+    assert again.hyperparameters == first.hyperparameters
+    assert again.chosen == first.chosen
+    assert content_hash(again.best.model) == content_hash(first.best.model)
+    assert again.best.metrics["roc_auc"] < first.best.metrics["roc_auc"] - 0.05
+
+
 @pytest.mark.parametrize("candidate", ["logistic_regression", "gradient_boosting", training.ENSEMBLE])
 def test_attributions_add_up_to_each_accounts_log_odds(company, candidate):
     trained = company["trained"]
@@ -189,6 +204,21 @@ def test_deciles_and_lift_match_a_direct_computation():
     mask[top] = True
     assert evaluation.top_decile_lift(y, score) == pytest.approx(y[mask].mean() / y[~mask].mean())
     assert np.bincount(evaluation.risk_deciles(score))[1:].tolist() == [100] * 10
+
+
+def test_the_model_against_the_oracle_comes_with_a_bootstrap_interval():
+    rng = np.random.default_rng(4)
+    accounts = np.repeat(np.arange(3000), 3)
+    oracle = np.repeat(rng.beta(1, 12, 3000), 3)
+    y = (rng.random(len(oracle)) < oracle).astype(int)
+    exact = evaluation.against_oracle(y, oracle, oracle, accounts, draws=50)
+    assert exact["roc_auc_gap_95"] == [0.0, 0.0] and exact["lift_share_95"] == [1.0, 1.0]
+    noisy = np.clip(oracle + rng.normal(0, 0.05, len(oracle)), 0, 1)
+    spread = evaluation.against_oracle(y, noisy, oracle, accounts, draws=200)
+    low, high = spread["roc_auc_gap_95"]
+    assert 0 < low <= spread["roc_auc_gap"] <= high
+    low, high = spread["lift_share_95"]
+    assert low <= spread["lift_share"] <= high < 1.0
 
 
 SHUFFLES = {

@@ -110,3 +110,49 @@ def quantile_edges(values: np.ndarray, bins: int = 10) -> np.ndarray:
     if values.size == 0:
         return np.array([], dtype=float)
     return np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
+
+
+def against_oracle(
+    y: np.ndarray,
+    model_probability: np.ndarray,
+    oracle_probability: np.ndarray,
+    accounts: np.ndarray,
+    draws: int = 500,
+    seed: int = 0,
+) -> dict:
+    """The model against the planted truth on the same rows: ROC-AUC gap (oracle - model) and top-decile
+    lift share (model / oracle), each with a 95% interval from a paired bootstrap over accounts.
+
+    Paired (both scores on the same resampled rows) because the question is the model's shortfall, not
+    either figure's own noise; over accounts because an account's three evaluation months are not
+    independent draws. The top decile of a 20,000-account window holds about 4,500 rows, so the lift share
+    alone moves by several points between samples of the same company."""
+    y = np.asarray(y, dtype=int)
+    model_probability = np.asarray(model_probability, dtype=float)
+    oracle_probability = np.asarray(oracle_probability, dtype=float)
+    codes, uniques = pd.factorize(np.asarray(accounts))
+    by_account = np.argsort(codes, kind="stable")
+    rows_of = np.split(by_account, np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1])
+
+    def figures(rows: np.ndarray) -> tuple[float, float]:
+        yy = y[rows]
+        gap = roc_auc_score(yy, oracle_probability[rows]) - roc_auc_score(yy, model_probability[rows])
+        share = top_decile_lift(yy, model_probability[rows]) / top_decile_lift(yy, oracle_probability[rows])
+        return gap, share
+
+    point = figures(np.arange(len(y)))
+    rng = np.random.default_rng(seed)
+    sampled = np.array(
+        [
+            figures(np.concatenate([rows_of[i] for i in rng.integers(0, len(uniques), len(uniques))]))
+            for _ in range(draws)
+        ]
+    )
+    low, high = np.nanquantile(sampled, [0.025, 0.975], axis=0)
+    return {
+        "roc_auc_gap": float(point[0]),
+        "roc_auc_gap_95": [float(low[0]), float(high[0])],
+        "lift_share": float(point[1]),
+        "lift_share_95": [float(low[1]), float(high[1])],
+        "draws": draws,
+    }
