@@ -11,7 +11,7 @@ MANIFEST := $(DBT_DIR)/target/manifest.json
 DBT_SOURCES := $(shell find $(DBT_DIR)/models $(DBT_DIR)/macros $(DBT_DIR)/tests -type f 2>/dev/null) $(DBT_DIR)/dbt_project.yml
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow ui bench lint clean install postgres chromium
+.PHONY: demo test test-slow ui bench churn-quality lint clean install postgres chromium
 
 install: $(STAMP) $(MANIFEST)
 
@@ -73,6 +73,24 @@ bench: install
 	$(BIN)/python benchmarks/bench_dbt.py --warehouse $(BENCH_WORK)/pipeline.duckdb --name $(BENCH_ACCOUNTS)x$(BENCH_MONTHS)
 	$(BIN)/python benchmarks/bench_churn.py --warehouse $(BENCH_WORK)/pipeline.duckdb --name $(BENCH_ACCOUNTS)x$(BENCH_MONTHS)
 	$(BIN)/python benchmarks/bench_publish.py --warehouse $(BENCH_WORK)/pipeline.duckdb --name $(BENCH_ACCOUNTS)x$(BENCH_MONTHS)
+
+# The churn model against the planted truth on several 20,000-account companies (one per seed): each
+# one's figures with bootstrap intervals, the truth-aided ceiling and the means (docs/churn_model.md).
+# About 6 minutes per company to build, 2 to measure; built homes are reused.
+QUALITY_SEEDS ?= 0 1 2 3
+QUALITY_WORK ?= /var/tmp/account-intelligence-churn-quality
+churn-quality: install
+	@for seed in $(QUALITY_SEEDS); do \
+		home=$(QUALITY_WORK)/seed$$seed; \
+		test -f $$home/.built && continue; \
+		rm -rf $$home; \
+		PIPELINE_HOME=$$home $(BIN)/pipeline generate --accounts 20000 --months 36 --seed $$seed \
+		&& PIPELINE_HOME=$$home $(BIN)/python -m pipeline.runner ingest \
+		&& PIPELINE_HOME=$$home $(BIN)/python -m pipeline.runner dbt \
+		&& touch $$home/.built || exit 1; \
+	done
+	$(BIN)/python benchmarks/churn_quality.py --out benchmarks/results/churn-quality.json \
+		$(foreach seed,$(QUALITY_SEEDS),$(QUALITY_WORK)/seed$(seed))
 
 lint: install
 	$(BIN)/ruff check pipeline assets tests benchmarks

@@ -145,9 +145,17 @@ def summary(reports: list[dict]) -> dict:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("homes", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, help="also write every company's figures and the means here")
+    args = parser.parse_args()
     reports = []
-    for home in sys.argv[1:]:
-        reports.append(main(Path(home)))
+    for home in args.homes:
+        reports.append(main(home))
         print(json.dumps(reports[-1], indent=2), flush=True)
-    if len(reports) > 1:
-        print(json.dumps(summary(reports), indent=2))
+    means = summary(reports)
+    print(json.dumps(means, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps({"companies": reports, "means": means}, indent=2) + "\n")
