@@ -44,12 +44,19 @@ def test_the_model_comes_close_to_the_planted_truth_out_of_time(company):
     print({"oracle": oracle, "model": model})
     # The bars are AUC within 0.02 and lift >= 90% of the oracle's. At 2,000 accounts the fit sees
     # ~1,000 churners and the estimation error of the fit dominates (docs/churn_model.md has the
-    # 20,000-account figures: gap 0.016 / 0.018, lift 91% / 89% on two companies). Here: the Brier bar as
-    # issued, and looser bars on AUC (measured gap 0.030; 0.048 before the log engagement inputs and the
-    # ensemble) and lift (measured 66%) that fail a weakly regularised model (C=0.1 here: gap 0.088).
+    # 20,000-account figures). Here: the Brier bar as issued, and looser bars on AUC (measured gap 0.030)
+    # and on the realised lift (measured 66%) that fail a weakly regularised model (C=0.1: gap 0.088).
     assert model["brier"] <= 1.1 * oracle["brier"]
     assert model["roc_auc"] >= oracle["roc_auc"] - 0.045
     assert model["top_decile_lift"] >= 0.6 * oracle["top_decile_lift"]
+    # The realised lift of ~450 top-decile rows is mostly the draw of who churned (the bootstrap interval
+    # spans 48-87%); the lift in expectation (planted probabilities in place of outcomes) is not, so it
+    # carries the tighter bar: measured 81% here, against 67% with C=0.1, 63% for the trees alone, 61% for
+    # the recency rule, and 88% for the truth-aided ceiling that sees only the warehouse's static risk.
+    against = evaluation.against_oracle(
+        y, trained.best.evaluation_probability, rows["p_churn_6m"], rows["account_id"], draws=50
+    )
+    assert against["expected_lift_share"] >= 0.75
     assert model["roc_auc"] > trained.baselines["recency_rule"]["roc_auc"]
     # The headline: the top decile churns well over twice as often as the rest.
     assert model["top_decile_lift"] > 2.0
@@ -213,12 +220,17 @@ def test_the_model_against_the_oracle_comes_with_a_bootstrap_interval():
     y = (rng.random(len(oracle)) < oracle).astype(int)
     exact = evaluation.against_oracle(y, oracle, oracle, accounts, draws=50)
     assert exact["roc_auc_gap_95"] == [0.0, 0.0] and exact["lift_share_95"] == [1.0, 1.0]
+    assert exact["expected_lift_share_95"] == [1.0, 1.0]
     noisy = np.clip(oracle + rng.normal(0, 0.05, len(oracle)), 0, 1)
     spread = evaluation.against_oracle(y, noisy, oracle, accounts, draws=200)
     low, high = spread["roc_auc_gap_95"]
     assert 0 < low <= spread["roc_auc_gap"] <= high
     low, high = spread["lift_share_95"]
     assert low <= spread["lift_share"] <= high < 1.0
+    # Without the draw of the outcomes the interval is narrower, and a noisier ranking always earns less.
+    low_expected, high_expected = spread["expected_lift_share_95"]
+    assert low_expected <= spread["expected_lift_share"] <= high_expected < 1.0
+    assert high_expected - low_expected < high - low
 
 
 SHUFFLES = {

@@ -126,7 +126,12 @@ def against_oracle(
     Paired (both scores on the same resampled rows) because the question is the model's shortfall, not
     either figure's own noise; over accounts because an account's three evaluation months are not
     independent draws. The top decile of a 20,000-account window holds about 4,500 rows, so the lift share
-    alone moves by several points between samples of the same company."""
+    alone moves by several points between samples of the same company.
+
+    ``expected_lift_share`` is the same ratio with each row's churn replaced by its planted probability:
+    the lift each ranking earns in expectation, free of which accounts happened to churn. It answers the
+    bar's question (is the ranking as good as the truth's?) without the draw of the outcomes; only the
+    sample of accounts remains in its interval."""
     y = np.asarray(y, dtype=int)
     model_probability = np.asarray(model_probability, dtype=float)
     oracle_probability = np.asarray(oracle_probability, dtype=float)
@@ -134,11 +139,12 @@ def against_oracle(
     by_account = np.argsort(codes, kind="stable")
     rows_of = np.split(by_account, np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1])
 
-    def figures(rows: np.ndarray) -> tuple[float, float]:
-        yy = y[rows]
-        gap = roc_auc_score(yy, oracle_probability[rows]) - roc_auc_score(yy, model_probability[rows])
-        share = top_decile_lift(yy, model_probability[rows]) / top_decile_lift(yy, oracle_probability[rows])
-        return gap, share
+    def figures(rows: np.ndarray) -> tuple[float, float, float]:
+        yy, model, oracle = y[rows], model_probability[rows], oracle_probability[rows]
+        gap = roc_auc_score(yy, oracle) - roc_auc_score(yy, model)
+        share = top_decile_lift(yy, model) / top_decile_lift(yy, oracle)
+        expected_share = top_decile_lift(oracle, model) / top_decile_lift(oracle, oracle)
+        return gap, share, expected_share
 
     point = figures(np.arange(len(y)))
     rng = np.random.default_rng(seed)
@@ -154,5 +160,7 @@ def against_oracle(
         "roc_auc_gap_95": [float(low[0]), float(high[0])],
         "lift_share": float(point[1]),
         "lift_share_95": [float(low[1]), float(high[1])],
+        "expected_lift_share": float(point[2]),
+        "expected_lift_share_95": [float(low[2]), float(high[2])],
         "draws": draws,
     }
