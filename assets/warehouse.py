@@ -19,7 +19,7 @@ from dagster_dbt import (
 )
 
 from assets.partitions import account_months
-from pipeline.dbt import DBT_PROJECT_DIR, dbt_environment, partition_vars, relation_names
+from pipeline.dbt import DBT_PROJECT_DIR, dbt_environment, partition_vars, stored_relations
 from pipeline.publish import gate
 from pipeline.resources import WAREHOUSE_POOL, WarehouseResource
 from pipeline.warehouse import writer_lock
@@ -144,7 +144,7 @@ def build_models(
         events = list(invocation.stream())
         manifest = invocation.get_artifact("manifest.json")
         run_results = invocation.get_artifact("run_results.json")
-    relations = relation_names(manifest)
+    relations = stored_relations(manifest)
     # Every test's result is kept in the warehouse: publishing, possibly in a later run, is gated on it.
     results = gate.test_results(run_results, manifest)
     with warehouse.connect() as conn:

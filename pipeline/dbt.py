@@ -33,12 +33,15 @@ def dbt_environment(warehouse_path: str, target: str | None = None) -> Iterator[
                 os.environ[key] = value
 
 
-def relation_names(manifest: dict) -> dict[str, str]:
-    """dbt node id -> the relation it builds (e.g. "marts"."dim_account"), from a manifest."""
+def stored_relations(manifest: dict) -> dict[str, str]:
+    """dbt node id -> the relation it builds (e.g. "marts"."dim_account"), for the models stored as tables.
+
+    Views are left out: counting a view's rows runs its query, and the staging views over the raw tables
+    cost about 6 s of scans at 100,000 accounts on every dbt run, for a count that repeats raw's."""
     return {
         unique_id: node["relation_name"]
         for unique_id, node in manifest.get("nodes", {}).items()
-        if node.get("relation_name")
+        if node.get("relation_name") and node.get("config", {}).get("materialized") in ("table", "incremental")
     }
 
 

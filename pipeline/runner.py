@@ -4,12 +4,16 @@ crash-safety trials use it (``python -m pipeline.runner <stage>``), the same ass
 Stages, in order: ``ingest`` (landing files into raw), ``dbt`` (every model not fed by the analyses, the
 monthly facts and features over ``--months``), ``train`` (the churn model), ``score`` (the newest month,
 the analyses, and the marts they feed), ``publish`` (the gated BI release and the Power BI project).
+
+``--job daily_refresh`` runs a whole job instead, in one process and one run as its schedule starts it
+(the refresh window of monthly partitions unless ``--months`` is given), and prints each step's seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 import time
 from collections.abc import Mapping
@@ -80,11 +84,58 @@ def run_stage(
         )
 
 
+def run_job(
+    name: str, settings=None, months: tuple[str, str] | None = None
+) -> tuple[dg.ExecuteInProcessResult, dict[str, float]]:
+    """One job of the definitions, run as its schedule runs it: the job's own selection and executor, the
+    monthly partitions of the refresh window (or ``months``). Returns the result and each step's seconds."""
+    from assets.partitions import account_months
+    from pipeline.config import Settings
+    from pipeline.definitions import defs
+    from pipeline.orchestration import partition_range_tags, refresh_window
+
+    settings = settings or Settings.from_env()
+    months = months or refresh_window(account_months.get_partition_keys(), settings.refresh_months)
+    with dg.instance_for_test() as instance:
+        result = defs.get_job_def(name).execute_in_process(
+            instance=instance, tags=partition_range_tags(*months), raise_on_error=False
+        )
+        started: dict[str, float] = {}
+        seconds: dict[str, float] = {}
+        for entry in instance.all_logs(result.run_id):
+            event = entry.dagster_event
+            if event is None or event.step_key is None:
+                continue
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                started[event.step_key] = entry.timestamp
+            elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+                seconds[event.step_key] = round(entry.timestamp - started[event.step_key], 2)
+    return result, seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.runner", description=__doc__)
-    parser.add_argument("stages", nargs="+", choices=STAGES + EXTRA_STAGES)
+    # No argparse choices: with nargs="*" Python 3.11 rejects the empty list against them.
+    parser.add_argument("stages", nargs="*", metavar="STAGE", help=f"one or more of {', '.join(STAGES + EXTRA_STAGES)}")
     parser.add_argument("--months", nargs=2, metavar=("FIRST", "LAST"), help="dbt: a range of monthly partitions")
+    parser.add_argument("--job", help="run this job of the definitions instead of stages (e.g. daily_refresh)")
     args = parser.parse_args(argv)
+    if args.job:
+        if args.stages:
+            parser.error("give either stages or --job, not both")
+        started = time.perf_counter()
+        result, steps = run_job(args.job, months=tuple(args.months) if args.months else None)
+        print("STEPS " + json.dumps(steps), flush=True)
+        if not result.success:
+            print(f"job {args.job} failed", file=sys.stderr)
+            return 1
+        print(f"job {args.job} succeeded in {time.perf_counter() - started:.2f} s", flush=True)
+        return 0
+    if not args.stages:
+        parser.error("name at least one stage, or --job")
+    unknown = [s for s in args.stages if s not in STAGES + EXTRA_STAGES]
+    if unknown:
+        parser.error(f"unknown stage {unknown[0]!r}: one of {', '.join(STAGES + EXTRA_STAGES)}")
     for stage in args.stages:
         started = time.perf_counter()
         result = run_stage(stage, months=tuple(args.months) if args.months else None, raise_on_error=False)

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from pipeline import alerts, landing_watch, orchestration
-from pipeline.dbt import partition_vars
+from pipeline.dbt import partition_vars, stored_relations
 
 
 def _listing(landing: Path):
@@ -148,3 +148,32 @@ def test_monthly_facts_and_features_are_partitioned_and_a_range_is_one_run():
     assert feature_table.backfill_policy == dg.BackfillPolicy.single_run()
     jobs = {j.name: j for j in defs.resolve_all_job_defs()}
     assert jobs["daily_refresh"].partitions_def == feature_table.partitions_def
+
+
+def test_row_counts_are_taken_of_stored_tables_only():
+    # A view's count runs its query (a scan of raw for the staging views); ephemeral models have no relation.
+    manifest = {
+        "nodes": {
+            "model.p.stg_crm__activities": {"relation_name": '"staging"."stg"', "config": {"materialized": "view"}},
+            "model.p.int_accounts": {"relation_name": '"intermediate"."int"', "config": {"materialized": "table"}},
+            "model.p.fct_account_month": {"relation_name": '"marts"."fct"', "config": {"materialized": "incremental"}},
+            "model.p.int_ephemeral": {"relation_name": None, "config": {"materialized": "ephemeral"}},
+            "test.p.not_null_x": {"relation_name": None, "config": {"materialized": "test"}},
+        }
+    }
+    assert stored_relations(manifest) == {
+        "model.p.int_accounts": '"intermediate"."int"',
+        "model.p.fct_account_month": '"marts"."fct"',
+    }
+
+
+@pytest.mark.parametrize(
+    "argv", [[], ["ingest", "--job", "daily_refresh"], ["ingest", "nonsense"]], ids=["nothing", "both", "unknown"]
+)
+def test_the_runner_refuses_an_unclear_command_before_touching_anything(argv, capsys):
+    from pipeline import runner
+
+    with pytest.raises(SystemExit) as refused:
+        runner.main(argv)
+    assert refused.value.code == 2
+    assert "stage" in capsys.readouterr().err
