@@ -13,7 +13,8 @@ from assets.partitions import snapshot_months
 from assets.warehouse import monthly_models
 from pipeline.churn import drift, features, lifecycle, report, scoring, tables
 from pipeline.churn.training import NotEnoughHistory, TrainingConfig
-from pipeline.resources import WAREHOUSE_POOL, ModelStoreResource, WarehouseResource
+from pipeline.dbt import newest_snapshot_month
+from pipeline.resources import WAREHOUSE_POOL, BusinessRulesResource, ModelStoreResource, WarehouseResource
 
 FEATURE_TABLE_KEY = get_asset_key_for_model([monthly_models], "feat_account_snapshot")
 CHURN_MODEL_KEY = dg.AssetKey(["ml", "churn_model"])
@@ -24,34 +25,81 @@ def _image(path) -> str:
     return f"![{path.stem}](data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})"
 
 
+ENOUGH_HISTORY_CHECK = "enough_labelled_history"
+
+
 @dg.asset(
     key=CHURN_MODEL_KEY,
     deps=[FEATURE_TABLE_KEY],
     group_name="ml",
     pool=WAREHOUSE_POOL,
     description="Trains the churn model out of time (logistic regression and gradient boosting, calibrated), "
-    "stores it as a versioned artefact and promotes it to champion if it is at least as good on the same window.",
+    "stores it as a versioned artefact and promotes it to champion if it is at least as good on the same window. "
+    "With too little labelled history it trains nothing, says why in ml.churn_model_status and warns.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            ENOUGH_HISTORY_CHECK,
+            asset=CHURN_MODEL_KEY,
+            description="Enough labelled months and churners for an honest out-of-time evaluation (warns: the "
+            "rest of the pipeline publishes without churn scores, saying why)",
+        )
+    ],
 )
-def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource):
+def churn_model(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    model_store: ModelStoreResource,
+    rules: BusinessRulesResource,
+):
     with warehouse.connect(read_only=True) as conn:
         frame = features.load_feature_table(conn)
         data_as_of = str(frame["snapshot_month"].max().date()) if len(frame) else ""
-    frame = features.validate_features(frame)  # raises FeatureTableInvalid naming columns and rows
-    config = TrainingConfig(seed=model_store.seed, promotion_margin=model_store.promotion_margin)
+    # raises FeatureTableInvalid naming columns and rows
+    frame = features.validate_features(frame, horizon_months=rules.churn_horizon_months)
+    config = TrainingConfig(
+        seed=model_store.seed, promotion_margin=model_store.promotion_margin, horizon_months=rules.churn_horizon_months
+    )
     store = model_store.store()
+    labelled = len(features.labelled_months(frame).complete)
     try:
         outcome = lifecycle.train_and_register(frame, config, store, data_as_of)
     except NotEnoughHistory as error:
-        raise dg.Failure(description=f"Not enough labelled history to train the churn model: {error}") from error
+        champion = store.champion()
+        newest = frame["snapshot_month"].max() if len(frame) else None
+        status = lifecycle.withheld_status(
+            error, newest, config, rules.silent_churn_months, champion["version"] if champion else None
+        )
+        with warehouse.connect() as conn:
+            tables.write_model_status(conn, status, context.run.run_id)
+            tables.write_model_performance(conn, lifecycle.model_performance_table(store))
+        context.log.warning(f"{status['reason']}. To enable it: {status['enable_hint']}.")
+        yield dg.MaterializeResult(
+            metadata={
+                "status": status["status"],
+                "reason": status["reason"],
+                "enable_hint": status["enable_hint"],
+                "labelled_months": labelled,
+                "champion_version": status["champion_version"] or "none",
+            }
+        )
+        yield dg.AssetCheckResult(
+            check_name=ENOUGH_HISTORY_CHECK,
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"reason": status["reason"], "enable_hint": status["enable_hint"]},
+        )
+        return
     with warehouse.connect() as conn:
         tables.write_model_performance(conn, lifecycle.model_performance_table(store))
+        tables.write_model_status(conn, lifecycle.trained_status(outcome, labelled, config), context.run.run_id)
     result, decision = outcome.result, outcome.decision
     comparison = {f"{n} (challenger)" if n == result.chosen else n: c.metrics for n, c in result.candidates.items()}
     if decision.get("champion_metrics_on_window") and decision["champion_metrics_on_window"].get("roc_auc"):
         comparison[f"champion {decision['champion_before']}"] = decision["champion_metrics_on_window"]
     metrics = result.best.metrics
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
+            "status": "trained",
             "model_version": outcome.version,
             "champion_version": outcome.champion_version,
             "promoted": outcome.promoted,
@@ -71,6 +119,9 @@ def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             "report": dg.MetadataValue.md("\n\n".join(_image(p) for p in outcome.report_files.values())),
             "report_folder": dg.MetadataValue.path(str(next(iter(outcome.report_files.values())).parent)),
         }
+    )
+    yield dg.AssetCheckResult(
+        check_name=ENOUGH_HISTORY_CHECK, passed=True, metadata={"labelled_months": labelled}
     )
 
 
@@ -102,13 +153,42 @@ def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         ),
     ],
 )
-def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource):
-    # A backfill of a range of months is one run (BackfillPolicy.single_run): each month in turn.
+def churn_scores(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    model_store: ModelStoreResource,
+    rules: BusinessRulesResource,
+):
+    # A backfill of a range of months is one run (BackfillPolicy.single_run): each month in turn. Launched
+    # without a partition, the newest month of the data (the month the schedule would score).
+    if context.has_partition_key or context.has_partition_key_range:
+        months_to_score = list(context.partition_keys)
+    else:
+        with warehouse.connect(read_only=True) as conn:
+            months_to_score = [newest_snapshot_month(conn)]
+        context.log.info(f"No partition given: scoring the newest month of the data, {months_to_score[0][:7]}")
     store = model_store.store()
+    if store.champion() is None:
+        # No model yet (too little history): nothing is scored, the marts build without scores and the
+        # release says why (ml.churn_model_status). A known state, so a warning, not a failed run.
+        with warehouse.connect() as conn:
+            tables.ensure_tables(conn)
+            status = conn.execute("select reason, enable_hint from ml.churn_model_status").fetchall()
+        reason, hint = status[0] if status else ("no churn model has been trained yet", "run refresh_and_train")
+        context.log.warning(f"Churn scores withheld for {', '.join(m[:7] for m in months_to_score)}: {reason}")
+        withheld = {"withheld": reason, "enable_hint": hint or ""}
+        return dg.MaterializeResult(
+            metadata={"snapshot_months": ", ".join(m[:7] for m in months_to_score), "accounts_scored": 0,
+                      **withheld},
+            check_results=[
+                dg.AssetCheckResult(check_name=name, passed=True, metadata=withheld)
+                for name in ("feature_drift", "score_shift", "all_active_accounts_scored")
+            ],
+        )
     champion = store.load_champion()
     reference = store.reference(champion.version)
     months = []
-    for month in context.partition_keys:
+    for month in months_to_score:
         with warehouse.connect(read_only=True) as conn:
             frame = features.load_feature_table(conn, [month])
         if frame.empty:
@@ -116,7 +196,7 @@ def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                 description=f"No account is active at the end of {month[:7]} in the feature table: the "
                 "data does not reach this snapshot month."
             )
-        frame = features.validate_features(frame)
+        frame = features.validate_features(frame, horizon_months=rules.churn_horizon_months)
         scores = scoring.score_snapshot(champion, frame, reference, pd.Timestamp.now(tz="UTC").tz_convert(None))
         with warehouse.connect() as conn:
             written = tables.write_scores(conn, scores, month, context.run.run_id)

@@ -101,6 +101,7 @@ def nps_adjusted(context: dg.AssetExecutionContext, warehouse: WarehouseResource
 
 
 HEADLINE_MARTS = [
+    "mart_analysis_status",
     "mart_account_360",
     "mart_nps_summary",
     "mart_driver_analysis",

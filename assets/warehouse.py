@@ -19,9 +19,18 @@ from dagster_dbt import (
 )
 
 from assets.partitions import account_months
-from pipeline.dbt import DBT_PROJECT_DIR, dbt_environment, partition_vars, stored_relations
+from pipeline import orchestration
+from pipeline.churn import tables as churn_tables
+from pipeline.dbt import (
+    DBT_PROJECT_DIR,
+    data_month_range,
+    dbt_environment,
+    partition_vars,
+    stored_relations,
+    vars_arguments,
+)
 from pipeline.publish import gate
-from pipeline.resources import WAREHOUSE_POOL, WarehouseResource
+from pipeline.resources import WAREHOUSE_POOL, BusinessRulesResource, WarehouseResource
 from pipeline.warehouse import writer_lock
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -62,9 +71,9 @@ ON_MONTHLY_SELECTION = "tag:monthly+"
     pool=WAREHOUSE_POOL,
 )
 def warehouse_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, rules: BusinessRulesResource
 ) -> Iterator[Any]:
-    yield from build_models(context, dbt, warehouse, "warehouse_models")
+    yield from build_models(context, dbt, warehouse, "warehouse_models", rules)
 
 
 @dbt_assets(
@@ -76,9 +85,12 @@ def warehouse_models(
     pool=WAREHOUSE_POOL,
 )
 def scored_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, rules: BusinessRulesResource
 ) -> Iterator[Any]:
-    yield from build_models(context, dbt, warehouse, "scored_models")
+    # The churn model's tables exist (empty) even where no model has been trained: the marts over them build.
+    with warehouse.connect() as conn:
+        churn_tables.ensure_tables(conn)
+    yield from build_models(context, dbt, warehouse, "scored_models", rules)
 
 
 @dbt_assets(
@@ -92,10 +104,36 @@ def scored_models(
     pool=WAREHOUSE_POOL,
 )
 def monthly_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, rules: BusinessRulesResource
 ) -> Iterator[Any]:
-    window = context.partition_time_window
-    yield from build_models(context, dbt, warehouse, "monthly_models", partition_vars(window.start, window.end))
+    first = account_months.get_first_partition_window().start.date()
+    partitions_end = account_months.get_last_partition_window().end.date()
+    # A run launched without a partition (`dg launch --job refresh_and_train` on a new landing zone) builds
+    # every month; a partition or a range rebuilds those months.
+    if context.has_partition_key or context.has_partition_key_range:
+        window = context.partition_time_window
+        window_start, window_end = window.start.date(), window.end.date()
+    else:
+        window_start, window_end = first, partitions_end
+    with warehouse.connect(read_only=True) as conn:
+        data_months = data_month_range(conn)
+    refresh = context.run.tags.get(orchestration.REFRESH_MONTHS_TAG)
+    try:
+        rebuild = orchestration.months_to_rebuild(
+            window_start, window_end, first, partitions_end, data_months, int(refresh) if refresh else None
+        )
+    except orchestration.DataOutsidePartitions as error:
+        raise dg.Failure(description=str(error)) from error
+    for note in rebuild.notes:
+        context.log.warning(f"Monthly facts: {note}")
+    context.add_output_metadata(
+        {"months_rebuilt": f"{rebuild.start or 'first month of data'} .. {rebuild.end or 'newest month'}"}
+        | ({"notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in rebuild.notes))} if rebuild.notes else {}),
+        output_name=next(iter(context.selected_output_names)),
+    )
+    yield from build_models(
+        context, dbt, warehouse, "monthly_models", rules, partition_vars(rebuild.start, rebuild.end)
+    )
 
 
 @dbt_assets(
@@ -108,9 +146,9 @@ def monthly_models(
     pool=WAREHOUSE_POOL,
 )
 def models_on_monthly_facts(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, rules: BusinessRulesResource
 ) -> Iterator[Any]:
-    yield from build_models(context, dbt, warehouse, "models_on_monthly_facts")
+    yield from build_models(context, dbt, warehouse, "models_on_monthly_facts", rules)
 
 
 # Every dbt asset, for lookups that must not care which of them builds a model.
@@ -130,13 +168,14 @@ def build_models(
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
     dbt_asset: str,
-    extra_args: list[str] = (),
+    rules: BusinessRulesResource,
+    extra_vars: dict[str, str] | None = None,
 ) -> Iterator[Any]:
     # dbt is the only writer while it runs; row counts are read after it has released the file. The
     # artefacts are read under the lock too: the next run of this dbt asset writes the same folder.
     with writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds), dbt_environment(warehouse.path):
         invocation = dbt.cli(
-            ["build", *extra_args],
+            ["build", *vars_arguments(rules.dbt_vars(), extra_vars or {})],
             context=context,
             raise_on_error=False,
             target_path=warehouse.dbt_target_dir(dbt_asset),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -53,8 +52,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
     landing = Path(args.out).resolve() if args.out else settings.landing_dir
     truth = Path(args.truth).resolve() if args.truth else (landing.parent / "truth" if args.out else settings.truth_dir)
     try:
+        shape = company_shape(args)
         summary = generate_demo_company(
-            landing, truth, accounts=args.accounts, months=args.months, seed=args.seed, end_month=args.end_month
+            landing,
+            truth,
+            accounts=args.accounts,
+            months=args.months,
+            seed=args.seed,
+            end_month=args.end_month,
+            shape=shape,
         )
     except ValueError as error:
         print(f"pipeline generate: {error}", file=sys.stderr)
@@ -62,6 +68,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
     rows = ", ".join(f"{entity} {count:,}" for entity, count in summary.rows.items())
     print(f"Demo company written to {landing} (truth in {truth}) in {summary.elapsed_seconds:.1f} s: {rows}")
     return 0
+
+
+def company_shape(args: argparse.Namespace):
+    """The named shape with the flags' changes on top."""
+    from dataclasses import replace
+
+    from pipeline.demo.shape import SHAPES
+
+    if args.shape not in SHAPES:
+        raise ValueError(f"unknown shape {args.shape!r}: one of {', '.join(SHAPES)}")
+    shape = SHAPES[args.shape].with_absent(*[e.strip() for e in args.absent.split(",") if e.strip()])
+    changes = {
+        name: True for name in ("required_columns_only", "digit_ids", "scale_from_one") if getattr(args, name)
+    }
+    if args.relationship_waves is not None:
+        changes["relationship_waves"] = args.relationship_waves
+    return replace(shape, **changes)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -74,32 +97,46 @@ def cmd_demo(args: argparse.Namespace) -> int:
             settings.landing_dir, settings.truth_dir, accounts=args.accounts, months=args.months, seed=args.seed
         )
     env = dagster_env(settings)
-    dagster = [sys.executable, "-m", "dagster", "job", "execute", "-m", "pipeline.definitions"]
-    from assets.partitions import account_months
-    from pipeline.orchestration import full_range_tags
-
-    # 1. Ingest, the warehouse over every month, and the churn model; 2. score the newest month of data,
-    # then the marts it feeds.
-    steps = [[*dagster, "-j", "refresh_and_train", "--tags", json.dumps(full_range_tags(account_months))]]
+    # The jobs as a data engineer runs them on real exports (README): Dagster's `dg launch`. 1. Ingest, the
+    # warehouse over every month (no partition given: all of them) and the churn model; 2. score the newest
+    # month of data, then the marts it feeds, and publish.
+    dg = [str(Path(sys.executable).parent / "dg"), "launch", "-m", "pipeline.definitions"]
+    steps = [[*dg, "--job", "refresh_and_train"]]
     for index, command in enumerate(steps):
-        print("Running:", " ".join(command[2:]), flush=True)
+        print("Running:", " ".join(["dg", *command[1:]]), flush=True)
         completed = subprocess.run(command, env=env, check=False)
         if completed.returncode != 0:
             print("The run failed: see the log above, or `make ui` for the run's details.", file=sys.stderr)
             return completed.returncode
         if index == 0:
-            month = newest_snapshot_month(settings)
-            steps.append([*dagster, "-j", "score_month", "--tags", json.dumps({"dagster/partition": month})])
+            try:
+                month = newest_snapshot_month(settings)
+            except ValueError as error:
+                print(f"pipeline demo: {error}", file=sys.stderr)
+                return 1
+            steps.append([*dg, "--job", "score_month", "--partition", month])
     print_summary(settings, env["DAGSTER_HOME"])
     return 0
 
 
 def newest_snapshot_month(settings: Settings) -> str:
-    """The month the data reaches (the reporting period's month): the partition the demo scores."""
+    """The month the data reaches (the reporting period's month): the partition the demo scores. Refused,
+    naming the setting, when that month is before the first monthly partition."""
+    from pipeline import dbt
+    from pipeline.orchestration import DataOutsidePartitions
     from pipeline.warehouse import connect
 
     with connect(settings.warehouse_path, read_only=True) as conn:
-        return str(conn.execute("select as_of_month from intermediate.int_reporting_period").fetchall()[0][0])
+        month = dbt.newest_snapshot_month(conn)
+        data_months = dbt.data_month_range(conn)
+    if month < settings.first_snapshot_month:
+        first = data_months[0] if data_months else month
+        raise DataOutsidePartitions(
+            f"The data reaches {month[:7]}, before the first monthly partition {settings.first_snapshot_month[:7]} "
+            f"(PIPELINE_FIRST_SNAPSHOT_MONTH): set PIPELINE_FIRST_SNAPSHOT_MONTH={str(first)[:7]}-01 (the first "
+            "month found) and run again."
+        )
+    return month
 
 
 def print_summary(settings: Settings, dagster_home: str) -> None:
@@ -157,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--end-month", default="2026-10", help="last simulated month, YYYY-MM")
     generate.add_argument("--out", help="landing folder (default: PIPELINE_LANDING_DIR or PIPELINE_HOME/landing)")
     generate.add_argument("--truth", help="truth folder (default: 'truth' beside the landing folder)")
+    generate.add_argument("--shape", default="full", help="a named company shape (pipeline/demo/shape.py): "
+                          "full, required_columns, no_survey, survey_only, accounts_and_invoices, single_wave")
+    generate.add_argument("--absent", default="", help="entities to leave out too, comma separated (e.g. payments)")
+    generate.add_argument("--required-columns-only", action="store_true", help="write required columns only")
+    generate.add_argument("--digit-ids", action="store_true", help="account ids of digits with leading zeros")
+    generate.add_argument("--scale-from-one", action="store_true", help="survey answers on a 1-10 scale")
+    generate.add_argument("--relationship-waves", type=int, help="keep only the newest N relationship waves")
     generate.set_defaults(func=cmd_generate)
 
     demo = commands.add_parser("demo", help="generate if the landing zone is empty, then materialise everything")

@@ -28,6 +28,13 @@ def _identifier(env: dict[str, str], name: str, default: str) -> str:
     return value
 
 
+def _months(env: dict[str, str], name: str, default: int) -> int:
+    value = env.get(name, str(default))
+    if not value.isdigit() or not 1 <= int(value) <= 24:
+        raise ValueError(f"{name} must be a whole number of months from 1 to 24, not {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -44,6 +51,8 @@ class Settings:
     churn_promotion_margin: float
     churn_seed: int
     bi_keep_releases: int = 5
+    churn_horizon_months: int = 6
+    silent_churn_months: int = 6
     refresh_months: int = 13
     bi_postgres_schema: str = "bi"
     bi_reader_role: str = "bi_reader"
@@ -73,6 +82,11 @@ class Settings:
             # A challenger becomes champion if its out-of-time ROC-AUC >= the champion's minus this margin.
             churn_promotion_margin=float(env.get("PIPELINE_CHURN_PROMOTION_MARGIN", "0.0")),
             churn_seed=int(env.get("PIPELINE_CHURN_SEED", "0")),
+            # DESIGN.md's churn: the label looks this many months ahead; an account silent (no invoiced
+            # revenue) this many months has churned. dbt gets both as vars (pipeline.dbt.dbt_vars) and the
+            # training reads them here, so the labels and their finality agree everywhere.
+            churn_horizon_months=_months(env, "PIPELINE_CHURN_HORIZON_MONTHS", 6),
+            silent_churn_months=_months(env, "PIPELINE_SILENT_CHURN_MONTHS", 6),
             # Monthly partitions the daily refresh rebuilds: the open month and the 12 before it, whose churn
             # labels can still change. Older months change only through a backfill (a correction drop).
             refresh_months=int(env.get("PIPELINE_REFRESH_MONTHS", "13")),

@@ -45,15 +45,46 @@ def stored_relations(manifest: dict) -> dict[str, str]:
     }
 
 
-def partition_vars(start: date | datetime, end: date | datetime) -> list[str]:
-    """dbt arguments that limit the monthly models to the months in [start, end).
+def partition_vars(start: date | datetime | None, end: date | datetime | None) -> dict[str, str]:
+    """dbt vars that limit the monthly models to the months in [start, end).
 
-    ``start`` and ``end`` are a run's partition time window (first day of the first month, first day of the
-    month after the last). The models' macro ``within_partition_months`` reads the two vars.
+    ``start`` and ``end`` are first days of months (the first month, the month after the last); None is
+    open: from the data's first month, or to its last. The models' macro ``within_partition_months`` reads
+    the two vars.
     """
-    if (start.day, end.day) != (1, 1) or end <= start:
+    if (start is not None and start.day != 1) or (end is not None and end.day != 1):
         raise ValueError(f"a range of whole months is needed, got {start} .. {end}")
-    return [
-        "--vars",
-        json.dumps({"partition_month_start": f"{start:%Y-%m-%d}", "partition_month_end": f"{end:%Y-%m-%d}"}),
-    ]
+    if start is not None and end is not None and end <= start:
+        raise ValueError(f"a range of whole months is needed, got {start} .. {end}")
+    found = {}
+    if start is not None:
+        found["partition_month_start"] = f"{start:%Y-%m-%d}"
+    if end is not None:
+        found["partition_month_end"] = f"{end:%Y-%m-%d}"
+    return found
+
+
+def vars_arguments(*var_sets: dict) -> list[str]:
+    """``--vars`` for a dbt invocation: the business rules of the environment, and any others."""
+    merged = {k: v for var_set in var_sets for k, v in var_set.items()}
+    return ["--vars", json.dumps(merged, sort_keys=True)] if merged else []
+
+
+def data_month_range(conn) -> tuple[date, date] | None:
+    """(first month, newest month) of the account-month spine the monthly facts are built on; None before the
+    warehouse models have been built or while there are no accounts."""
+    try:
+        row = conn.execute(
+            "select min(spine.month_start), max(period.as_of_month) from intermediate.int_account_months spine "
+            "cross join intermediate.int_reporting_period period"
+        ).fetchone()
+    except Exception:  # noqa: BLE001 - the intermediate tables do not exist before the first build
+        return None
+    if row is None or row[0] is None:
+        return None
+    return row[0], row[1]
+
+
+def newest_snapshot_month(conn) -> str:
+    """The month the data reaches (the reporting period's month, 'YYYY-MM-01'): the month scored next."""
+    return str(conn.execute("select as_of_month from intermediate.int_reporting_period").fetchall()[0][0])

@@ -17,7 +17,8 @@ limited to 1 by dagster.yaml.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
@@ -26,6 +27,9 @@ from pipeline.config import Settings
 
 PARTITION_RANGE_START = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END = "dagster/asset_partition_range_end"
+# A scheduled refresh says how many months it keeps current, so the monthly models can anchor that window on
+# the data's newest month rather than the wall clock (a history that ends years ago is refreshed too).
+REFRESH_MONTHS_TAG = "pipeline/refresh_months"
 RUN_RETRIES = {"dagster/max_retries": "2", "dagster/retry_strategy": "FROM_FAILURE"}
 STEP_RETRY = dg.RetryPolicy(max_retries=1, delay=30)
 
@@ -70,6 +74,75 @@ def refresh_window(partition_keys: list[str], months: int) -> tuple[str, str]:
     return window[0], window[-1]
 
 
+def scheduled_refresh_tags(start: str, end: str, months: int) -> dict[str, str]:
+    """Tags of a scheduled refresh over start..end that keeps the data's newest ``months`` months current."""
+    return {**partition_range_tags(start, end), REFRESH_MONTHS_TAG: str(months)}
+
+
+@dataclass(frozen=True)
+class MonthlyRebuild:
+    """The months a run of the monthly models rebuilds: [start, end), None = open (the data's first month,
+    or its last). ``notes`` say in words what differs from the run's partitions and why."""
+
+    start: date | None
+    end: date | None
+    notes: tuple[str, ...] = ()
+
+
+class DataOutsidePartitions(ValueError):
+    """The data's newest month is before the first monthly partition: nothing of it could be scored."""
+
+
+def months_to_rebuild(
+    window_start: date,
+    window_end: date,
+    first_partition: date,
+    partitions_end: date,
+    data_months: tuple[date, date] | None,
+    refresh_months: int | None = None,
+) -> MonthlyRebuild:
+    """Which months the monthly facts and features rebuild for a run over [window_start, window_end).
+
+    No month of data is skipped silently: a run from the first partition rebuilds from the data's first
+    month, however early (``start`` None); a scheduled refresh (``refresh_months``) also rebuilds the data's
+    newest ``refresh_months`` months, whose labels can still change, when the data ends before the
+    wall-clock window; data that ends before the first partition stops the run, naming the setting.
+    ``data_months`` is (first month, newest month) of the data, None before any data.
+    """
+    start: date | None = None if window_start <= first_partition else window_start
+    end: date | None = None if window_end >= partitions_end else window_end
+    notes: list[str] = []
+    if data_months is None:
+        return MonthlyRebuild(start, end, ("no data yet",))
+    first, newest = data_months
+    if newest < first_partition:
+        raise DataOutsidePartitions(
+            f"The data covers {first:%Y-%m}..{newest:%Y-%m}, but the monthly partitions start at "
+            f"{first_partition:%Y-%m} (PIPELINE_FIRST_SNAPSHOT_MONTH): no month of it could be scored or "
+            f"refreshed. Set PIPELINE_FIRST_SNAPSHOT_MONTH={first:%Y-%m-01} (the first month found) and run again."
+        )
+    if start is None and first < first_partition:
+        notes.append(
+            f"the data starts at {first:%Y-%m}, before the first monthly partition {first_partition:%Y-%m}: "
+            f"those months are built too, but only PIPELINE_FIRST_SNAPSHOT_MONTH={first:%Y-%m-01} makes them "
+            "partitions to score or backfill one by one"
+        )
+    if refresh_months is not None and start is not None:
+        anchored = _add_months(date(newest.year, newest.month, 1), -(refresh_months - 1))
+        if anchored < start:
+            notes.append(
+                f"the data's newest month is {newest:%Y-%m}: its last {refresh_months} months (from "
+                f"{anchored:%Y-%m}) are rebuilt, whose labels can still change"
+            )
+            start = anchored
+    return MonthlyRebuild(start, end, tuple(notes))
+
+
+def _add_months(month: date, months: int) -> date:
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
 def full_range_tags(partitions_def: dg.PartitionsDefinition) -> dict[str, str]:
     """Tags for a run over every partition (the first build, or a rebuild of all history)."""
     keys = partitions_def.get_partition_keys()
@@ -79,8 +152,9 @@ def full_range_tags(partitions_def: dg.PartitionsDefinition) -> dict[str, str]:
 def build_schedules(jobs: dict, account_months: dg.PartitionsDefinition) -> list[dg.ScheduleDefinition]:
     def refresh_request(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         keys = account_months.get_partition_keys(current_time=context.scheduled_execution_time)
-        start, end = refresh_window(keys, Settings.from_env().refresh_months)
-        return dg.RunRequest(tags=partition_range_tags(start, end))
+        months = Settings.from_env().refresh_months
+        start, end = refresh_window(keys, months)
+        return dg.RunRequest(tags=scheduled_refresh_tags(start, end, months))
 
     return [
         dg.ScheduleDefinition(

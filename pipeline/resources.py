@@ -76,6 +76,17 @@ class ModelStoreResource(dg.ConfigurableResource):
         return ModelStore(self.path)
 
 
+class BusinessRulesResource(dg.ConfigurableResource):
+    """The business rules set by the environment that dbt and Python must both apply (pipeline.config):
+    dbt gets them as vars on every invocation, the churn training and its label checks read them here."""
+
+    churn_horizon_months: int = 6
+    silent_churn_months: int = 6
+
+    def dbt_vars(self) -> dict[str, int]:
+        return {"churn_horizon_months": self.churn_horizon_months, "silent_churn_months": self.silent_churn_months}
+
+
 class BiLayerResource(dg.ConfigurableResource):
     """Where the BI layer is published: the Parquet release folder, and PostgreSQL when a URL is set.
 
@@ -105,6 +116,9 @@ def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         "model_store": ModelStoreResource(
             path=str(settings.models_dir), promotion_margin=settings.churn_promotion_margin, seed=settings.churn_seed
+        ),
+        "rules": BusinessRulesResource(
+            churn_horizon_months=settings.churn_horizon_months, silent_churn_months=settings.silent_churn_months
         ),
         "bi": BiLayerResource(
             path=str(settings.bi_dir),

@@ -6,7 +6,8 @@ monthly facts and features over ``--months``), ``train`` (the churn model), ``sc
 the analyses, and the marts they feed), ``publish`` (the gated BI release and the Power BI project).
 
 ``--job daily_refresh`` runs a whole job instead, in one process and one run as its schedule starts it
-(the refresh window of monthly partitions unless ``--months`` is given), and prints each step's seconds.
+(the refresh window of monthly partitions unless ``--months`` is given; ``score_month`` the newest month
+of the data), and prints each step's seconds.
 """
 
 from __future__ import annotations
@@ -92,14 +93,23 @@ def run_job(
     from assets.partitions import account_months
     from pipeline.config import Settings
     from pipeline.definitions import defs
-    from pipeline.orchestration import partition_range_tags, refresh_window
+    from pipeline.orchestration import partition_range_tags, refresh_window, scheduled_refresh_tags
 
     settings = settings or Settings.from_env()
-    months = months or refresh_window(account_months.get_partition_keys(), settings.refresh_months)
+    if name == "score_month":
+        # The month just closed, as the monthly schedule asks for it: here the newest month of the data.
+        from pipeline.cli import newest_snapshot_month
+
+        run_options = {"partition_key": newest_snapshot_month(settings)}
+    elif months:
+        run_options = {"tags": partition_range_tags(*months)}
+    elif name == "ingest":
+        run_options = {}
+    else:
+        start, end = refresh_window(account_months.get_partition_keys(), settings.refresh_months)
+        run_options = {"tags": scheduled_refresh_tags(start, end, settings.refresh_months)}
     with dg.instance_for_test() as instance:
-        result = defs.get_job_def(name).execute_in_process(
-            instance=instance, tags=partition_range_tags(*months), raise_on_error=False
-        )
+        result = defs.get_job_def(name).execute_in_process(instance=instance, raise_on_error=False, **run_options)
         started: dict[str, float] = {}
         seconds: dict[str, float] = {}
         for entry in instance.all_logs(result.run_id):

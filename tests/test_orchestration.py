@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from pipeline import alerts, landing_watch, orchestration
-from pipeline.dbt import partition_vars, stored_relations
+from pipeline.dbt import partition_vars, stored_relations, vars_arguments
 
 
 def _listing(landing: Path):
@@ -112,13 +112,61 @@ def test_the_refresh_window_is_the_newest_months_and_refuses_nonsense():
 
 
 def test_partition_vars_hand_dbt_a_range_of_whole_months():
-    args = partition_vars(datetime(2026, 4, 1), datetime(2026, 6, 1))
+    assert partition_vars(datetime(2026, 4, 1), datetime(2026, 6, 1)) == {
+        "partition_month_start": "2026-04-01",
+        "partition_month_end": "2026-06-01",
+    }
+    # An open end is left out: from the data's first month, or to its newest.
+    assert partition_vars(None, datetime(2026, 6, 1)) == {"partition_month_end": "2026-06-01"}
+    assert partition_vars(None, None) == {}
+    args = vars_arguments({"churn_horizon_months": 6}, partition_vars(datetime(2026, 4, 1), None))
     assert args[0] == "--vars"
-    assert json.loads(args[1]) == {"partition_month_start": "2026-04-01", "partition_month_end": "2026-06-01"}
+    assert json.loads(args[1]) == {"churn_horizon_months": 6, "partition_month_start": "2026-04-01"}
     with pytest.raises(ValueError, match="whole months"):
         partition_vars(datetime(2026, 4, 15), datetime(2026, 6, 1))
     with pytest.raises(ValueError, match="whole months"):
         partition_vars(datetime(2026, 6, 1), datetime(2026, 6, 1))
+
+
+FIRST, PARTITIONS_END = date(2023, 1, 1), date(2027, 1, 1)  # partitions 2023-01 .. 2026-12
+
+
+def test_a_run_from_the_first_partition_rebuilds_from_the_data_first_month_and_says_so():
+    rebuild = orchestration.months_to_rebuild(
+        FIRST, PARTITIONS_END, FIRST, PARTITIONS_END, (date(2021, 7, 1), date(2026, 10, 1))
+    )
+    assert (rebuild.start, rebuild.end) == (None, None)  # nothing before 2023 is skipped
+    (note,) = rebuild.notes
+    assert "2021-07" in note and "PIPELINE_FIRST_SNAPSHOT_MONTH=2021-07-01" in note
+    # A backfill of a few months rebuilds exactly those.
+    backfill = orchestration.months_to_rebuild(
+        date(2024, 3, 1), date(2024, 6, 1), FIRST, PARTITIONS_END, (date(2021, 7, 1), date(2026, 10, 1))
+    )
+    assert (backfill.start, backfill.end, backfill.notes) == (date(2024, 3, 1), date(2024, 6, 1), ())
+
+
+def test_a_scheduled_refresh_follows_the_data_when_it_ends_before_the_wall_clock_window():
+    # The wall clock's window is 2025-12..2026-12, the data ends in 2025-03: its last 13 months are rebuilt.
+    rebuild = orchestration.months_to_rebuild(
+        date(2025, 12, 1), PARTITIONS_END, FIRST, PARTITIONS_END, (date(2023, 1, 1), date(2025, 3, 1)), 13
+    )
+    assert (rebuild.start, rebuild.end) == (date(2024, 3, 1), None)
+    assert "2025-03" in rebuild.notes[0]
+    # Data that is current: the window stands.
+    current = orchestration.months_to_rebuild(
+        date(2025, 12, 1), PARTITIONS_END, FIRST, PARTITIONS_END, (date(2023, 1, 1), date(2026, 12, 1)), 13
+    )
+    assert (current.start, current.notes) == (date(2025, 12, 1), ())
+
+
+def test_data_that_ends_before_the_first_partition_stops_the_run_naming_the_setting_and_value():
+    with pytest.raises(orchestration.DataOutsidePartitions) as refused:
+        orchestration.months_to_rebuild(
+            FIRST, PARTITIONS_END, FIRST, PARTITIONS_END, (date(1998, 4, 1), date(1999, 6, 1))
+        )
+    message = str(refused.value)
+    assert "1998-04..1999-06" in message
+    assert "PIPELINE_FIRST_SNAPSHOT_MONTH=1998-04-01" in message
 
 
 def test_the_daily_and_monthly_schedules_ask_for_one_run_over_the_months_that_can_change(monkeypatch):
@@ -134,6 +182,8 @@ def test_the_daily_and_monthly_schedules_ask_for_one_run_over_the_months_that_ca
             # The open month (November) and the twelve closed months before it, as one range run.
             assert request.tags[orchestration.PARTITION_RANGE_START] == "2025-11-01"
             assert request.tags[orchestration.PARTITION_RANGE_END] == "2026-11-01"
+            # ... and says how many months it keeps current, so the window can follow the data.
+            assert request.tags[orchestration.REFRESH_MONTHS_TAG] == "13"
             assert request.partition_key is None
 
 

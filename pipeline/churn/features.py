@@ -67,80 +67,89 @@ def _share(nullable: bool = True) -> pa.Column:
     return pa.Column(float, pa.Check.in_range(0, 1), nullable=nullable, coerce=True)
 
 
-def _label_only_where_observable(frame: pd.DataFrame) -> pd.Series:
+def _label_only_where_observable(frame: pd.DataFrame, horizon_months: int = 6) -> pd.Series:
     """A snapshot month whose labels are all final has no null; a month with a null has no 0 that a later
     silent churn could still turn into 1 (the dbt model's rule). Here: a 1 needs a churn after the month,
     so the label must be 0 or 1, and months are never labelled beyond the newest snapshot month minus the
     horizon unless they are churns (1)."""
     label = frame[LABEL]
     newest = frame["snapshot_month"].max()
-    horizon_closed = frame["snapshot_month"] + pd.DateOffset(months=6) <= newest
+    horizon_closed = frame["snapshot_month"] + pd.DateOffset(months=horizon_months) <= newest
     return label.isna() | (label == 1) | horizon_closed
 
 
-FEATURE_SCHEMA = pa.DataFrameSchema(
-    {
-        "account_id": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
-        "snapshot_month": pa.Column(
-            "datetime64[us]", pa.Check(lambda s: (s.dt.day == 1).all(), error="first day of a month"), coerce=True
-        ),
-        "industry": pa.Column(str, nullable=False),
-        "size_band": pa.Column(str, pa.Check.isin(SIZE_BANDS), nullable=False),
-        "country_code": pa.Column(str, pa.Check.str_matches(r"^[A-Z]{2}$"), nullable=True),
-        "months_in_data": pa.Column(float, pa.Check.in_range(1, 1200), nullable=False, coerce=True),
-        "tenure_months": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
-        "employees": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
-        "revenue_1m_eur": pa.Column(float, nullable=False, coerce=True),
-        "revenue_3m_eur": pa.Column(float, nullable=False, coerce=True),
-        "revenue_12m_eur": pa.Column(float, nullable=False, coerce=True),
-        "revenue_trend_yoy": pa.Column(float, pa.Check.ge(-1), nullable=True, coerce=True),
-        "revenue_trend_3m": pa.Column(float, pa.Check.ge(-1), nullable=True, coerce=True),
-        "gross_margin_pct_12m": pa.Column(float, pa.Check.in_range(-10, 1), nullable=True, coerce=True),
-        "share_of_wallet": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
-        "months_since_last_invoice": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
-        "late_payments_12m": _count(),
-        "late_payment_share_12m": _share(),
-        "late_payment_share_3m": _share(),
-        "activities_3m": _count(),
-        "meetings_3m": _count(),
-        "activities_12m": _count(),
-        "meetings_12m": _count(),
-        "days_since_last_meeting": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
-        "respondents_12m": _count(),
-        "nps_latest": pa.Column(float, pa.Check.in_range(-100, 100), nullable=True, coerce=True),
-        "nps_change": pa.Column(float, pa.Check.in_range(-200, 200), nullable=True, coerce=True),
-        "recommend_score_latest": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, coerce=True),
-        "recommend_score_previous": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, coerce=True),
-        "considering_alternatives_latest": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, coerce=True),
-        "named_preferred_competitor": pa.Column(bool, nullable=False, coerce=True),
-        "has_known_competitor": pa.Column(bool, nullable=False, coerce=True),
-        LABEL: pa.Column(float, pa.Check.isin([0.0, 1.0]), nullable=True, coerce=True),
-    },
-    checks=[
-        pa.Check(
-            _label_only_where_observable,
-            element_wise=False,
-            error="label 0 set before its six-month window has passed",
-        )
-    ],
-    unique=list(KEY),
-    strict=False,
-    name="feat_account_snapshot",
-)
+_FEATURE_COLUMNS = {
+    "account_id": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
+    "snapshot_month": pa.Column(
+        "datetime64[us]", pa.Check(lambda s: (s.dt.day == 1).all(), error="first day of a month"), coerce=True
+    ),
+    "industry": pa.Column(str, nullable=False),
+    "size_band": pa.Column(str, pa.Check.isin(SIZE_BANDS), nullable=False),
+    "country_code": pa.Column(str, pa.Check.str_matches(r"^[A-Z]{2}$"), nullable=True),
+    "months_in_data": pa.Column(float, pa.Check.in_range(1, 1200), nullable=False, coerce=True),
+    "tenure_months": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+    "employees": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+    "revenue_1m_eur": pa.Column(float, nullable=False, coerce=True),
+    "revenue_3m_eur": pa.Column(float, nullable=False, coerce=True),
+    "revenue_12m_eur": pa.Column(float, nullable=False, coerce=True),
+    "revenue_trend_yoy": pa.Column(float, pa.Check.ge(-1), nullable=True, coerce=True),
+    "revenue_trend_3m": pa.Column(float, pa.Check.ge(-1), nullable=True, coerce=True),
+    "gross_margin_pct_12m": pa.Column(float, pa.Check.in_range(-10, 1), nullable=True, coerce=True),
+    "share_of_wallet": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+    "months_since_last_invoice": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+    "late_payments_12m": _count(),
+    "late_payment_share_12m": _share(),
+    "late_payment_share_3m": _share(),
+    "activities_3m": _count(),
+    "meetings_3m": _count(),
+    "activities_12m": _count(),
+    "meetings_12m": _count(),
+    "days_since_last_meeting": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+    "respondents_12m": _count(),
+    "nps_latest": pa.Column(float, pa.Check.in_range(-100, 100), nullable=True, coerce=True),
+    "nps_change": pa.Column(float, pa.Check.in_range(-200, 200), nullable=True, coerce=True),
+    "recommend_score_latest": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, coerce=True),
+    "recommend_score_previous": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, coerce=True),
+    "considering_alternatives_latest": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, coerce=True),
+    "named_preferred_competitor": pa.Column(bool, nullable=False, coerce=True),
+    "has_known_competitor": pa.Column(bool, nullable=False, coerce=True),
+    LABEL: pa.Column(float, pa.Check.isin([0.0, 1.0]), nullable=True, coerce=True),
+}
+
+
+def feature_schema(horizon_months: int = 6) -> pa.DataFrameSchema:
+    """The feature table's contract for a churn horizon of ``horizon_months`` (PIPELINE_CHURN_HORIZON_MONTHS)."""
+    return pa.DataFrameSchema(
+        _FEATURE_COLUMNS,
+        checks=[
+            pa.Check(
+                lambda frame: _label_only_where_observable(frame, horizon_months),
+                element_wise=False,
+                error=f"label 0 set before its {horizon_months}-month window has passed",
+            )
+        ],
+        unique=list(KEY),
+        strict=False,
+        name="feat_account_snapshot",
+    )
+
+
+FEATURE_SCHEMA = feature_schema()
 
 
 class FeatureTableInvalid(ValueError):
     """The feature table broke its contract: training and scoring stop, naming columns and rows."""
 
 
-def validate_features(frame: pd.DataFrame, max_examples: int = 5) -> pd.DataFrame:
+def validate_features(frame: pd.DataFrame, max_examples: int = 5, horizon_months: int = 6) -> pd.DataFrame:
     """Validate (lazily: every failure at once) and return the coerced frame; raise with a readable
     message naming each failing column, check and a few of its rows (account, snapshot month)."""
     missing = [c for c in (*KEY, *FEATURES, LABEL) if c not in frame.columns]
     if missing:
         raise FeatureTableInvalid(f"{FEATURE_TABLE} lacks the columns: {', '.join(missing)}")
     try:
-        return FEATURE_SCHEMA.validate(frame, lazy=True)
+        schema = FEATURE_SCHEMA if horizon_months == 6 else feature_schema(horizon_months)
+        return schema.validate(frame, lazy=True)
     except SchemaErrors as errors:
         raise FeatureTableInvalid(describe_failures(errors.failure_cases, frame, max_examples)) from errors
 

@@ -220,3 +220,51 @@ def model_performance_table(store: ModelStore) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(deciles)
+
+
+def trained_status(outcome: TrainingOutcome, labelled_months: int, config: training.TrainingConfig) -> dict:
+    """``ml.churn_model_status`` after a training that produced a model."""
+    return {
+        "status": "trained",
+        "reason": f"trained on {labelled_months} labelled months; champion {outcome.champion_version}",
+        "enable_hint": None,
+        "labelled_months": labelled_months,
+        "labelled_months_needed": training.labelled_months_needed(config),
+        "champion_version": outcome.champion_version,
+    }
+
+
+def withheld_status(
+    error: training.NotEnoughHistory,
+    newest_month: pd.Timestamp | None,
+    config: training.TrainingConfig,
+    silent_churn_months: int,
+    champion_version: str | None,
+) -> dict:
+    """``ml.churn_model_status`` when the history is too short or too thin to train: why, and what would
+    enable the model (which setting, or from which month the data will be enough)."""
+    settings = (
+        f"PIPELINE_CHURN_HORIZON_MONTHS (now {config.horizon_months}) or PIPELINE_SILENT_CHURN_MONTHS "
+        f"(now {silent_churn_months}): shorter windows label months sooner"
+    )
+    if error.months_short and newest_month is not None:
+        ready = (pd.Timestamp(newest_month) + pd.DateOffset(months=error.months_short)).strftime("%Y-%m")
+        hint = f"wait until the data reaches {ready}, or lower {settings}"
+    elif error.months_short:
+        hint = f"load at least {error.labelled_months_needed} months of history beyond the label windows"
+    else:
+        hint = (
+            f"more churn events are needed (at least {config.min_churners} per window): wait for more history, "
+            f"load more accounts or earlier history, or lower {settings}"
+        )
+    reason = f"churn model: {error}"
+    if champion_version:
+        reason += f"; scores keep using the champion {champion_version}, trained earlier"
+    return {
+        "status": "kept_champion" if champion_version else "withheld",
+        "reason": reason,
+        "enable_hint": hint,
+        "labelled_months": error.labelled_months,
+        "labelled_months_needed": error.labelled_months_needed,
+        "champion_version": champion_version,
+    }

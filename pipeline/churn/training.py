@@ -41,7 +41,30 @@ SIMPLICITY = {"logistic_regression": 0, "gradient_boosting": 1, ENSEMBLE: 2}
 
 
 class NotEnoughHistory(ValueError):
-    """Too few labelled months (or churners) for an honest out-of-time evaluation."""
+    """Too few labelled months (or churners) for an honest out-of-time evaluation.
+
+    ``months_short``: how many more months of data with final labels would be enough (None when months are
+    not what is missing); ``labelled_months`` / ``labelled_months_needed``: what the split has and needs."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        labelled_months: int | None = None,
+        labelled_months_needed: int | None = None,
+        months_short: int | None = None,
+    ):
+        super().__init__(message)
+        self.labelled_months = labelled_months
+        self.labelled_months_needed = labelled_months_needed
+        self.months_short = months_short
+
+
+def labelled_months_needed(config: TrainingConfig) -> int:
+    """Months with final labels an out-of-time split needs: the evaluation window, the calibration months
+    and the fit months whose horizon closes before the evaluation window starts (at least one)."""
+    windows = config.evaluation_months + config.calibration_months + config.horizon_months
+    return max(config.evaluation_months + 2, windows)
 
 
 @dataclass(frozen=True)
@@ -84,16 +107,24 @@ class Split:
 
 def out_of_time_split(frame: pd.DataFrame, config: TrainingConfig) -> Split:
     complete = labelled_months(frame).complete
+    needed = labelled_months_needed(config)
     if len(complete) < config.evaluation_months + 2:
         raise NotEnoughHistory(
-            f"{len(complete)} snapshot months have final labels; at least {config.evaluation_months + 2} are needed"
+            f"{len(complete)} snapshot months have final labels; at least {needed} are needed",
+            labelled_months=len(complete),
+            labelled_months_needed=needed,
+            months_short=needed - len(complete),
         )
     evaluation_window = complete[-config.evaluation_months :]
     development = [m for m in complete if m + pd.DateOffset(months=config.horizon_months) <= evaluation_window[0]]
     if len(development) < config.calibration_months + 1:
         raise NotEnoughHistory(
-            f"only {len(development)} labelled months end their label window before the evaluation window "
-            f"{evaluation_window[0]:%Y-%m}; {config.calibration_months + 1} are needed"
+            f"{len(complete)} snapshot months have final labels; at least {needed} are needed (only "
+            f"{len(development)} end their {config.horizon_months}-month label window before the evaluation "
+            f"window {evaluation_window[0]:%Y-%m}; {config.calibration_months + 1} must)",
+            labelled_months=len(complete),
+            labelled_months_needed=needed,
+            months_short=config.calibration_months + 1 - len(development),
         )
     return Split(
         fit_months=development[: -config.calibration_months],
@@ -274,7 +305,10 @@ def train(frame: pd.DataFrame, config: TrainingConfig) -> TrainingResult:
         churners = int(part[LABEL].sum())
         if churners < config.min_churners:
             raise NotEnoughHistory(
-                f"the {name} months hold {churners} churners; at least {config.min_churners} are needed"
+                f"the {name} months ({len(part)} account-months) hold {churners} churners; at least "
+                f"{config.min_churners} are needed",
+                labelled_months=len(labelled_months(frame).complete),
+                labelled_months_needed=labelled_months_needed(config),
             )
     used = _without_empty_columns(fit)
     left_out = [c for c in FEATURES if c not in used]

@@ -363,6 +363,8 @@ def write_cost_to_serve(
     costs: np.ndarray,
 ) -> None:
     """One workbook per quarter (sheet cost_to_serve); a quarter too big for a sheet goes to several parts."""
+    if not output.shape.writes("cost_to_serve"):
+        return
     rows = accounts.shape[0]
     parts = max(1, -(-rows // formats.XLSX_MAX_DATA_ROWS))
     stamp = calendar.stamp(t)

@@ -37,6 +37,7 @@ from pipeline.demo.crm import Crm
 from pipeline.demo.finance import Finance, service_cost, write_cost_to_serve
 from pipeline.demo.ledger import CorrectionLedger, DefectLedger, LandingOutput
 from pipeline.demo.population import Streams, build_accounts, build_contacts, build_opportunities
+from pipeline.demo.shape import FULL, CompanyShape
 from pipeline.demo.surveys import Surveys
 
 MIN_ACCOUNTS, MAX_ACCOUNTS = 200, 300_000
@@ -110,8 +111,12 @@ def generate_demo_company(
     months: int = 36,
     seed: int = 42,
     end_month: str = "2026-10",
+    shape: CompanyShape = FULL,
 ) -> GenerationSummary:
-    """Write the demo company's landing zone and its truth. Replaces earlier generated files there."""
+    """Write the demo company's landing zone and its truth. Replaces earlier generated files there.
+
+    ``shape`` (pipeline.demo.shape) leaves entities or optional columns out, writes digit ids or a 1-10
+    answer scale: the same planted company, exported the way another company's systems would."""
     if not MIN_ACCOUNTS <= accounts <= MAX_ACCOUNTS:
         raise ValueError(f"accounts must be between {MIN_ACCOUNTS} and {MAX_ACCOUNTS}, got {accounts}")
     if not MIN_MONTHS <= months <= MAX_MONTHS:
@@ -125,9 +130,10 @@ def generate_demo_company(
     population = build_accounts(streams, accounts, calendar)
     contacts = build_contacts(streams, population, calendar)
     opportunities = build_opportunities(streams, population, calendar)
-    account_ids = formats.ids("A", population.number, 6)
+    # Digit ids keep their leading zeros: an id is text, never a number (DESIGN.md).
+    account_ids = formats.ids("" if shape.digit_ids else "A", population.number, 6)
     contact_ids = formats.ids("C", contacts.number, 7)
-    output, defects, corrections = LandingOutput(landing_dir), DefectLedger(), CorrectionLedger()
+    output, defects, corrections = LandingOutput(landing_dir, shape=shape), DefectLedger(), CorrectionLedger()
     for source in SOURCES:
         (landing_dir / source).mkdir(parents=True, exist_ok=True)
 
@@ -159,6 +165,9 @@ def generate_demo_company(
             crm.write_snapshots(snapshots.index(t), t)
 
     assert not surveys.pending_resends, "every response chosen for correction was sent again"
+    # What the shape did not write was not planted in the landing zone.
+    defects.records = [r for r in defects.records if shape.writes(r[1]) and shape.keeps_column(r[1], r[5])]
+    corrections.records = [r for r in corrections.records if shape.writes(r[1]) and shape.keeps_column(r[1], r[3])]
     summary = {
         "parameters": {
             "accounts": accounts,
@@ -166,6 +175,7 @@ def generate_demo_company(
             "seed": seed,
             "end_month": end_month,
             "first_month": str(calendar.first_month),
+            "shape": shape.describe(),
         },
         "formats": FILE_FORMATS,
         "ids": ID_FORMATS,

@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.demo import formats
+from pipeline.demo.shape import FULL, CompanyShape
 
 DEFECT_SHARE = 0.002  # planted contract violations per row of an entity that has them
 
@@ -23,6 +24,7 @@ class LandingOutput:
     rows: dict[str, int] = field(default_factory=dict)
     date_styles: dict[str, str] = field(default_factory=dict)
     bytes_written: int = 0
+    shape: CompanyShape = FULL  # what this landing zone leaves out (pipeline.demo.shape)
 
     def path(self, source: str, entity: str, stamp: str, extension: str, suffix: str = "") -> tuple[Path, str]:
         """Absolute path and landing-relative name of a drop: ``<entity>_<YYYYMMDD>[_suffix].<ext>``."""
@@ -48,12 +50,18 @@ class LandingOutput:
         date_style: str | None = None,
     ) -> str:
         path, relative = self.path(source, entity, stamp, "csv", suffix)
+        if not self.shape.writes(entity):
+            return relative
+        table = self.shape.shape_table(entity, table)
         formats.write_csv(table, path, dialect)
         self.record(relative, entity, table.num_rows, date_style)
         return relative
 
     def write_parquet(self, table: pa.Table, source: str, entity: str, stamp: str, suffix: str = "") -> str:
         path, relative = self.path(source, entity, stamp, "parquet", suffix)
+        if not self.shape.writes(entity):
+            return relative
+        table = self.shape.shape_table(entity, table)
         formats.write_parquet(table, path)
         self.record(relative, entity, table.num_rows)
         return relative

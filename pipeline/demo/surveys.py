@@ -105,9 +105,12 @@ class Surveys:
     def __post_init__(self) -> None:
         self.comment_pool, self.comment_pool_by_mood = _comment_pool(self.streams("survey-comment-pool"))
         cal = self.calendar
+        waves = [t for t in range(cal.months) if cal.calendar_month(t) in RELATIONSHIP_MONTHS]
+        kept = self.output.shape.relationship_waves
+        # A company shape may have run only its newest waves (pipeline.demo.shape).
+        self.relationship_wave_months = set(waves[-kept:] if kept else waves)
         self.response_drop_stamps = sorted(
-            {cal.stamp(t) for t in range(cal.months) if cal.calendar_month(t) in RELATIONSHIP_MONTHS}
-            | {cal.stamp(t) for t in cal.quarter_ends}
+            {cal.stamp(t) for t in self.relationship_wave_months} | {cal.stamp(t) for t in cal.quarter_ends}
         )
 
     # --- month by month ----------------------------------------------------------------------------
@@ -120,7 +123,7 @@ class Surveys:
         exit_batch = self._exit(t)
         if exit_batch is not None:
             self.quarter["exit"].append(exit_batch)
-        if cal.calendar_month(t) in RELATIONSHIP_MONTHS:
+        if t in self.relationship_wave_months:
             wave = self._relationship(t)
             self._write_drop(t, "relationship", [wave] if wave is not None else [])
         if t in cal.quarter_ends:

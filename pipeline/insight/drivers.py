@@ -19,7 +19,10 @@
   "satisfied but left" is visible.
 
 Figures on fewer than ``min_respondents`` respondents, or a penalty or reward on fewer than
-``min_group`` low or high ratings, are withheld (null), never shown as if they meant something.
+``min_group`` low or high ratings, are withheld (null), never shown as if they meant something. Thin or
+absent input (no answers, no driver ratings, no ``considering_alternatives`` or churn outcome) gives the same
+columns and dtypes (:data:`DTYPES`, :data:`GAP_DTYPES`): fewer rows, or rows whose figures are null and whose
+summary says why.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ DRIVER_PREFIX = "driver_"
 LOW_MAX, HIGH_MIN = 6, 9
 RECOMMENDATION, CHURN = "recommendation", "churn_within_6m"
 CLASSES = ("hygiene", "differentiator", "performance", "weak")
+CONSIDERING, CHURNED = "considering_alternatives", "churned_within_6m"
+# The dtype pandas gives a column of text ("str" from pandas 3, object before): the tables' text columns.
+TEXT = pd.Series(["text"]).dtype
 
 # The published table's columns, in order.
 COLUMNS = [
@@ -60,6 +66,49 @@ COLUMNS = [
     "leavers_who_rated_high_share",
     "summary",
 ]
+_COUNTS = ("respondents", "low_ratings", "high_ratings")
+_TEXTS = ("scope_type", "scope", "outcome", "driver", "driver_label", "driver_class", "summary")
+# leavers is a float: null on the recommendation rows, as in every run.
+DTYPES = {c: TEXT if c in _TEXTS else "int64" if c in _COUNTS else "float64" for c in COLUMNS}
+
+# The competitor driver gaps' columns, in order, and their dtypes.
+GAP_COLUMNS = [
+    "driver",
+    "driver_label",
+    "considering_respondents",
+    "other_respondents",
+    "considering_mean_rating",
+    "other_mean_rating",
+    "rating_gap",
+    "rating_gap_ci_low",
+    "rating_gap_ci_high",
+    "standardised_gap",
+    "gap_rank",
+    "summary",
+]
+GAP_DTYPES = {
+    **dict.fromkeys(GAP_COLUMNS, "float64"),
+    "driver": TEXT,
+    "driver_label": TEXT,
+    "considering_respondents": "int64",
+    "other_respondents": "int64",
+    "gap_rank": "Int64",
+    "summary": TEXT,
+}
+# The gaps' one row when no driver was rated at all: the asset reports the largest considering count (which
+# fails on no rows) and the mart's driver may not be null.
+NO_DRIVERS, NO_DRIVERS_LABEL = "(none)", "No driver ratings"
+
+
+def typed(table: pd.DataFrame, dtypes: dict[str, object]) -> pd.DataFrame:
+    """``table`` with exactly these columns and dtypes: an empty or all-null column has no dtype of its own."""
+    return table.reindex(columns=list(dtypes)).astype(dtypes)
+
+
+def with_optional_answers(respondents: pd.DataFrame) -> pd.DataFrame:
+    """The optional answers an export may leave out (considering another supplier, the churn outcome) as nulls."""
+    missing = [c for c in (CONSIDERING, CHURNED) if c not in respondents]
+    return respondents.assign(**dict.fromkeys(missing, np.nan)) if missing else respondents
 
 
 @dataclass(frozen=True)
@@ -205,9 +254,13 @@ def _analyse_scope(frame: pd.DataFrame, drivers: list[str], config: DriverConfig
     upper = complete[complete["nps_score"] >= 7]
     if enough and len(upper) >= config.min_respondents:
         promoter = (upper["nps_score"] >= 9).astype(float)
-        if 0 < promoter.sum() < len(promoter):
-            values, r_squared = relative_weights(upper[drivers].to_numpy(float), promoter.to_numpy())
-            weights = dict(zip(drivers, values, strict=True))
+        # A driver everyone rated alike has no correlation to split: no weights then (null).
+        if 0 < promoter.sum() < len(promoter) and (upper[drivers].nunique() > 1).all():
+            try:
+                values, r_squared = relative_weights(upper[drivers].to_numpy(float), promoter.to_numpy())
+                weights = dict(zip(drivers, values, strict=True))
+            except np.linalg.LinAlgError:
+                r_squared = np.nan
     effects = (
         penalty_reward(complete[drivers], complete["nps_score"], config.confidence).set_index("driver")
         if enough
@@ -225,7 +278,7 @@ def _analyse_scope(frame: pd.DataFrame, drivers: list[str], config: DriverConfig
     # The same drivers against what the account did next: churn within six months of the answer.
     known = complete[complete["churned_within_6m"].notna()]
     churn_effects = None
-    if len(known) >= config.min_respondents and 0 < known["churned_within_6m"].sum() < len(known):
+    if drivers and len(known) >= config.min_respondents and 0 < known["churned_within_6m"].sum() < len(known):
         churn_effects = penalty_reward(
             known[drivers], known["churned_within_6m"].astype(float), config.confidence
         ).set_index("driver")
@@ -276,6 +329,7 @@ def analyse_drivers(respondents: pd.DataFrame, config: DriverConfig = DriverConf
     ``segment`` (e.g. the size band), ``nps_score`` (0-10), ``churned_within_6m`` (0/1, null while not yet
     known) and one column per ``driver_*`` rating (null where not asked or skipped).
     """
+    respondents = with_optional_answers(respondents)
     drivers = driver_columns(respondents)
     scopes: list[tuple[str, str, pd.DataFrame]] = [("overall", "All respondents", respondents)]
     scopes += [("wave", str(w), part) for w, part in respondents.groupby("survey_id", sort=True)]
@@ -291,17 +345,21 @@ def analyse_drivers(respondents: pd.DataFrame, config: DriverConfig = DriverConf
     thin = table["respondents"] < config.min_respondents
     for column in ("performance", "importance_weight", "importance_share", "importance_r_squared"):
         table.loc[thin, column] = np.nan
-    return table
+    # No driver rated in any scope: no rows, with the columns and dtypes of every run.
+    return typed(table, DTYPES)
 
 
 def competitor_driver_gaps(respondents: pd.DataFrame, config: DriverConfig = DriverConfig()) -> pd.DataFrame:
     """Which drivers separate respondents who are considering another supplier (7-10 on
     ``considering_alternatives``) from those who are not (0-6): mean rating of each group, the gap with a
-    Welch 95% interval, and the standardised gap (Cohen's d) to rank drivers on one scale."""
+    Welch 95% interval, and the standardised gap (Cohen's d) to rank drivers on one scale.
+
+    One row per driver; with no driver rated at all, one row (:data:`NO_DRIVERS`) whose summary says so."""
     from scipy import stats
 
-    known = respondents[respondents["considering_alternatives"].notna()]
-    considering = known["considering_alternatives"] >= 7
+    respondents = with_optional_answers(respondents)
+    known = respondents[respondents[CONSIDERING].notna()]
+    considering = known[CONSIDERING] >= 7
     rows = []
     for driver in driver_columns(respondents):
         a = known.loc[considering, driver].dropna().astype(float)
@@ -315,8 +373,12 @@ def competitor_driver_gaps(respondents: pd.DataFrame, config: DriverConfig = Dri
         if len(a) >= config.min_group and len(b) >= config.min_group:
             gap = a.mean() - b.mean()
             se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
-            dof = se**4 / ((a.var(ddof=1) / len(a)) ** 2 / (len(a) - 1) + (b.var(ddof=1) / len(b)) ** 2 / (len(b) - 1))
-            half = stats.t.ppf(0.5 + config.confidence / 2, dof) * se
+            half = np.nan  # everyone in each group gave the same rating: a gap without an interval
+            if se > 0:
+                dof = se**4 / (
+                    (a.var(ddof=1) / len(a)) ** 2 / (len(a) - 1) + (b.var(ddof=1) / len(b)) ** 2 / (len(b) - 1)
+                )
+                half = stats.t.ppf(0.5 + config.confidence / 2, dof) * se
             pooled = np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2))
             row.update(
                 considering_mean_rating=a.mean(),
@@ -327,6 +389,15 @@ def competitor_driver_gaps(respondents: pd.DataFrame, config: DriverConfig = Dri
                 standardised_gap=gap / pooled if pooled > 0 else np.nan,
             )
         rows.append(row)
+    if not rows:
+        rows.append(
+            {
+                "driver": NO_DRIVERS,
+                "driver_label": NO_DRIVERS_LABEL,
+                "considering_respondents": 0,
+                "other_respondents": 0,
+            }
+        )
     table = pd.DataFrame(rows)
     for column in (
         "considering_mean_rating",
@@ -345,8 +416,27 @@ def competitor_driver_gaps(respondents: pd.DataFrame, config: DriverConfig = Dri
             f"the others {r.other_mean_rating:.1f} (gap {r.rating_gap:+.1f}, 95% CI {r.rating_gap_ci_low:+.1f} "
             f"to {r.rating_gap_ci_high:+.1f})."
         )
-        if not pd.isna(r.rating_gap)
-        else f"{r.driver_label}: too few answers to compare."
+        if not (pd.isna(r.rating_gap) or pd.isna(r.rating_gap_ci_low))
+        else _withheld_gap_sentence(r, respondents, known)
         for r in table.itertuples()
     ]
-    return table
+    return typed(table, GAP_DTYPES)
+
+
+def _withheld_gap_sentence(r, respondents: pd.DataFrame, known: pd.DataFrame) -> str:
+    """The sentence of a driver whose gap is not shown, saying why."""
+    if r.driver == NO_DRIVERS:
+        considering = int((known[CONSIDERING] >= 7).sum())
+        return (
+            f"No driver ratings among the {len(respondents)} survey answers ({considering} considering another "
+            "supplier): nothing to compare."
+        )
+    if known.empty:
+        return f"{r.driver_label}: nobody answered whether they consider another supplier: nothing to compare."
+    if not pd.isna(r.rating_gap):
+        return (
+            f"{r.driver_label}: those considering another supplier rate it {r.considering_mean_rating:.1f}, "
+            f"the others {r.other_mean_rating:.1f} (gap {r.rating_gap:+.1f}; every answer in each group the same, "
+            "so no interval)."
+        )
+    return f"{r.driver_label}: too few answers to compare."

@@ -17,6 +17,27 @@ def _frame(conn: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return conn.sql(sql).df()
 
 
+def status_headline(conn: duckdb.DuckDBPyConnection) -> str:
+    """What this release withholds or gives in a weaker form, and why (mart_analysis_status)."""
+    rows = _frame(
+        conn,
+        f"select analysis, status, reason, enable_hint from {MARTS}.mart_analysis_status "  # noqa: S608
+        "where status <> 'available' order by analysis_order",
+    )
+    if rows.empty:
+        return "Every analysis is available."
+    parts = []
+    for status, label in (("withheld", "Withheld"), ("degraded", "Weaker")):
+        chosen = rows[rows["status"] == status]
+        if len(chosen):
+            items = [
+                f"{r.analysis} ({r.reason}" + (f"; to enable: {r.enable_hint}" if r.enable_hint else "") + ")"
+                for r in chosen.itertuples()
+            ]
+            parts.append(f"{label}: " + "; ".join(items))
+    return ". ".join(parts) + "."
+
+
 def nps_headline(conn: duckdb.DuckDBPyConnection) -> str:
     rows = _frame(
         conn,
@@ -65,9 +86,14 @@ def value_headline(conn: duckdb.DuckDBPyConnection) -> str:
     if not active or "A" not in tiers.index:
         return "No active accounts with gross profit yet."
     a_share = tiers.loc["A", "accounts"] / active
-    return (
+    tiers_text = (
         f"{int(tiers.loc['A', 'accounts'])} of {active} active accounts ({a_share:.0%}) are tier A and bring 80% of "
-        f"gross profit; lifetime value EUR {float(at_risk['lifetime_value'] or 0) / 1e6:.1f}m, of which "
+        "gross profit"
+    )
+    if pd.isna(at_risk["lifetime_value"]):
+        return tiers_text + "; lifetime value is withheld until there is a churn model (see the analysis status)."
+    return (
+        f"{tiers_text}; lifetime value EUR {float(at_risk['lifetime_value']) / 1e6:.1f}m, of which "
         f"EUR {float(at_risk['margin_at_risk'] or 0) / 1e6:.2f}m is at risk of churn."
     )
 
@@ -79,8 +105,14 @@ def care_headline(conn: duckdb.DuckDBPyConnection) -> str:
         "where care_model is not null group by 1 order by 2 desc",
     )
     if care.empty:
-        return "No care model yet (no scored accounts)."
-    return "Care models: " + ", ".join(f"{r.care_model} {r.accounts}" for r in care.itertuples()) + "."
+        return "No care model yet (no active accounts)."
+    unscored = _frame(
+        conn,
+        f"select count(*) as accounts from {MARTS}.mart_account_360 "  # noqa: S608
+        "where care_model_basis = 'tier and growth headroom (no churn score)'",
+    )["accounts"].iloc[0]
+    basis = f" ({int(unscored)} of them on tier and growth headroom only: no churn score)" if unscored else ""
+    return "Care models: " + ", ".join(f"{r.care_model} {r.accounts}" for r in care.itertuples()) + basis + "."
 
 
 def coverage_headline(conn: duckdb.DuckDBPyConnection) -> str:
@@ -114,6 +146,7 @@ def crm_quality_headline(conn: duckdb.DuckDBPyConnection) -> str:
 
 
 HEADLINES = {
+    "analysis_status": status_headline,
     "nps": nps_headline,
     "drivers": driver_headline,
     "value": value_headline,

@@ -13,6 +13,9 @@ Weighting costs precision: Kish's effective n = (Σw)² / Σw² replaces n in th
 
 A cell with fewer than ``min_cell_respondents`` respondents borrows from its coarser cell (the size band
 alone), and that from the whole group, so that no handful of answers carries a large weight.
+
+A group invited but without answers keeps its row, its figures null and its statement saying so; no
+invitations at all give no rows, with the columns and dtypes of every run (:data:`DTYPES`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ FINE_CELL = ("size_band", "contact_role")
 COARSE_CELL = ("size_band",)
 MIN_CELL_RESPONDENTS = 10
 Z_95 = 1.96
+# The dtype pandas gives a column of text ("str" from pandas 3, object before).
+TEXT = pd.Series(["text"]).dtype
 
 
 def nps_with_margin(scores: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float, float]:
@@ -165,7 +170,9 @@ def adjusted_nps_from_cells(
     table.loc[unanswered, "effective_respondents"] = 0.0
     table.loc[unanswered, "weighting_cells"] = 0
     table["weighting_cells"] = table["weighting_cells"].astype("int64")
-    table["bias_statement"] = [bias_statement(r) for r in table.to_dict("records")]
+    # Typed even with no groups (an empty list would make it a float column).
+    statements = [bias_statement(r) for r in table.to_dict("records")]
+    table["bias_statement"] = pd.Series(statements, index=table.index, dtype=TEXT)
     return table
 
 
@@ -197,6 +204,22 @@ def bias_statement(row: dict) -> str:
 
 ALL_SEGMENTS = 0  # segment_key of the "all segments" rows, as in mart_nps_summary
 LAST_12_MONTHS = "Last 12 months"
+# The by-period table's columns, in order, and their dtypes.
+DTYPES = {
+    "period_type": TEXT,
+    "period": TEXT,
+    "segment_key": "int64",
+    "invitations": "int64",
+    "respondents": "int64",
+    "raw_nps": "float64",
+    "raw_nps_margin_of_error": "float64",
+    "adjusted_nps": "float64",
+    "adjusted_nps_margin_of_error": "float64",
+    "effective_respondents": "float64",
+    "weighting_cells": "int64",
+    "bias_statement": TEXT,
+}
+COLUMNS = list(DTYPES)
 
 
 def adjusted_nps_by_period(invitations: pd.DataFrame, min_cell_respondents: int = MIN_CELL_RESPONDENTS) -> pd.DataFrame:
@@ -213,4 +236,5 @@ def adjusted_nps_by_period(invitations: pd.DataFrame, min_cell_respondents: int 
     every_segment = pd.concat([periods.assign(segment_key=ALL_SEGMENTS), periods], ignore_index=True)
     table = adjusted_nps_from_cells(every_segment, ["period_type", "period", "segment_key"], min_cell_respondents)
     table["segment_key"] = table["segment_key"].astype("int64")
-    return table
+    # No invitations: no rows, typed as in every run (the period columns of an empty warehouse are untyped).
+    return table[COLUMNS].astype(DTYPES)

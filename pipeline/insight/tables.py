@@ -9,12 +9,25 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipeline.insight.drivers import DRIVER_PREFIX
+from pipeline.insight import drivers, nps
+from pipeline.insight.drivers import DRIVER_PREFIX, TEXT
 
 RESPONDENTS = "intermediate.int_relationship_respondents"
 INVITATIONS = "intermediate.int_relationship_invitations"
 DRIVER_RATINGS = "marts.fct_driver_ratings"
 SCHEMA = "insight"
+
+# An empty warehouse table reads as untyped (object) columns: these are typed as a populated one reads.
+RESPONDENT_TEXT = ("response_id", "survey_id", "account_id", "segment")
+INVITATION_TEXT = ("invitation_id", "year_quarter", "size_band", "contact_role")
+# The columns and dtypes of each insight table; DuckDB takes a column's type from its pandas dtype, and an
+# empty or all-null column has none of its own (object: DuckDB's NULL type), so they are cast on writing.
+TABLE_DTYPES = {
+    "driver_analysis": drivers.DTYPES,
+    "competitor_driver_gaps": drivers.GAP_DTYPES,
+    "nps_adjusted": nps.DTYPES,
+}
+_DUCKDB_TYPES = {"int64": "BIGINT", "Int64": "BIGINT", "float64": "DOUBLE"}  # any other (text): VARCHAR
 
 
 def load_respondents(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -32,23 +45,42 @@ def load_respondents(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     frame = respondents.merge(wide, left_on="response_id", right_index=True, how="left")
     for column in ("nps_score", "considering_alternatives", "churned_within_6m", *wide.columns):
         frame[column] = frame[column].astype("Float64").astype(float)
-    return frame
+    return frame.astype(dict.fromkeys(RESPONDENT_TEXT, TEXT))
 
 
 def load_invitations(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return conn.sql(
+    invitations = conn.sql(
         f"select invitation_id, year_quarter, is_in_last_12_months, segment_key, size_band, contact_role, "  # noqa: S608
         f"responded, nps_score from {INVITATIONS} order by invitation_id"
     ).df()
+    # DuckDB reads nps_score as Int64 when an invitation is unanswered, as int64 when none is (or none exists).
+    return invitations.astype({**dict.fromkeys(INVITATION_TEXT, TEXT), "nps_score": "Int64"})
+
+
+def duckdb_types(name: str) -> dict[str, str]:
+    """DuckDB type of each column of ``insight.<name>`` (empty for a table without declared columns)."""
+    return {
+        column: _DUCKDB_TYPES[dtype] if isinstance(dtype, str) else "VARCHAR"
+        for column, dtype in TABLE_DTYPES.get(name, {}).items()
+    }
 
 
 def replace_table(conn: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, run_id: str) -> int:
-    """Replace ``insight.<name>`` with ``frame`` plus the run that produced it and when."""
+    """Replace ``insight.<name>`` with ``frame`` plus the run that produced it and when.
+
+    A declared table (:data:`TABLE_DTYPES`) gets its declared columns and types, empty or not."""
     conn.execute(f"create schema if not exists {SCHEMA}")
+    types = duckdb_types(name)
+    if types:
+        frame = frame.reindex(columns=[*types, *(c for c in frame.columns if c not in types)])
     stamped = frame.assign(run_id=run_id, computed_at=pd.Timestamp.now(tz="UTC").tz_convert(None))
+    select = ", ".join(
+        f'cast("{column}" as {types[column]}) as "{column}"' if column in types else f'"{column}"'
+        for column in stamped.columns
+    )
     conn.register("insight_frame", stamped)
     try:
-        conn.execute(f"create or replace table {SCHEMA}.{name} as select * from insight_frame")  # noqa: S608
+        conn.execute(f"create or replace table {SCHEMA}.{name} as select {select} from insight_frame")  # noqa: S608
     finally:
         conn.unregister("insight_frame")
     return len(stamped)

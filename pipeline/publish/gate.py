@@ -108,13 +108,16 @@ def failing_dbt_tests(conn: duckdb.DuckDBPyConnection, tables: list[str]) -> lis
 SCORES_SCHEMA = pa.DataFrameSchema(
     {
         "account_key": pa.Column("int64", nullable=False),
-        "account_id": pa.Column(str, nullable=False),
+        # coerce: an empty table (no model yet) reads back as object columns
+        "account_id": pa.Column(str, nullable=False, coerce=True),
         "snapshot_month": pa.Column("datetime64[us]", nullable=False, coerce=True),
         "churn_probability": pa.Column(float, pa.Check.in_range(0.0, 1.0), nullable=False, coerce=True),
         "risk_decile": pa.Column("int64", pa.Check.in_range(1, 10), nullable=False, coerce=True),
-        "risk_band": pa.Column(str, pa.Check.isin(["high", "elevated", "moderate", "low"]), nullable=False),
+        "risk_band": pa.Column(
+            str, pa.Check.isin(["high", "elevated", "moderate", "low"]), nullable=False, coerce=True
+        ),
         "expected_revenue_at_risk_eur": pa.Column(float, pa.Check.ge(0.0), nullable=True, coerce=True),
-        "model_version": pa.Column(str, nullable=False),
+        "model_version": pa.Column(str, nullable=False, coerce=True),
     },
     unique=["account_id", "snapshot_month"],
     strict=False,

@@ -63,7 +63,7 @@ def validate_frames(
     run_id = _run_id(run_name)
     results = {}
     for table, frame in frames.items():
-        suite = context.suites.add(_copy(suites[table]))
+        suite = context.suites.add(_copy(suites[table], without_freshness_of=_columns_without_values(frame)))
         batch = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("whole frame")
         definition = context.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch, suite=suite))
         parameters = _freshness_parameters(suite, lambda column, frame=frame: _frame_dtype(frame, column))
@@ -154,14 +154,26 @@ def _context(data_docs_dir: Path | str | None):
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def _copy(suite: gx.ExpectationSuite) -> gx.ExpectationSuite:
+def _copy(suite: gx.ExpectationSuite, without_freshness_of: frozenset[str] = frozenset()) -> gx.ExpectationSuite:
     """A fresh suite with the same expectations: adding a suite to a context gives the object itself ids there,
-    so the caller's suites are left untouched and can be validated again (on another backend, say)."""
+    so the caller's suites are left untouched and can be validated again (on another backend, say).
+
+    Freshness is left out for the columns in ``without_freshness_of``: a column with no value at all (the
+    table of an analysis withheld for lack of data, which mart_analysis_status explains) is not stale."""
+    expectations = [
+        e
+        for e in suite.expectations
+        if not ((e.meta or {}).get("check") == "freshness" and getattr(e, "column", None) in without_freshness_of)
+    ]
     return gx.ExpectationSuite(
         name=suite.name,
-        expectations=[type(e)(**e.dict(exclude={"id", "rendered_content"})) for e in suite.expectations],
+        expectations=[type(e)(**e.dict(exclude={"id", "rendered_content"})) for e in expectations],
         meta=copy.deepcopy(suite.meta),
     )
+
+
+def _columns_without_values(frame: pd.DataFrame) -> frozenset[str]:
+    return frozenset(column for column in frame.columns if not frame[column].notna().any())
 
 
 def _run_id(run_name: str | None) -> RunIdentifier:
@@ -345,7 +357,7 @@ def _problem(check: str, kwargs: dict, meta: dict, result: dict) -> tuple[str, s
         )
     if check == "freshness":
         observed = result.get("observed_value")
-        if observed is None:
+        if observed is None or pd.isna(observed):
             return "has no values, so the data cannot be shown to be fresh", None
         newest = _day(observed)
         return (

@@ -10,6 +10,13 @@ segments as (
         coalesce(industry, 'Unknown') as industry,
         {{ size_band('employees') }} as size_band
     from accounts
+),
+
+-- Industry and size both unknown is the unknown member (-1) itself, not a segment of its own: a CRM
+-- without those columns would otherwise match two members (and dim_account repeat every account).
+known_segments as (
+    select * from segments
+    where not (industry = 'Unknown' and size_band = 'Unknown')
 )
 
 select
@@ -17,7 +24,7 @@ select
     industry || ' / ' || size_band as segment_name,
     industry,
     size_band
-from segments
+from known_segments
 
 union all
 

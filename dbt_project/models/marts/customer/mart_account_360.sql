@@ -242,7 +242,8 @@ scored as (
         ) / 2.0 as survey_voice_score,
         case when tenure_years is null then 0.0 when tenure_years >= 5 then 1.0 else tenure_years / 5.0 end
             as tenure_score,
-        {{ safe_divide('revenue_ttm_eur', 'estimated_annual_potential_eur') }} as share_of_wallet,
+        -- Net revenue floored at zero, as in feat_account_snapshot: credits beyond invoices use no potential.
+        {{ safe_divide('greatest(revenue_ttm_eur, 0)', 'estimated_annual_potential_eur') }} as share_of_wallet,
         case when estimated_annual_potential_eur is null then null
             when estimated_annual_potential_eur > revenue_ttm_eur then estimated_annual_potential_eur - revenue_ttm_eur
             else 0 end as growth_headroom_eur
@@ -265,6 +266,13 @@ cared as (
                 then 'develop'
             else 'serve efficiently'
         end as care_model,
+        -- Without a churn score (no model yet, or an account the model has not scored) the care model
+        -- rests on tier and growth headroom alone; BI shows which.
+        case
+            when not is_active_customer then null
+            when risk_decile is null then 'tier and growth headroom (no churn score)'
+            else 'tier, churn risk and growth headroom'
+        end as care_model_basis,
         (days_since_last_meeting is null or days_since_last_meeting >= {{ var('care_meeting_due_days') }})
             as is_meeting_due
     from scored
@@ -384,6 +392,7 @@ select
     churn_reasons,
     churn_model_version,
     cast(care_model as {{ dbt.type_string() }}) as care_model,
+    cast(care_model_basis as {{ dbt.type_string() }}) as care_model_basis,
     recommended_action,
     as_of_date
 from actioned

@@ -193,7 +193,9 @@ select
     cast(labelled.months_in_data as integer) as months_in_data,
     cast(case when accounts.created_date is not null
         then {{ months_between('accounts.created_date', 'labelled.snapshot_month') }} end as integer) as tenure_months,
-    crm_as_of.industry,
+    -- Optional in the CRM (and unknown for an account seen only in invoices or surveys): a category the
+    -- model one-hot encodes, so never null.
+    coalesce(crm_as_of.industry, 'Unknown') as industry,
     accounts.country_code,
     {{ size_band('crm_as_of.employees') }} as size_band,
     cast(crm_as_of.employees as integer) as employees,
@@ -206,7 +208,9 @@ select
         then labelled.revenue_3m / labelled.revenue_prior_3m - 1 end as decimal(18, 6)) as revenue_trend_3m,
     cast({{ safe_divide('labelled.gross_margin_12m', 'labelled.revenue_12m') }} as decimal(18, 6))
         as gross_margin_pct_12m,
-    cast({{ safe_divide('labelled.revenue_12m', 'crm_as_of.estimated_annual_potential_eur') }}
+    -- Net revenue floored at zero: credit notes that outweigh a year's invoices (a short history can show
+    -- that) use none of the potential; a negative share would mean nothing.
+    cast({{ safe_divide('greatest(labelled.revenue_12m, 0)', 'crm_as_of.estimated_annual_potential_eur') }}
         as decimal(18, 6)) as share_of_wallet,
     labelled.last_invoice_month,
     cast(case when labelled.last_invoice_month is not null

@@ -18,6 +18,8 @@ renamed as (
         coalesce(product_line, 'unknown') as product_line,
         net_amount_eur,
         coalesce(cost_amount_eur, 0) as cost_amount_eur,
+        -- Cost of goods is optional: without it gross margin equals revenue (mart_analysis_status says so).
+        cost_amount_eur is not null as has_cost_of_goods,
         _extract_date as extract_date
     from deduplicated
 )
