@@ -16,7 +16,7 @@ from pipeline.publish import gate
 from pipeline.publish.parquet import current_release, publish_parquet
 from pipeline.publish.tables import PUBLISHED_PREFIXES, personal_data_columns, published_tables
 from pipeline.quality import inputs as quality_inputs
-from pipeline.resources import WAREHOUSE_POOL, BiLayerResource, WarehouseResource
+from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, BiLayerResource, WarehouseResource
 
 BI_RELEASE_KEY = dg.AssetKey(["bi", "release"])
 CHECKS = {
@@ -39,6 +39,7 @@ def _published_mart_keys() -> list[dg.AssetKey]:
 
 
 @dg.asset(
+    backfill_policy=ONE_RUN,
     key=BI_RELEASE_KEY,
     deps=_published_mart_keys(),
     group_name="bi",
@@ -142,6 +143,7 @@ def bi_release(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
 
 
 @dg.asset(
+    backfill_policy=ONE_RUN,
     key=dg.AssetKey(["bi", "powerbi_project"]),
     deps=[BI_RELEASE_KEY],
     group_name="bi",

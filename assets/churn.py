@@ -13,8 +13,7 @@ from assets.partitions import snapshot_months
 from assets.warehouse import monthly_models
 from pipeline.churn import drift, features, lifecycle, report, scoring, tables
 from pipeline.churn.training import NotEnoughHistory, TrainingConfig
-from pipeline.dbt import newest_snapshot_month
-from pipeline.resources import WAREHOUSE_POOL, BusinessRulesResource, ModelStoreResource, WarehouseResource
+from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, BusinessRulesResource, ModelStoreResource, WarehouseResource
 
 FEATURE_TABLE_KEY = get_asset_key_for_model([monthly_models], "feat_account_snapshot")
 CHURN_MODEL_KEY = dg.AssetKey(["ml", "churn_model"])
@@ -29,6 +28,7 @@ ENOUGH_HISTORY_CHECK = "enough_labelled_history"
 
 
 @dg.asset(
+    backfill_policy=ONE_RUN,
     key=CHURN_MODEL_KEY,
     deps=[FEATURE_TABLE_KEY],
     group_name="ml",
@@ -129,7 +129,7 @@ def churn_model(
     key=CHURN_SCORES_KEY,
     deps=[CHURN_MODEL_KEY, FEATURE_TABLE_KEY],
     partitions_def=snapshot_months,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=ONE_RUN,
     group_name="ml",
     pool=WAREHOUSE_POOL,
     description="Scores every account active at the end of the snapshot month with the champion: probability, "
@@ -159,14 +159,8 @@ def churn_scores(
     model_store: ModelStoreResource,
     rules: BusinessRulesResource,
 ):
-    # A backfill of a range of months is one run (BackfillPolicy.single_run): each month in turn. Launched
-    # without a partition, the newest month of the data (the month the schedule would score).
-    if context.has_partition_key or context.has_partition_key_range:
-        months_to_score = list(context.partition_keys)
-    else:
-        with warehouse.connect(read_only=True) as conn:
-            months_to_score = [newest_snapshot_month(conn)]
-        context.log.info(f"No partition given: scoring the newest month of the data, {months_to_score[0][:7]}")
+    # A backfill of a range of months is one run (BackfillPolicy.single_run): each month in turn.
+    months_to_score = list(context.partition_keys)
     store = model_store.store()
     if store.champion() is None:
         # No model yet (too little history): nothing is scored, the marts build without scores and the

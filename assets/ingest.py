@@ -12,7 +12,7 @@ from pipeline.ingest.landing import LandingFileNameError
 from pipeline.ingest.loader import QuarantineThresholdExceeded, ingest_entity, reconcile
 from pipeline.ingest.readers import UnreadableFileError
 from pipeline.ingest.report import files_markdown, preview_markdown
-from pipeline.resources import WAREHOUSE_POOL, LandingZoneResource, WarehouseResource
+from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, LandingZoneResource, WarehouseResource
 
 
 def ingest_asset_key(contract: EntityContract) -> dg.AssetKey:
@@ -21,6 +21,7 @@ def ingest_asset_key(contract: EntityContract) -> dg.AssetKey:
 
 def build_ingest_asset(contract: EntityContract) -> dg.AssetsDefinition:
     @dg.asset(
+        backfill_policy=ONE_RUN,
         key=ingest_asset_key(contract),
         group_name="ingest",
         kinds={"duckdb"},

@@ -8,7 +8,7 @@ import dagster as dg
 
 from assets.warehouse import model_key
 from pipeline.insight import drivers, headlines, nps, tables
-from pipeline.resources import WAREHOUSE_POOL, WarehouseResource
+from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, WarehouseResource
 
 RESPONDENTS_KEY = model_key("int_relationship_respondents")
 INVITATIONS_KEY = model_key("int_relationship_invitations")
@@ -20,6 +20,7 @@ def _md(frame) -> dg.MetadataValue:
 
 
 @dg.asset(
+    backfill_policy=ONE_RUN,
     key=dg.AssetKey(["insight", "driver_analysis"]),
     deps=[RESPONDENTS_KEY, DRIVER_RATINGS_KEY],
     group_name="insight",
@@ -50,6 +51,7 @@ def driver_analysis(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 
 
 @dg.asset(
+    backfill_policy=ONE_RUN,
     key=dg.AssetKey(["insight", "competitor_driver_gaps"]),
     deps=[RESPONDENTS_KEY, DRIVER_RATINGS_KEY],
     group_name="insight",
@@ -72,6 +74,7 @@ def competitor_driver_gaps(context: dg.AssetExecutionContext, warehouse: Warehou
 
 
 @dg.asset(
+    backfill_policy=ONE_RUN,
     key=dg.AssetKey(["insight", "nps_adjusted"]),
     deps=[INVITATIONS_KEY],
     group_name="insight",
@@ -112,6 +115,7 @@ HEADLINE_MARTS = [
 
 
 @dg.asset(
+    backfill_policy=ONE_RUN,
     key=dg.AssetKey(["insight", "headlines"]),
     deps=[model_key(m) for m in HEADLINE_MARTS],
     group_name="insight",

@@ -30,7 +30,7 @@ from pipeline.dbt import (
     vars_arguments,
 )
 from pipeline.publish import gate
-from pipeline.resources import WAREHOUSE_POOL, BusinessRulesResource, WarehouseResource
+from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, BusinessRulesResource, WarehouseResource
 from pipeline.warehouse import writer_lock
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -64,6 +64,7 @@ ON_MONTHLY_SELECTION = "tag:monthly+"
 
 
 @dbt_assets(
+    backfill_policy=ONE_RUN,
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
@@ -77,6 +78,7 @@ def warehouse_models(
 
 
 @dbt_assets(
+    backfill_policy=ONE_RUN,
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
@@ -100,7 +102,7 @@ def scored_models(
     select=MONTHLY_SELECTION,
     name="monthly_models",
     partitions_def=account_months,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=ONE_RUN,
     pool=WAREHOUSE_POOL,
 )
 def monthly_models(
@@ -108,13 +110,8 @@ def monthly_models(
 ) -> Iterator[Any]:
     first = account_months.get_first_partition_window().start.date()
     partitions_end = account_months.get_last_partition_window().end.date()
-    # A run launched without a partition (`dg launch --job refresh_and_train` on a new landing zone) builds
-    # every month; a partition or a range rebuilds those months.
-    if context.has_partition_key or context.has_partition_key_range:
-        window = context.partition_time_window
-        window_start, window_end = window.start.date(), window.end.date()
-    else:
-        window_start, window_end = first, partitions_end
+    window = context.partition_time_window
+    window_start, window_end = window.start.date(), window.end.date()
     with warehouse.connect(read_only=True) as conn:
         data_months = data_month_range(conn)
     refresh = context.run.tags.get(orchestration.REFRESH_MONTHS_TAG)
@@ -137,6 +134,7 @@ def monthly_models(
 
 
 @dbt_assets(
+    backfill_policy=ONE_RUN,
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,

@@ -84,7 +84,28 @@ def company_shape(args: argparse.Namespace):
     }
     if args.relationship_waves is not None:
         changes["relationship_waves"] = args.relationship_waves
+    if args.accounts_missing_from_crm is not None:
+        changes["accounts_missing_from_crm"] = args.accounts_missing_from_crm
     return replace(shape, **changes)
+
+
+def cmd_partitions(args: argparse.Namespace) -> int:
+    """The partition range of every monthly partition, for `dg launch --partition-range`."""
+    from assets.partitions import account_months
+
+    keys = account_months.get_partition_keys()
+    print(f"{keys[0]}...{keys[-1]}")
+    return 0
+
+
+def cmd_newest_month(args: argparse.Namespace) -> int:
+    """The newest month of the data: the partition `score_month` scores next."""
+    try:
+        print(newest_snapshot_month(Settings.from_env()))
+    except ValueError as error:
+        print(f"pipeline newest-month: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -98,10 +119,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     env = dagster_env(settings)
     # The jobs as a data engineer runs them on real exports (README): Dagster's `dg launch`. 1. Ingest, the
-    # warehouse over every month (no partition given: all of them) and the churn model; 2. score the newest
-    # month of data, then the marts it feeds, and publish.
+    # warehouse over every monthly partition and the churn model; 2. score the newest month of data, then
+    # the marts it feeds, and publish.
     dg = [str(Path(sys.executable).parent / "dg"), "launch", "-m", "pipeline.definitions"]
-    steps = [[*dg, "--job", "refresh_and_train"]]
+    from assets.partitions import account_months
+
+    keys = account_months.get_partition_keys()
+    steps = [[*dg, "--job", "refresh_and_train", "--partition-range", f"{keys[0]}...{keys[-1]}"]]
     for index, command in enumerate(steps):
         print("Running:", " ".join(["dg", *command[1:]]), flush=True)
         completed = subprocess.run(command, env=env, check=False)
@@ -201,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--digit-ids", action="store_true", help="account ids of digits with leading zeros")
     generate.add_argument("--scale-from-one", action="store_true", help="survey answers on a 1-10 scale")
     generate.add_argument("--relationship-waves", type=int, help="keep only the newest N relationship waves")
+    generate.add_argument("--accounts-missing-from-crm", type=int, help="leave the first N accounts out of the CRM")
     generate.set_defaults(func=cmd_generate)
 
     demo = commands.add_parser("demo", help="generate if the landing zone is empty, then materialise everything")
@@ -208,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--months", type=int, default=int(os.environ.get("PIPELINE_DEMO_MONTHS", "36")))
     demo.add_argument("--seed", type=int, default=42)
     demo.set_defaults(func=cmd_demo)
+    partitions = commands.add_parser(
+        "partitions", help="print FIRST...LAST of the monthly partitions (for dg launch --partition-range)"
+    )
+    partitions.set_defaults(func=cmd_partitions)
+    newest = commands.add_parser("newest-month", help="print the newest month of the data (score_month's partition)")
+    newest.set_defaults(func=cmd_newest_month)
 
     summary = commands.add_parser("summary", help="print what the warehouse holds")
     summary.set_defaults(func=cmd_summary)

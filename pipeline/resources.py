@@ -16,6 +16,9 @@ from pipeline.config import Settings
 from pipeline.dbt import DBT_PROJECT_DIR
 
 # Every asset that writes the DuckDB file runs in this pool; dagster.yaml gives pools a limit of 1.
+# Every asset takes a range of monthly partitions in one run (the monthly ones rebuild the range in one dbt
+# invocation, the rest run once), so `dg launch --job ... --partition-range FIRST...LAST` runs a whole job.
+ONE_RUN = dg.BackfillPolicy.single_run()
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 

@@ -133,7 +133,9 @@ def generate_demo_company(
     # Digit ids keep their leading zeros: an id is text, never a number (DESIGN.md).
     account_ids = formats.ids("" if shape.digit_ids else "A", population.number, 6)
     contact_ids = formats.ids("C", contacts.number, 7)
-    output, defects, corrections = LandingOutput(landing_dir, shape=shape), DefectLedger(), CorrectionLedger()
+    missing = frozenset(account_ids.slice(0, shape.accounts_missing_from_crm).to_pylist())
+    output = LandingOutput(landing_dir, shape=shape, missing_accounts=missing)
+    defects, corrections = DefectLedger(), CorrectionLedger()
     for source in SOURCES:
         (landing_dir / source).mkdir(parents=True, exist_ok=True)
 
@@ -176,6 +178,7 @@ def generate_demo_company(
             "end_month": end_month,
             "first_month": str(calendar.first_month),
             "shape": shape.describe(),
+            "accounts_missing_from_crm": sorted(missing),
         },
         "formats": FILE_FORMATS,
         "ids": ID_FORMATS,

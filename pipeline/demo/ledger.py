@@ -25,6 +25,7 @@ class LandingOutput:
     date_styles: dict[str, str] = field(default_factory=dict)
     bytes_written: int = 0
     shape: CompanyShape = FULL  # what this landing zone leaves out (pipeline.demo.shape)
+    missing_accounts: frozenset[str] = frozenset()  # account ids the shape leaves out of the CRM exports
 
     def path(self, source: str, entity: str, stamp: str, extension: str, suffix: str = "") -> tuple[Path, str]:
         """Absolute path and landing-relative name of a drop: ``<entity>_<YYYYMMDD>[_suffix].<ext>``."""
@@ -52,7 +53,7 @@ class LandingOutput:
         path, relative = self.path(source, entity, stamp, "csv", suffix)
         if not self.shape.writes(entity):
             return relative
-        table = self.shape.shape_table(entity, table)
+        table = self.shape.shape_table(entity, table, self.missing_accounts)
         formats.write_csv(table, path, dialect)
         self.record(relative, entity, table.num_rows, date_style)
         return relative
@@ -61,7 +62,7 @@ class LandingOutput:
         path, relative = self.path(source, entity, stamp, "parquet", suffix)
         if not self.shape.writes(entity):
             return relative
-        table = self.shape.shape_table(entity, table)
+        table = self.shape.shape_table(entity, table, self.missing_accounts)
         formats.write_parquet(table, path)
         self.record(relative, entity, table.num_rows)
         return relative

@@ -39,6 +39,9 @@ class CompanyShape:
     digit_ids: bool = False  # account ids of digits with leading zeros ("000123"), not "A000123"
     scale_from_one: bool = False  # answers on a 1-10 scale (0 never given)
     relationship_waves: int | None = None  # keep only the newest N relationship-survey waves (None: all)
+    # The first N accounts never appear in a CRM export: they are known only from invoices, surveys or
+    # activities (a CRM cleaned up, or invoicing from another system) and must still be accounts.
+    accounts_missing_from_crm: int = 0
 
     def __post_init__(self) -> None:
         unknown = set(self.absent) - set(ENTITY_NAMES)
@@ -55,8 +58,11 @@ class CompanyShape:
     def keeps_column(self, entity: str, column: str) -> bool:
         return not self.required_columns_only or column in _REQUIRED[entity]
 
-    def shape_table(self, entity: str, table: pa.Table) -> pa.Table:
-        """The table as this shape writes it: optional columns dropped, answers moved to a 1-10 scale."""
+    def shape_table(self, entity: str, table: pa.Table, missing_accounts: frozenset[str] = frozenset()) -> pa.Table:
+        """The table as this shape writes it: optional columns dropped, answers moved to a 1-10 scale, the
+        accounts missing from the CRM left out of its account exports."""
+        if entity == "accounts" and missing_accounts:
+            table = table.filter(pc.invert(pc.is_in(table.column("account_id"), pa.array(sorted(missing_accounts)))))
         if self.scale_from_one and entity == "responses":
             for index, name in enumerate(table.column_names):
                 if name in SCALE_COLUMNS or name.startswith(SCALE_COLUMNS_PREFIX):
@@ -72,6 +78,7 @@ class CompanyShape:
             "digit_ids": self.digit_ids,
             "scale_from_one": self.scale_from_one,
             "relationship_waves": self.relationship_waves,
+            "accounts_missing_from_crm": self.accounts_missing_from_crm,
         }
 
     def with_absent(self, *entities: str) -> CompanyShape:

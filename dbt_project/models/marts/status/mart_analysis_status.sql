@@ -12,6 +12,25 @@ churn_model_status as (
     select * from {{ ref('stg_ml__churn_model_status') }}
 ),
 
+churn_scores as (
+    select * from {{ ref('stg_ml__churn_scores') }}
+),
+
+-- The newest scored month: how many accounts, by which model (none before a model exists).
+newest_scores as (
+    select max(snapshot_month) as scored_month from churn_scores
+),
+
+scored as (
+    select
+        newest_scores.scored_month,
+        count(churn_scores.account_id) as accounts_scored,
+        max(churn_scores.model_version) as scoring_model
+    from newest_scores
+    left join churn_scores on churn_scores.snapshot_month = newest_scores.scored_month
+    group by newest_scores.scored_month
+),
+
 -- Exactly one row, also before the first training (no status yet).
 model_status as (
     select
@@ -26,9 +45,13 @@ facts as (
         inventory.*,
         coalesce(model_status.model_status, 'not trained') as model_status,
         model_status.model_status_reason,
-        model_status.model_enable_hint
+        model_status.model_enable_hint,
+        scored.scored_month,
+        scored.accounts_scored,
+        scored.scoring_model
     from inventory
     cross join model_status
+    cross join scored
 ),
 
 analyses as (
@@ -63,6 +86,21 @@ analyses as (
 
     select
         3,
+        'churn scores',
+        'mart_churn_scores, mart_account_360.churn_probability, risk_decile, churn_reasons',
+        'A champion churn model and the features of the scored month',
+        case when accounts_scored > 0 then 'available' else 'withheld' end,
+        case when accounts_scored > 0
+            then cast(accounts_scored as {{ dbt.type_string() }}) || ' accounts scored for '
+                || cast(scored_month as {{ dbt.type_string() }}) || ' by model ' || scoring_model
+            else 'no account has a churn score: no churn model to score with' end,
+        case when coalesce(accounts_scored, 0) = 0 then 'see the churn model row; then run the score_month job' end
+    from facts
+
+    union all
+
+    select
+        4,
         'lifetime value and margin at risk',
         'mart_account_360.customer_lifetime_value_eur, margin_at_risk_eur',
         'Each account''s churn probability (the churn model) and gross margin (invoices)',
@@ -79,7 +117,7 @@ analyses as (
     union all
 
     select
-        4,
+        5,
         'care model and recommended action',
         'mart_account_360.care_model, care_model_basis, recommended_action',
         'Value tier and growth headroom; churn risk deciles for "retain"',
@@ -92,7 +130,7 @@ analyses as (
     union all
 
     select
-        5,
+        6,
         'revenue and value tiers',
         'fct_invoice_lines, fct_account_month, mart_account_360 (revenue, tiers), mart_lost_customers (silent churn)',
         'Invoice lines (finance/invoice_lines)',
@@ -106,7 +144,7 @@ analyses as (
     union all
 
     select
-        6,
+        7,
         'gross margin',
         'mart_account_360.gross_margin_ttm_eur, gross_margin_pct; fct_invoice_lines.gross_margin_eur',
         'Cost of goods per invoice line (cost_amount_eur, optional)',
@@ -123,7 +161,7 @@ analyses as (
     union all
 
     select
-        7,
+        8,
         'customer profitability',
         'mart_account_360.customer_profitability_ttm_eur, cost_to_serve_ttm_eur',
         'Gross margin and monthly cost to serve (finance/cost_to_serve)',
@@ -139,7 +177,7 @@ analyses as (
     union all
 
     select
-        8,
+        9,
         'share of wallet and growth headroom',
         'mart_account_360.share_of_wallet, growth_headroom_eur',
         'Sales'' estimate of each account''s annual potential (estimated_annual_potential_eur, optional)',
@@ -155,7 +193,7 @@ analyses as (
     union all
 
     select
-        9,
+        10,
         'payment behaviour',
         'fct_account_month late payments; churn model inputs',
         'Payments (finance/payments) and invoice due dates',
@@ -171,7 +209,7 @@ analyses as (
     union all
 
     select
-        10,
+        11,
         'NPS',
         'mart_nps_summary, fct_survey_responses, mart_account_360.nps_latest',
         'Survey responses; each NPS figure at least ' || cast({{ var('min_respondents') }} as {{ dbt.type_string() }})
@@ -189,7 +227,7 @@ analyses as (
     union all
 
     select
-        11,
+        12,
         'response-bias-adjusted NPS',
         'mart_nps_summary (adjusted NPS, effective n)',
         'Relationship-survey invitations and responses (who was asked, who answered)',
@@ -204,7 +242,7 @@ analyses as (
     union all
 
     select
-        12,
+        13,
         'driver analysis',
         'mart_driver_analysis',
         'Relationship-survey responses with driver_* ratings; each figure at least '
@@ -222,7 +260,7 @@ analyses as (
     union all
 
     select
-        13,
+        14,
         'competitor signals',
         'mart_competitor_signals, mart_competitor_driver_gaps',
         'Any of: considering_alternatives answers, preferred or main competitors, opportunities lost to a competitor',
@@ -242,7 +280,7 @@ analyses as (
     union all
 
     select
-        14,
+        15,
         'relationship strength',
         'mart_account_360.relationship_strength_index and its components',
         'Contacts and activities from the CRM; survey voice',
@@ -260,7 +298,7 @@ analyses as (
     union all
 
     select
-        15,
+        16,
         'survey coverage',
         'mart_survey_coverage',
         'Survey invitations or responses',
