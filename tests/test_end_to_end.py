@@ -323,7 +323,8 @@ def _copy_raw_to_postgres(warehouse: Path, server) -> None:
     """The tables Python writes (raw from ingest, ml from the churn model, insight from the statistics),
     copied as they are."""
     with duckdb.connect(str(warehouse), read_only=True) as source, psycopg.connect(server.url) as target:
-        tables = [("raw", c.table) for c in CONTRACTS] + [("ml", "churn_scores"), ("ml", "model_performance")]
+        tables = [("raw", c.table) for c in CONTRACTS]
+        tables += [("ml", "churn_scores"), ("ml", "model_performance"), ("ml", "churn_model_status")]
         tables += [("insight", t) for t in ("driver_analysis", "competitor_driver_gaps", "nps_adjusted")]
         for schema, table in tables:
             target.execute(f"create schema if not exists {schema}")

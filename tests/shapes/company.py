@@ -8,6 +8,8 @@ account ids keep their text and revenue reconciles with the landing zone to the 
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipeline.demo.calendar import Calendar
 from pipeline.demo.generator import generate_demo_company
@@ -98,11 +101,13 @@ def build_company(spec: CompanySpec, root: Path) -> Company:
 
 def company_run(company: Company, job: str) -> None:
     if company.spec.launcher == "dg":
-        command = [str(BIN / "dg"), "launch", "-m", "pipeline.definitions", "--job", job]
-        if job == "score_month":
-            with company.warehouse() as conn:
-                month = str(conn.execute("select as_of_month from intermediate.int_reporting_period").fetchone()[0])
-            command += ["--partition", month]
+        # As the README says: the whole partition range to train, the newest month of the data to score.
+        helper = "newest-month" if job == "score_month" else "partitions"
+        asked = subprocess.run(
+            [str(BIN / "pipeline"), helper], env=company.env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        option = "--partition" if job == "score_month" else "--partition-range"
+        command = [str(BIN / "dg"), "launch", "-m", "pipeline.definitions", "--job", job, option, asked]
     else:
         command = [sys.executable, "-m", "pipeline.runner", "--job", job]
     started = time.perf_counter()
@@ -138,25 +143,17 @@ def assert_published_with_status(company: Company) -> pd.DataFrame:
 
 
 def landing_account_ids(company: Company) -> set[str]:
-    """Every account id in the landing zone's files, read as text by DuckDB's own readers."""
+    """Every account id in the landing zone's files, read as text by Python's csv module (CRM files are
+    Windows-1252, survey files UTF-8 with a BOM: the generator's formats) and pyarrow."""
     found: set[str] = set()
-    with duckdb.connect() as conn:
-        for path in company.landing.rglob("*.csv"):
-            header = path.read_bytes().split(b"\n", 1)[0].decode("cp1252").lstrip("\ufeff").lstrip("ï»¿")
-            if "account_id" not in header:
-                continue
-            encoding = "utf-8" if path.parent.name == "survey" or "finance" in str(path) else "latin-1"
-            rows = conn.execute(
-                "select distinct account_id from read_csv(?, all_varchar = true, encoding = ?) "
-                "where account_id is not null and account_id <> ''",
-                [str(path), encoding],
-            ).fetchall()
-            found |= {r[0] for r in rows}
-        for path in company.landing.rglob("*.parquet"):
-            rows = conn.execute(
-                "select distinct account_id from read_parquet(?) where account_id is not null", [str(path)]
-            ).fetchall()
-            found |= {r[0] for r in rows}
+    for path in company.landing.rglob("*.csv"):
+        text = path.read_bytes().decode("cp1252" if path.parent.name == "crm" else "utf-8-sig")
+        header = text.split("\n", 1)[0]
+        rows = csv.DictReader(io.StringIO(text, newline=""), delimiter=";" if ";" in header else ",")
+        found |= {row["account_id"] for row in rows if row.get("account_id")}
+    for path in company.landing.rglob("*.parquet"):
+        ids = pq.read_table(path, columns=["account_id"]).column(0).drop_null().to_pylist()
+        found |= {i for i in ids if i}
     return found
 
 

@@ -29,8 +29,9 @@ SPEC = CompanySpec(
     launcher="dg",
     withheld=("churn model", "lifetime value and margin at risk", "share of wallet and growth headroom",
               "driver analysis"),
-    degraded=("care model and recommended action", "gross margin", "customer profitability", "payment behaviour"),
-    available=("monthly facts", "revenue and value tiers", "NPS"),
+    degraded=("care model and recommended action", "gross margin", "payment behaviour"),
+    # Cost to serve is written (with its required columns, which are all it has).
+    available=("monthly facts", "revenue and value tiers", "NPS", "customer profitability"),
 )
 
 

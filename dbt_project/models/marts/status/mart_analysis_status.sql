@@ -155,7 +155,8 @@ analyses as (
                 then 'no cost of goods in the invoice lines: gross margin equals revenue and tiers rank by revenue'
             else cast(invoice_lines_with_cost as {{ dbt.type_string() }}) || ' of '
                 || cast(invoice_lines as {{ dbt.type_string() }}) || ' invoice lines carry a cost of goods' end,
-        case when invoice_lines_with_cost = 0 then 'export cost_amount_eur with the invoice lines' end
+        case when invoice_lines = 0 then 'add finance/invoice_lines exports'
+            when invoice_lines_with_cost = 0 then 'export cost_amount_eur with the invoice lines' end
     from facts
 
     union all
@@ -171,7 +172,8 @@ analyses as (
             when cost_to_serve_rows = 0
                 then 'no cost-to-serve data: profitability is the gross margin (cost to serve counted as zero)'
             else 'gross margin minus cost to serve' end,
-        case when invoice_lines > 0 and cost_to_serve_rows = 0 then 'add finance/cost_to_serve exports' end
+        case when invoice_lines = 0 then 'add finance/invoice_lines exports'
+            when cost_to_serve_rows = 0 then 'add finance/cost_to_serve exports' end
     from facts
 
     union all
@@ -186,7 +188,7 @@ analyses as (
         case when accounts_with_potential = 0 then 'no account has an estimated annual potential in the CRM'
             else 'known for ' || cast(accounts_with_potential as {{ dbt.type_string() }}) || ' of '
                 || cast(crm_accounts as {{ dbt.type_string() }}) || ' CRM accounts' end,
-        case when accounts_with_potential < crm_accounts
+        case when accounts_with_potential = 0 or accounts_with_potential < crm_accounts
             then 'record estimated_annual_potential_eur in the CRM export' end
     from facts
 
@@ -292,7 +294,8 @@ analyses as (
             when responses = 0 then 'no survey responses: survey voice counts as none'
             else 'every component available' end,
         case when contacts = 0 then 'add crm/contacts exports'
-            when activities = 0 then 'add crm/activities exports' end
+            when activities = 0 then 'add crm/activities exports'
+            when responses = 0 then 'add survey/responses exports' end
     from facts
 
     union all
