@@ -91,7 +91,7 @@ def churn_model(
         return
     with warehouse.connect() as conn:
         tables.write_model_performance(conn, lifecycle.model_performance_table(store))
-        tables.write_model_status(conn, lifecycle.trained_status(outcome, labelled, config), context.run.run_id)
+        tables.write_model_status(conn, lifecycle.trained_status(outcome, labelled, config, store), context.run.run_id)
     result, decision = outcome.result, outcome.decision
     comparison = {f"{n} (challenger)" if n == result.chosen else n: c.metrics for n, c in result.candidates.items()}
     if decision.get("champion_metrics_on_window") and decision["champion_metrics_on_window"].get("roc_auc"):

@@ -184,6 +184,7 @@ def print_summary(settings: Settings, dagster_home: str) -> None:
         for (table,) in tables:
             rows = conn.execute(f"select count(*) from {table}").fetchall()[0][0]
             print(f"  {table:<32} {rows:>12,}  {quarantined.get(table.split('.', 1)[1], 0):>8,}")
+        found = _findings(conn)
     print(f"\nFiles loaded: {files}")
     print(f"Landing zone: {settings.landing_dir}")
     print(f"Warehouse:    {settings.warehouse_path}")
@@ -191,6 +192,20 @@ def print_summary(settings: Settings, dagster_home: str) -> None:
     print(f"BI release:   {settings.bi_dir / 'current'}  (Parquet; CURRENT names the release)")
     print(f"Power BI:     {settings.bi_dir / 'powerbi'}  (open the .pbip; docs/powerbi.md)")
     print(f"Dagster home: {dagster_home}  (browse the runs with `make ui`, http://127.0.0.1:3000)")
+    if found:
+        print("\nWhat the data says (insight/headlines):")
+        for name, text in found.items():
+            print(f"  - {name.replace('_', ' ')}: {text}")
+
+
+def _findings(conn) -> dict[str, str]:
+    """The run's headlines, first what the release withholds and why; none before the marts exist."""
+    from pipeline.insight import headlines
+
+    try:
+        return headlines.headlines(conn)
+    except Exception:  # noqa: BLE001 - a summary of a half-built warehouse still prints the rest
+        return {}
 
 
 def cmd_summary(args: argparse.Namespace) -> int:

@@ -1,9 +1,10 @@
 """Companies shaped unlike the demo, built as a data engineer builds one: the generator writes a landing
 zone of the shape, then the jobs run as their schedules run them (``refresh_and_train``, then
-``score_month`` for the newest month), each in its own process with the environment a real deployment
-would have. Each test module of this folder builds one company (so pytest-xdist spreads them over the
-workers) and asserts what a BI reader would check: a release is published, what it withholds says why,
-account ids keep their text and revenue reconciles with the landing zone to the cent.
+``score_month`` for the newest month; or ``daily_refresh`` alone, a first day before any training), each
+in its own process with the environment a real deployment would have. Each test module of this folder
+builds one company (so pytest-xdist spreads them over the workers) and asserts what a BI reader would
+check: a release is published, what it withholds says why, account ids keep their text and revenue
+reconciles with the landing zone to the cent.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class CompanySpec:
     end_month: str = "2026-10"
     # How the jobs are started: the runner (one process per job, as the schedule runs it) or `dg launch`.
     launcher: str = "runner"
+    # The monthly pair (train, then score the newest month), or the daily refresh alone: a company's first
+    # day, before any training.
+    jobs: tuple[str, ...] = ("refresh_and_train", "score_month")
     withheld: tuple[str, ...] = ()  # analyses mart_analysis_status must withhold
     degraded: tuple[str, ...] = ()  # ... and give in a weaker form
     available: tuple[str, ...] = ()  # ... and give in full
@@ -94,8 +98,8 @@ def build_company(spec: CompanySpec, root: Path) -> Company:
     }
     (home / "dagster_home").mkdir(parents=True, exist_ok=True)
     company = Company(spec, home, env)
-    company_run(company, "refresh_and_train")
-    company_run(company, "score_month")
+    for job in spec.jobs:
+        company_run(company, job)
     return company
 
 

@@ -1,6 +1,6 @@
 """The minimum a company can send: accounts and invoices, a single year of history, and five accounts
 that the CRM export does not have (invoiced from another system): they are still accounts, with all
-their revenue."""
+their revenue. Built by the daily refresh alone, as on its first day."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ SPEC = CompanySpec(
     accounts=300,
     months=12,
     seed=8,
+    jobs=("daily_refresh",),
     withheld=("churn model", "NPS", "driver analysis", "payment behaviour", "relationship strength",
               "survey coverage"),
     # The CRM's main competitors remain; the survey's considering_alternatives does not.

@@ -1,6 +1,7 @@
-"""A company without a survey tool and without cost-to-serve data, 18 months of history (too short for
-the churn model): revenue, tiers and the care model on tier and headroom are published; every survey
-figure and the churn scores are withheld with their reasons."""
+"""A company without a survey tool and without cost-to-serve data, 18 months of history, on its first
+day: the daily refresh as its schedule runs it, before any training. Revenue, tiers and the care model on
+tier and headroom are published; every survey figure and the churn scores are withheld with their
+reasons."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ SPEC = CompanySpec(
     accounts=300,
     months=18,
     seed=6,
+    jobs=("daily_refresh",),
     withheld=("churn model", "NPS", "response-bias-adjusted NPS", "driver analysis", "survey coverage"),
     degraded=("customer profitability", "care model and recommended action", "relationship strength"),
     available=("revenue and value tiers", "gross margin", "payment behaviour"),

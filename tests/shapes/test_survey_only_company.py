@@ -1,5 +1,6 @@
 """A company with a CRM and a survey tool but no finance system, and a single relationship wave: NPS and
-its honest reading are published; revenue, tiers and everything built on invoices are withheld."""
+its honest reading are published; revenue, tiers and everything built on invoices are withheld. Accounts
+the CRM export lacks but the survey tool knows are accounts too."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from tests.shapes.company import CompanySpec, build_company
 
 SPEC = CompanySpec(
     name="survey_only",
-    shape=CompanyShape(absent=SHAPES["survey_only"].absent, scale_from_one=True, relationship_waves=1),
+    # Three accounts are known only from the survey tool (answers and invitations, not the CRM).
+    shape=CompanyShape(
+        absent=SHAPES["survey_only"].absent, scale_from_one=True, relationship_waves=1, accounts_missing_from_crm=3
+    ),
     accounts=300,
     months=24,
     seed=7,
@@ -38,3 +42,11 @@ def test_nps_is_published_and_revenue_is_absent(company):
     assert company.table("fct_invoice_lines").empty
     accounts = company.table("mart_account_360")
     assert (accounts["revenue_ttm_eur"].fillna(0) == 0).all()
+
+
+def test_accounts_known_only_from_the_survey_tool_are_accounts(company):
+    # The first three accounts were invited but are in no CRM export.
+    accounts = company.table("dim_account").set_index("account_id")
+    missing = ["A000001", "A000002", "A000003"]
+    assert set(missing) <= set(accounts.index)
+    assert not accounts.loc[missing, "is_in_crm"].any()

@@ -1,6 +1,7 @@
--- Every account id the business has seen: in the CRM's newest snapshot, or only in invoices, surveys
--- or activities (an account missing from the CRM is a data-quality finding, not a reason to lose its
--- revenue). CRM attributes where known.
+-- Every account id the business has seen: in the CRM's newest snapshot, or only in invoices, cost to
+-- serve, survey answers or invitations, or the CRM's activities, contacts and opportunities (an account
+-- missing from the account export is a data-quality finding, not a reason to lose its revenue or its
+-- voice). CRM attributes where known.
 with
 
 crm_accounts as (
@@ -12,7 +13,15 @@ seen_elsewhere as (
     union
     select account_id from {{ ref('stg_crm__activities') }}
     union
+    select account_id from {{ ref('stg_crm__contacts') }}
+    union
+    select account_id from {{ ref('stg_crm__opportunities') }}
+    union
     select account_id from {{ ref('stg_survey__responses') }}
+    union
+    select account_id from {{ ref('stg_survey__invitations') }}
+    union
+    select account_id from {{ ref('stg_finance__cost_to_serve') }}
     union
     select account_id from {{ ref('stg_crm__account_snapshots') }}
 ),
