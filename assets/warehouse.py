@@ -2,7 +2,8 @@
 
 dbt sources carry ``meta.dagster.asset_key`` = the ingest asset's key, so lineage runs from the landing
 files to the marts. dbt tests become asset checks. The manifest is prepared by ``make`` (``dbt parse``)
-or by ``dagster dev`` (``prepare_if_dev``); loading the code location only reads it.
+or by ``dg`` / ``dagster dev`` (``prepare_if_dev``, only when a dbt file is newer than the manifest); loading
+the code location only reads it.
 """
 
 from collections.abc import Iterator, Mapping
@@ -25,6 +26,7 @@ from pipeline.dbt import (
     DBT_PROJECT_DIR,
     data_month_range,
     dbt_environment,
+    manifest_is_current,
     partition_vars,
     stored_relations,
     vars_arguments,
@@ -34,7 +36,9 @@ from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, BusinessRulesResource, W
 from pipeline.warehouse import writer_lock
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
+# Under `dg` or `dagster dev`, parse only when a dbt file changed since the manifest was written.
+if not manifest_is_current():
+    dbt_project.prepare_if_dev()
 
 
 class WarehouseTranslator(DagsterDbtTranslator):

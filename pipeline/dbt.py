@@ -33,6 +33,20 @@ def dbt_environment(warehouse_path: str, target: str | None = None) -> Iterator[
                 os.environ[key] = value
 
 
+def manifest_is_current(project_dir: Path = DBT_PROJECT_DIR) -> bool:
+    """Whether target/manifest.json is newer than every model, macro, test and the project file: then the
+    `dg` and `dagster dev` commands need not parse the project again (a parse costs seconds and rewrites
+    the manifest other processes may be reading)."""
+    manifest = project_dir / "target" / "manifest.json"
+    if not manifest.exists():
+        return False
+    built = manifest.stat().st_mtime
+    sources = [project_dir / "dbt_project.yml"]
+    for folder in ("models", "macros", "tests"):
+        sources += [p for p in (project_dir / folder).rglob("*") if p.is_file()]
+    return all(p.stat().st_mtime <= built for p in sources)
+
+
 def stored_relations(manifest: dict) -> dict[str, str]:
     """dbt node id -> the relation it builds (e.g. "marts"."dim_account"), for the models stored as tables.
 
