@@ -91,7 +91,7 @@ def churn_model(
         return
     with warehouse.connect() as conn:
         tables.write_model_performance(conn, lifecycle.model_performance_table(store))
-        tables.write_model_status(conn, lifecycle.trained_status(outcome, labelled, config, store), context.run.run_id)
+        tables.write_model_status(conn, lifecycle.trained_status(outcome, labelled, config), context.run.run_id)
     result, decision = outcome.result, outcome.decision
     comparison = {f"{n} (challenger)" if n == result.chosen else n: c.metrics for n, c in result.candidates.items()}
     if decision.get("champion_metrics_on_window") and decision["champion_metrics_on_window"].get("roc_auc"):
@@ -166,11 +166,9 @@ def churn_scores(
         # No model yet (too little history): nothing is scored, the marts build without scores and the
         # release says why (ml.churn_model_status). A known state, so a warning, not a failed run.
         with warehouse.connect() as conn:
-            tables.ensure_tables(conn)
-            status = conn.execute("select reason, enable_hint from ml.churn_model_status").fetchall()
-        reason, hint = status[0] if status else ("no churn model has been trained yet", "run refresh_and_train")
+            reason, hint = tables.read_model_status(conn)
         context.log.warning(f"Churn scores withheld for {', '.join(m[:7] for m in months_to_score)}: {reason}")
-        withheld = {"withheld": reason, "enable_hint": hint or ""}
+        withheld = {"withheld": reason, "enable_hint": hint}
         return dg.MaterializeResult(
             metadata={"snapshot_months": ", ".join(m[:7] for m in months_to_score), "accounts_scored": 0,
                       **withheld},

@@ -127,11 +127,7 @@ def monthly_models(
         raise dg.Failure(description=str(error)) from error
     for note in rebuild.notes:
         context.log.warning(f"Monthly facts: {note}")
-    context.add_output_metadata(
-        {"months_rebuilt": f"{rebuild.start or 'first month of data'} .. {rebuild.end or 'newest month'}"}
-        | ({"notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in rebuild.notes))} if rebuild.notes else {}),
-        output_name=next(iter(context.selected_output_names)),
-    )
+    context.log.info(f"Monthly facts: months {rebuild.start or 'from the data start'} to {rebuild.end or 'the newest'}")
     yield from build_models(
         context, dbt, warehouse, "monthly_models", rules, partition_vars(rebuild.start, rebuild.end)
     )

@@ -146,20 +146,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def newest_snapshot_month(settings: Settings) -> str:
     """The month the data reaches (the reporting period's month): the partition the demo scores. Refused,
     naming the setting, when that month is before the first monthly partition."""
+    from datetime import date
+
     from pipeline import dbt
-    from pipeline.orchestration import DataOutsidePartitions
+    from pipeline.orchestration import require_data_within_partitions
     from pipeline.warehouse import connect
 
     with connect(settings.warehouse_path, read_only=True) as conn:
         month = dbt.newest_snapshot_month(conn)
         data_months = dbt.data_month_range(conn)
-    if month < settings.first_snapshot_month:
-        first = data_months[0] if data_months else month
-        raise DataOutsidePartitions(
-            f"The data reaches {month[:7]}, before the first monthly partition {settings.first_snapshot_month[:7]} "
-            f"(PIPELINE_FIRST_SNAPSHOT_MONTH): set PIPELINE_FIRST_SNAPSHOT_MONTH={str(first)[:7]}-01 (the first "
-            "month found) and run again."
-        )
+    if data_months:
+        require_data_within_partitions(date.fromisoformat(settings.first_snapshot_month), data_months)
     return month
 
 

@@ -93,6 +93,17 @@ class DataOutsidePartitions(ValueError):
     """The data's newest month is before the first monthly partition: nothing of it could be scored."""
 
 
+def require_data_within_partitions(first_partition: date, data_months: tuple[date, date]) -> None:
+    """Refuse, naming the setting and its value, data whose newest month is before the first partition."""
+    first, newest = data_months
+    if newest < first_partition:
+        raise DataOutsidePartitions(
+            f"The data covers {first:%Y-%m}..{newest:%Y-%m}, but the monthly partitions start at "
+            f"{first_partition:%Y-%m} (PIPELINE_FIRST_SNAPSHOT_MONTH): no month of it could be scored or "
+            f"refreshed. Set PIPELINE_FIRST_SNAPSHOT_MONTH={first:%Y-%m-01} (the first month found) and run again."
+        )
+
+
 def months_to_rebuild(
     window_start: date,
     window_end: date,
@@ -115,12 +126,7 @@ def months_to_rebuild(
     if data_months is None:
         return MonthlyRebuild(start, end, ("no data yet",))
     first, newest = data_months
-    if newest < first_partition:
-        raise DataOutsidePartitions(
-            f"The data covers {first:%Y-%m}..{newest:%Y-%m}, but the monthly partitions start at "
-            f"{first_partition:%Y-%m} (PIPELINE_FIRST_SNAPSHOT_MONTH): no month of it could be scored or "
-            f"refreshed. Set PIPELINE_FIRST_SNAPSHOT_MONTH={first:%Y-%m-01} (the first month found) and run again."
-        )
+    require_data_within_partitions(first_partition, data_months)
     if start is None and first < first_partition:
         notes.append(
             f"the data starts at {first:%Y-%m}, before the first monthly partition {first_partition:%Y-%m}: "

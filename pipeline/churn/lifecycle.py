@@ -222,30 +222,16 @@ def model_performance_table(store: ModelStore) -> pd.DataFrame:
     return pd.DataFrame(deciles)
 
 
-def trained_status(
-    outcome: TrainingOutcome, labelled_months: int, config: training.TrainingConfig, store: ModelStore
-) -> dict:
-    """``ml.churn_model_status`` after a training that produced a model: trained when there is a champion to
-    score with; withheld when the first model was not good enough to promote (the reason says why)."""
-    champion = store.champion()
-    figures = {
-        "labelled_months": labelled_months,
-        "labelled_months_needed": training.labelled_months_needed(config),
-        "champion_version": champion["version"] if champion else None,
-    }
-    if champion is None:
-        return {
-            "status": "withheld",
-            "reason": f"churn model: {outcome.version} was trained but not promoted: {outcome.decision['reason']}",
-            "enable_hint": "more history or more accounts: the model must beat the simple recency and NPS rules "
-            "out of time",
-            **figures,
-        }
+def trained_status(outcome: TrainingOutcome, labelled_months: int, config: training.TrainingConfig) -> dict:
+    """``ml.churn_model_status`` after a training that produced a model (the first is always promoted, so
+    there is a champion to score with)."""
     return {
         "status": "trained",
-        "reason": f"trained on {labelled_months} labelled months; champion {champion['version']}",
+        "reason": f"trained on {labelled_months} labelled months; champion {outcome.champion_version}",
         "enable_hint": None,
-        **figures,
+        "labelled_months": labelled_months,
+        "labelled_months_needed": training.labelled_months_needed(config),
+        "champion_version": outcome.champion_version,
     }
 
 

@@ -84,6 +84,13 @@ def write_model_status(conn: duckdb.DuckDBPyConnection, status: dict, run_id: st
         raise
 
 
+def read_model_status(conn: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """(reason, enable_hint) of the newest training, or of there being none yet."""
+    ensure_tables(conn)
+    rows = conn.execute("select reason, coalesce(enable_hint, '') from ml.churn_model_status").fetchall()
+    return rows[0] if rows else ("no churn model has been trained yet", "run the refresh_and_train job")
+
+
 def write_scores(conn: duckdb.DuckDBPyConnection, scores: pd.DataFrame, month: str, run_id: str) -> int:
     ensure_tables(conn)
     frame = scores.assign(run_id=run_id)

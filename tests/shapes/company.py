@@ -121,7 +121,7 @@ def company_run(company: Company, job: str) -> None:
     assert done.returncode == 0, f"{company.spec.name}: {job} failed:\n{_tail(company.outputs[job])}"
 
 
-def _tail(text: str, lines: int = 60) -> str:
+def _tail(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if " - DEBUG - " not in line)[-8000:]
 
 
