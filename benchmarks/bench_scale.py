@@ -25,10 +25,12 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import duckdb
+
+from pipeline.demo.new_day import drop_one_new_day
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -115,52 +117,6 @@ def run_tier(name: str, accounts: int, work: Path) -> dict:
         "peak_gib": max(s["peak_gib"] for s in stages.values()),
         "home": str(home),
     }
-
-
-def drop_one_new_day(home: Path) -> dict[str, int]:
-    """One new day of events after the newest extract date: activities, invoice lines and payments of the
-    newest day again, under new keys and dated the next day, in drops named for that day."""
-    landing = home / "landing"
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
-        newest = conn.execute("select as_of_date from intermediate.int_reporting_period").fetchall()[0][0]
-        day = newest + timedelta(days=1)
-        stamp = day.strftime("%Y%m%d")
-        written = {}
-        for source, entity, key, date_column, fmt in [
-            ("crm", "activities", "activity_id", "activity_date", "csv"),
-            ("finance", "invoice_lines", "invoice_id", "invoice_date", "parquet"),
-            ("finance", "payments", "payment_id", "payment_date", "csv"),
-        ]:
-            columns = [
-                r[0]
-                for r in conn.execute(
-                    "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ? "
-                    "and column_name not like '\\_%' escape '\\' order by ordinal_position",
-                    [f"{source}__{entity}"],
-                ).fetchall()
-            ]
-            if date_column not in columns or key not in columns:
-                continue
-            select = ", ".join(
-                f'\'{stamp}-\' || "{c}" as "{c}"'
-                if c == key
-                else (f"cast('{day}' as date) as \"{c}\"" if c == date_column else f'"{c}"')
-                for c in columns
-            )
-            target = landing / source / f"{entity}_{stamp}.{fmt}"
-            options = "format parquet" if fmt == "parquet" else "header, delimiter ';'"
-            newest_day = conn.execute(
-                f"select max(cast({date_column} as date)) from raw.{source}__{entity}"
-            ).fetchall()[0][0]
-            conn.execute(
-                f"copy (select {select} from raw.{source}__{entity} where cast({date_column} as date) = ?) "
-                f"to '{target}' ({options})",
-                [newest_day],
-            )
-            written[f"{source}/{entity}"] = _count(
-                conn, f"select count(*) from read_{'parquet' if fmt == 'parquet' else 'csv'}('{target}')"
-            )
-    return written
 
 
 # The daily refresh's steps, by the stage of a full run they repeat.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -73,7 +74,7 @@ def run_stage(
 
     partition = newest_snapshot_month(settings) if stage == "score" else None
     print(f"stage {stage} starting", flush=True)  # the crash trials start their clock here
-    with dg.instance_for_test() if instance is None else contextlib.nullcontext(instance) as active:
+    with _instance() if instance is None else contextlib.nullcontext(instance) as active:
         return dg.materialize(
             list(defs.assets),
             selection=stage_selection(stage),
@@ -85,11 +86,20 @@ def run_stage(
         )
 
 
+def _instance() -> contextlib.AbstractContextManager[dg.DagsterInstance]:
+    """The deployment's Dagster instance when DAGSTER_HOME names one (its runs and materialisations are
+    kept there, as the daemon's would be), else a throwaway one."""
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    return dg.instance_for_test()
+
+
 def run_job(
     name: str, settings=None, months: tuple[str, str] | None = None
 ) -> tuple[dg.ExecuteInProcessResult, dict[str, float]]:
     """One job of the definitions, run as its schedule runs it: the job's own selection and executor, the
-    monthly partitions of the refresh window (or ``months``). Returns the result and each step's seconds."""
+    monthly partitions of the refresh window (or ``months``). Returns the result and each step's seconds;
+    with DAGSTER_HOME set, the run is recorded in that instance."""
     from assets.partitions import account_months
     from pipeline.config import Settings
     from pipeline.definitions import defs
@@ -108,8 +118,8 @@ def run_job(
     else:
         start, end = refresh_window(account_months.get_partition_keys(), settings.refresh_months)
         run_options = {"tags": scheduled_refresh_tags(start, end, settings.refresh_months)}
-    with dg.instance_for_test() as instance:
-        result = defs.get_job_def(name).execute_in_process(instance=instance, raise_on_error=False, **run_options)
+    with _instance() as instance:
+        result = defs.resolve_job_def(name).execute_in_process(instance=instance, raise_on_error=False, **run_options)
         started: dict[str, float] = {}
         seconds: dict[str, float] = {}
         for entry in instance.all_logs(result.run_id):
@@ -136,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         result, steps = run_job(args.job, months=tuple(args.months) if args.months else None)
         print("STEPS " + json.dumps(steps), flush=True)
+        materialised = sorted({e.asset_key.to_user_string() for e in result.get_asset_materialization_events()})
+        print("MATERIALISED " + json.dumps(materialised), flush=True)
         if not result.success:
             print(f"job {args.job} failed", file=sys.stderr)
             return 1

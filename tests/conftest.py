@@ -2,14 +2,23 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from pipeline.contract import contract_for
 from pipeline.ingest.loader import IngestResult, ingest_entity
+from tests.companies import scheduled_month, shared_company  # noqa: F401  (scheduled_month: a shared fixture)
+
+# Property tests draw the same examples on every run (a CI failure replays on any machine); set
+# HYPOTHESIS_PROFILE=explore to search new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 class Landing:
@@ -92,10 +101,7 @@ def account_row(account_id: str = "A001", **overrides: object) -> list[object]:
     return [row[c] for c in ACCOUNT_HEADER]
 
 
-@pytest.fixture(scope="session")
-def demo_company_2000(tmp_path_factory) -> dict:
-    """The demo company (2,000 accounts x 36 months, seed 11) ingested and built by dbt, shared by the
-    churn-model and customer-insight tests. Read it; copy it before changing it."""
+def _build_demo_company_2000(home: Path) -> dict:
     import dagster as dg
 
     from assets.ingest import ingest_assets
@@ -106,7 +112,6 @@ def demo_company_2000(tmp_path_factory) -> dict:
     from pipeline.orchestration import full_range_tags
     from pipeline.resources import resources_from
 
-    home = tmp_path_factory.mktemp("demo2000")
     generate_demo_company(home / "landing", home / "truth", accounts=2000, months=36, seed=11)
     settings = Settings.from_env({"PIPELINE_HOME": str(home)})
     with dg.instance_for_test() as instance:
@@ -117,4 +122,15 @@ def demo_company_2000(tmp_path_factory) -> dict:
             tags=full_range_tags(account_months),
         )
     assert result.success
-    return {"home": home, "settings": settings}
+    return {"home": str(home)}
+
+
+@pytest.fixture(scope="session")
+def demo_company_2000(tmp_path_factory) -> dict:
+    """The demo company (2,000 accounts x 36 months, seed 11) ingested and built by dbt, built once per
+    session for every worker and shared by the churn-model and customer-insight tests. Read it; copy it
+    before changing it."""
+    from pipeline.config import Settings
+
+    home = Path(shared_company(tmp_path_factory, "demo_company_2000", _build_demo_company_2000)["home"])
+    return {"home": home, "settings": Settings.from_env({"PIPELINE_HOME": str(home)})}

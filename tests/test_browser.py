@@ -1,7 +1,7 @@
 """The UI in a real browser: backfill three snapshot months of ml/churn_scores from the asset graph.
 
-A small demo company is ingested, built and the churn model trained in-process (as `refresh_and_train`) in
-a temporary PIPELINE_HOME and DAGSTER_HOME; then `pipeline ui` starts as a user starts it (`dagster dev`:
+The shared demo company as the `refresh_and_train` job left it (tests/companies.py) is copied to a
+temporary PIPELINE_HOME and DAGSTER_HOME; then `pipeline ui` starts as a user starts it (`dagster dev`:
 webserver and daemon) and Debian's headless Chromium opens the asset graph, selects ml/churn_scores,
 launches a backfill of the three newest snapshot months and follows it until it succeeds. The partitions
 must then be materialised in Dagster and scored in the warehouse.
@@ -18,24 +18,15 @@ import shutil
 import time
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from assets.churn import churn_model, churn_scores
-from assets.ingest import ingest_assets, ingest_checks
-from assets.insight import insight_assets
-from assets.partitions import account_months
-from assets.warehouse import DBT_ASSETS
-from pipeline.cli import DAGSTER_YAML
 from pipeline.config import Settings
-from pipeline.demo.generator import generate_demo_company
-from pipeline.orchestration import full_range_tags
-from pipeline.resources import resources_from
 from tests.browser import REPO, chromium, dagster_ui
+from tests.companies import copy_company
 
 pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning")
 
@@ -48,31 +39,12 @@ UI_STEP_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def trained_home(tmp_path_factory) -> dict:
-    """A PIPELINE_HOME with the warehouse built and a champion model, and its DAGSTER_HOME holding that run."""
-    home = tmp_path_factory.mktemp("browser_home")
-    generate_demo_company(home / "landing", home / "truth", accounts=400, months=36, seed=7)
+def trained_home(scheduled_month, tmp_path_factory) -> dict:
+    """A copy of the shared company as `refresh_and_train` left it (warehouse built, a champion model, no
+    scores yet), with its DAGSTER_HOME holding that run."""
+    home = copy_company(scheduled_month["trained_home"], tmp_path_factory.mktemp("browser") / "home")
     dagster_home = home / "dagster_home"
-    dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)  # what `pipeline ui` writes: a pool limit of 1
     settings = Settings.from_env({"PIPELINE_HOME": str(home)})
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        # As the refresh_and_train job: everything but the scoring branch.
-        result = dg.materialize(
-            [
-                *ingest_assets,
-                *ingest_checks,
-                *DBT_ASSETS,
-                *insight_assets,
-                churn_model,
-                churn_scores,
-            ],
-            selection=dg.AssetSelection.all() - dg.AssetSelection.assets(churn_scores).downstream(),
-            resources=resources_from(settings),
-            instance=instance,
-            tags=full_range_tags(account_months),
-        )
-    assert result.success
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         as_of = pd.Timestamp(conn.execute("select as_of_month from intermediate.int_reporting_period").fetchone()[0])
     # The three newest snapshot months with data; the partitions start two months earlier, so the dialog

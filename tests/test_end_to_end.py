@@ -15,18 +15,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from assets.bi import bi_assets
-from assets.churn import churn_model, churn_scores
-from assets.ingest import ingest_assets, ingest_checks
-from assets.insight import insight_assets
-from assets.partitions import account_months
 from assets.warehouse import DBT_ASSETS
 from pipeline.config import Settings
 from pipeline.contract import CONTRACTS
-from pipeline.demo.generator import generate_demo_company
-from pipeline.orchestration import full_range_tags
 from pipeline.powerbi.tmdl_parse import column_reference, load_definition
 from pipeline.publish.parquet import current_release
 from pipeline.resources import BiLayerResource, resources_from
+from tests.companies import RecordedRun, copy_company, recorded_runs, run_job
 from tests.dbt_cli import run_dbt
 from tests.postgres_server import ThrowawayCluster
 
@@ -34,48 +29,26 @@ pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    # 36 months: enough labelled history for an out-of-time split (fit, calibration, evaluation windows).
-    summary = generate_demo_company(home / "landing", home / "truth", accounts=400, months=36, seed=7)
+def demo(scheduled_month, tmp_path_factory):
+    """The shared company after its scheduled month (refresh_and_train, then score_month), with what its
+    Dagster instance recorded; then the ingest job again, on a copy, over the same files."""
+    home = scheduled_month["home"]
     settings = Settings.from_env({"PIPELINE_HOME": str(home)})
-    resources = resources_from(settings)
-    with dg.instance_for_test() as instance:
-        # As the refresh_and_train job: everything but the scoring branch.
-        first = dg.materialize(
-            [
-                *ingest_assets,
-                *ingest_checks,
-                *DBT_ASSETS,
-                *insight_assets,
-                churn_model,
-                churn_scores,
-            ],
-            selection=dg.AssetSelection.all() - dg.AssetSelection.assets(churn_scores).downstream(),
-            resources=resources,
-            instance=instance,
-            tags=full_range_tags(account_months),
-        )
-        tables_after_first = _raw_fingerprints(settings.warehouse_path)
-        with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
-            newest = str(conn.execute("select as_of_month from intermediate.int_reporting_period").fetchall()[0][0])
-        scored = dg.materialize(
-            [churn_scores, *DBT_ASSETS, churn_model, *insight_assets, *bi_assets],
-            selection=dg.AssetSelection.assets(churn_scores).downstream(),
-            partition_key=newest,
-            resources=resources,
-            instance=instance,
-        )
-        second = dg.materialize([*ingest_assets], resources=resources, instance=instance)
+    runs = recorded_runs(home / "dagster_home")
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        newest = str(conn.execute("select as_of_month from intermediate.int_reporting_period").fetchall()[0][0])
+    again = copy_company(home, tmp_path_factory.mktemp("again") / "home")
+    run_job(again, "ingest")
     return {
         "home": home,
         "settings": settings,
-        "summary": summary,
-        "first": first,
-        "scored": scored,
+        "rows": scheduled_month["rows"],
+        "first": runs["refresh_and_train"],
+        "scored": runs["score_month"],
         "newest": newest,
-        "second": second,
-        "tables_after_first": tables_after_first,
+        "second": recorded_runs(again / "dagster_home")["ingest"],
+        "tables_after_first": _raw_fingerprints(settings.warehouse_path),
+        "tables_after_second": _raw_fingerprints(again / "warehouse.duckdb"),
     }
 
 
@@ -92,13 +65,8 @@ def _query(demo, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
-def _ingest_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
-    found = {}
-    for event in result.get_asset_materialization_events():
-        key = event.asset_key.path
-        if key[0] == "raw":
-            found[key[1]] = {k: v.value for k, v in event.materialization.metadata.items()}
-    return found
+def _ingest_metadata(run: RecordedRun) -> dict[str, dict]:
+    return {key.split("/")[1]: metadata for key, metadata in run.materialisations.items() if key.startswith("raw/")}
 
 
 def test_every_asset_materialises_and_every_input_row_is_accounted_for(demo):
@@ -108,20 +76,19 @@ def test_every_asset_materialises_and_every_input_row_is_accounted_for(demo):
     for contract in CONTRACTS:
         counts = metadata[contract.table]
         # The generator's own count of the rows it wrote is the independent reference.
-        assert counts["rows_read"] == demo["summary"].rows[contract.entity], contract.table
+        assert counts["rows_read"] == demo["rows"][contract.entity], contract.table
         assert counts["rows_read"] == counts["rows_loaded"] + counts["rows_quarantined"], contract.table
         assert counts["dagster/row_count"] == counts["rows_loaded"]
         assert "|" in counts["preview"]
     marts = {
-        event.asset_key.path[-1]: event.materialization.metadata["dagster/row_count"].value
-        for result in (demo["first"], demo["scored"])
-        for event in result.get_asset_materialization_events()
-        if event.asset_key.path[0] == "marts"
+        key.split("/")[-1]: metadata["dagster/row_count"]
+        for run in (demo["first"], demo["scored"])
+        for key, metadata in run.materialisations.items()
+        if key.startswith("marts/")
     }
     assert marts["mart_account_360"] == _query(demo, "select count(*) from marts.mart_account_360")[0][0] > 0
-    checks = demo["first"].get_asset_check_evaluations()
-    reconciliations = [c for c in checks if c.check_name == "rows_reconcile_with_ledger"]
-    assert len(reconciliations) == len(CONTRACTS) and all(c.passed for c in reconciliations)
+    reconciliations = [passed for _, name, passed in demo["first"].checks if name == "rows_reconcile_with_ledger"]
+    assert len(reconciliations) == len(CONTRACTS) and all(reconciliations)
 
 
 def test_the_quarantine_holds_exactly_the_planted_contract_violations(demo):
@@ -135,7 +102,7 @@ def test_a_second_run_on_the_same_files_changes_nothing(demo):
     assert demo["second"].success
     for counts in _ingest_metadata(demo["second"]).values():
         assert counts["files_loaded"] == 0 and counts["rows_read"] == 0
-    assert _raw_fingerprints(demo["settings"].warehouse_path) == demo["tables_after_first"]
+    assert demo["tables_after_second"] == demo["tables_after_first"]
 
 
 def test_churn_events_in_the_marts_match_the_planted_ones(demo):
@@ -195,17 +162,11 @@ def test_every_loaded_row_reaches_the_marts_or_is_a_superseded_version(demo):
 
 
 def test_the_run_ends_with_the_headline_findings_in_plain_words(demo):
-    materialisations = demo["scored"].get_asset_materialization_events()
-    found = {
-        e.materialization.asset_key.to_user_string(): e.materialization.metadata
-        for e in materialisations
-        if e.materialization.asset_key.to_user_string() == "insight/headlines"
-    }
-    metadata = found["insight/headlines"]
-    assert metadata["nps"].value.startswith("Relationship NPS, last 12 months:")
-    assert "hygiene" in metadata["drivers"].value
-    assert "are tier A and bring 80% of gross profit" in metadata["value"].value
-    assert metadata["care_models"].value.startswith("Care models:")
+    metadata = demo["scored"].materialisations["insight/headlines"]
+    assert metadata["nps"].startswith("Relationship NPS, last 12 months:")
+    assert "hygiene" in metadata["drivers"]
+    assert "are tier A and bring 80% of gross profit" in metadata["value"]
+    assert metadata["care_models"].startswith("Care models:")
 
 
 def test_tier_a_is_the_smallest_set_of_accounts_reaching_80_percent_of_gross_profit(demo):

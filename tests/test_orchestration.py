@@ -187,6 +187,18 @@ def test_the_daily_and_monthly_schedules_ask_for_one_run_over_the_months_that_ca
             assert request.partition_key is None
 
 
+def test_the_monthly_scoring_schedule_asks_for_the_month_just_closed_on_the_third():
+    from pipeline.definitions import defs
+
+    schedule = defs.resolve_schedule_def("monthly_scoring_schedule")
+    assert schedule.job_name == "score_month" and schedule.cron_schedule == "0 6 3 * *"
+    with dg.instance_for_test() as instance:
+        tick = datetime(2026, 12, 3, 4, tzinfo=UTC)  # 06:00 in Helsinki
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+        (request,) = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == "2026-11-01"
+
+
 def test_monthly_facts_and_features_are_partitioned_and_a_range_is_one_run():
     from pipeline.definitions import defs
 

@@ -47,7 +47,10 @@ def _publish(warehouse: Path, bi_dir: Path, run_id: str, keep: int = 5) -> parqu
 
 def _read_current(bi_dir: Path) -> set[int]:
     """What a reader following the CURRENT pointer sees: the versions in every table of the release."""
-    release = (bi_dir / "CURRENT").read_text().strip()
+    return _read_release(bi_dir, (bi_dir / "CURRENT").read_text().strip())
+
+
+def _read_release(bi_dir: Path, release: str) -> set[int]:
     folder = bi_dir / "releases" / release
     versions = set()
     for name in ("dim_account", "fct_account_month", "mart_account_360"):
@@ -103,29 +106,45 @@ def test_a_crash_while_writing_leaves_the_previous_release_current(tmp_path, mon
 def test_a_reader_sees_one_complete_release_while_releases_are_published(tmp_path):
     warehouse, bi_dir = tmp_path / "w.duckdb", tmp_path / "bi"
     _warehouse(warehouse, 0)
-    _publish(warehouse, bi_dir, "run-00000000")
+    published = [_publish(warehouse, bi_dir, "run-00000000").release_id]
     seen: list[set[int]] = []
+    pruned_under_reader: list[str] = []
     stop = threading.Event()
 
     def reader():
         while not stop.is_set():
+            # The pointer itself is always readable and names a release that was published complete: a
+            # torn or dangling pointer fails the test here, in the thread, and is reported below.
+            release = (bi_dir / "CURRENT").read_text().strip()
             try:
-                seen.append(_read_current(bi_dir))
-            except FileNotFoundError:  # a release pruned under a slow reader: retried, never a mix
-                continue
+                seen.append(_read_release(bi_dir, release))
+            except FileNotFoundError:  # pruned under a slow reader; checked below that it was, then retried
+                pruned_under_reader.append(release)
 
-    thread = threading.Thread(target=reader)
+    errors: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _record_errors(reader, errors))
     thread.start()
     try:
         for version in range(1, 6):
             _warehouse(warehouse, version)
-            _publish(warehouse, bi_dir, f"run-{version:08d}", keep=2)
+            published.append(_publish(warehouse, bi_dir, f"run-{version:08d}", keep=2).release_id)
     finally:
         stop.set()
         thread.join()
+    assert errors == []
     assert len(seen) > 5
     assert all(len(versions) == 1 for versions in seen), "a reader saw two releases mixed"
+    # A release that vanished under the reader was a real, older release that retention removed.
+    kept = set(parquet.complete_releases(bi_dir))
+    assert all(release in published and release not in kept for release in pruned_under_reader)
     assert _read_current(bi_dir) == {5}
+
+
+def _record_errors(target, errors: list[BaseException]) -> None:
+    try:
+        target()
+    except BaseException as error:  # noqa: BLE001 - handed to the test's thread to fail there
+        errors.append(error)
 
 
 def test_only_the_newest_releases_are_kept(tmp_path):

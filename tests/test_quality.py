@@ -24,6 +24,7 @@ import psycopg
 import pyarrow as pa
 import pytest
 
+from pipeline.config import Settings
 from pipeline.dbt import DBT_PROJECT_DIR
 from pipeline.quality import DataQualityError, build_suites, validate_frames, validate_postgres
 from pipeline.quality.expectations import contract_type_list
@@ -46,31 +47,12 @@ CORE_MARTS = {
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> dict:
-    import dagster as dg
-
-    from assets.ingest import ingest_assets
-    from assets.partitions import account_months
-    from assets.warehouse import DBT_ASSETS, scored_models
-    from pipeline.config import Settings
-    from pipeline.demo.generator import generate_demo_company
-    from pipeline.orchestration import full_range_tags
-    from pipeline.resources import resources_from
-
+def warehouse(scheduled_month, tmp_path_factory) -> dict:
+    """The shared company's marts (tests/companies.py), read; the suites come from a manifest parsed now
+    from the project on disk (not a shared target/ another process may be rewriting)."""
     home = tmp_path_factory.mktemp("quality")
-    # The suites come from a manifest parsed now from the project on disk (not a shared target/ another
-    # process may be rewriting); dbt parses it while the warehouse builds.
     parse = _start_dbt_parse(home / "dbt")
-    generate_demo_company(home / "landing", home / "truth", accounts=300, months=24, seed=5)
-    settings = Settings.from_env({"PIPELINE_HOME": str(home)})
-    with dg.instance_for_test() as instance:
-        result = dg.materialize(
-            [*ingest_assets, *(a for a in DBT_ASSETS if a is not scored_models)],
-            resources=resources_from(settings),
-            instance=instance,
-            tags=full_range_tags(account_months),
-        )
-    assert result.success
+    settings = Settings.from_env({"PIPELINE_HOME": str(scheduled_month["home"])})
     _, errors = parse.communicate(timeout=600)
     assert parse.returncode == 0, errors
     manifest = home / "dbt" / "target" / "manifest.json"
@@ -79,7 +61,7 @@ def warehouse(tmp_path_factory) -> dict:
         tables = existing_tables(conn, published)
         frames = read_frames(conn, tables)
         as_of = reporting_date(conn)
-    return {"home": home, "manifest": manifest, "published": published, "frames": frames, "as_of": as_of}
+    return {"manifest": manifest, "published": published, "frames": frames, "as_of": as_of}
 
 
 def _start_dbt_parse(work: Path) -> subprocess.Popen:

@@ -1,26 +1,27 @@
-"""A demo company built once per test process for the crash, re-run and late-data trials."""
+"""The shared demo company (tests/companies.py, built once per session) as the crash, re-run and late-data
+trials see it: content hashes of its warehouse and release, and how long each stage's work took in its
+scheduled runs (the kill trials kill at a random moment of that)."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from pipeline.demo.generator import generate_demo_company
-from tests.reliability.safety import STAGES, assert_release_complete, release_hashes, run_stages, warehouse_hashes
+from tests.reliability.safety import assert_release_complete, release_hashes, warehouse_hashes
+
+# A stage of the runner and the job steps that do its work.
+STAGE_STEPS = {
+    "ingest": lambda step: step.startswith("raw__") and not step.endswith("_rows_reconcile_with_ledger"),
+    "dbt": lambda step: step in {"warehouse_models", "monthly_models", "models_on_monthly_facts"},
+    "publish": lambda step: step.startswith("bi__"),
+}
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory) -> dict:
-    """The demo company (400 accounts x 36 months) through every stage once, each stage timed."""
-    home = tmp_path_factory.mktemp("reliability") / "home"
-    generate_demo_company(home / "landing", home / "truth", accounts=400, months=36, seed=7)
-    # One process for every stage (imports once); each stage's own time is in the runner's log.
-    run = run_stages(home, *STAGES)
-    assert run.returncode == 0, run.log[-4000:]
-    seconds = {
-        stage: float(re.search(rf"stage {stage} succeeded in ([0-9.]+) s", run.log).group(1)) for stage in STAGES
-    }
+def built(scheduled_month) -> dict:
+    home = scheduled_month["home"]
+    steps = {**scheduled_month["runs"]["refresh_and_train"]["steps"], **scheduled_month["runs"]["score_month"]["steps"]}
+    seconds = {stage: sum(s for step, s in steps.items() if belongs(step)) for stage, belongs in STAGE_STEPS.items()}
+    assert all(seconds.values()), seconds
     return {
         "home": home,
         "seconds": seconds,

@@ -93,7 +93,7 @@ def copy_home(source: Path, target: Path) -> Path:
 
 
 def stage_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "DAGSTER_"))}
     env.update({"PIPELINE_HOME": str(home), "TMPDIR": str(_tmp(home)), "PYTHONUNBUFFERED": "1"})
     return env
 

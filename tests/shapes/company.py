@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from pipeline.demo.calendar import Calendar
 from pipeline.demo.generator import generate_demo_company
 from pipeline.demo.shape import CompanyShape
 from pipeline.publish.parquet import current_release
+from tests.companies import job_selection
 
 BIN = Path(sys.executable).parent
 
@@ -119,6 +121,9 @@ def company_run(company: Company, job: str) -> None:
     company.seconds[job] = round(time.perf_counter() - started, 1)
     company.outputs[job] = done.stdout + done.stderr
     assert done.returncode == 0, f"{company.spec.name}: {job} failed:\n{_tail(company.outputs[job])}"
+    reported = [line for line in done.stdout.splitlines() if line.startswith("MATERIALISED ")]
+    if reported:  # the runner says what the run materialised: the job's whole selection, whatever the shape
+        assert set(json.loads(reported[0].removeprefix("MATERIALISED "))) == job_selection(job), company.spec.name
 
 
 def _tail(text: str) -> str:

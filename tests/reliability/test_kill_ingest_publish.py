@@ -1,0 +1,25 @@
+"""A run killed with SIGKILL in the middle of ingest or publishing leaves a usable warehouse and a complete
+release, exactly the previous or the new one, and the next run completes where an uninterrupted one ends
+(tests/reliability/kills.py).
+
+`make test` runs one trial per stage (this module and test_kill_dbt.py); `make test-slow` (pytest -m slow)
+runs 21 more, seven per stage, at other moments (seeded, so a failure can be replayed).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.reliability.kills import kill_trial
+
+
+@pytest.mark.parametrize(("stage", "seed"), [("ingest", 1), ("publish", 3)])
+def test_a_run_killed_mid_stage_leaves_everything_usable_and_the_next_run_completes(built, stage, seed, tmp_path):
+    kill_trial(built, stage, seed, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100, 107))
+@pytest.mark.parametrize("stage", ["ingest", "dbt", "publish"])
+def test_twenty_one_kill_trials(built, stage, seed, tmp_path):
+    kill_trial(built, stage, seed, tmp_path)
