@@ -119,6 +119,8 @@ def bi_release(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
         "rows": sum(e["rows"] for e in release.manifest["tables"].values()),
         "data_as_of": str(as_of),
         "previous_release": previous.release_id if previous else "none",
+        # Unchanged since the previous release: hard-linked from it, not written again.
+        "tables_reused": sum("reused_from" in e for e in release.manifest["tables"].values()),
         "postgres": f"schema {bi.postgres_schema}: {sum(postgres_rows.values())} rows"
         if postgres_rows
         else "not configured",

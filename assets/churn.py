@@ -11,8 +11,10 @@ from dagster_dbt import get_asset_key_for_model
 
 from assets.partitions import snapshot_months
 from assets.warehouse import monthly_models
-from pipeline.churn import drift, features, lifecycle, report, scoring, tables
-from pipeline.churn.training import NotEnoughHistory, TrainingConfig
+
+# The modelling modules (scikit-learn, skops, matplotlib) are imported by the assets that run them:
+# loading the definitions, which every run, the UI and every sensor tick do, need not pay for them.
+from pipeline.churn import tables
 from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, BusinessRulesResource, ModelStoreResource, WarehouseResource
 
 FEATURE_TABLE_KEY = get_asset_key_for_model([monthly_models], "feat_account_snapshot")
@@ -51,6 +53,9 @@ def churn_model(
     model_store: ModelStoreResource,
     rules: BusinessRulesResource,
 ):
+    from pipeline.churn import features, lifecycle, report
+    from pipeline.churn.training import NotEnoughHistory, TrainingConfig
+
     with warehouse.connect(read_only=True) as conn:
         frame = features.load_feature_table(conn)
         data_as_of = str(frame["snapshot_month"].max().date()) if len(frame) else ""
@@ -159,6 +164,8 @@ def churn_scores(
     model_store: ModelStoreResource,
     rules: BusinessRulesResource,
 ):
+    from pipeline.churn import drift, features, scoring
+
     # A backfill of a range of months is one run (BackfillPolicy.single_run): each month in turn.
     months_to_score = list(context.partition_keys)
     store = model_store.store()

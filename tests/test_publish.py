@@ -18,6 +18,7 @@ from pipeline.publish import gate, parquet
 from pipeline.publish.postgres import publish_postgres
 from pipeline.publish.tables import PersonalDataError, assert_no_personal_data, published_tables
 from tests.postgres_server import ThrowawayCluster
+from tests.reliability.safety import assert_release_complete, release_hashes
 
 
 def _warehouse(path: Path, version: int, rows: int = 500) -> None:
@@ -147,6 +148,39 @@ def _record_errors(target, errors: list[BaseException]) -> None:
         errors.append(error)
 
 
+def test_unchanged_tables_are_linked_from_the_current_release_and_the_release_equals_a_fresh_one(tmp_path):
+    warehouse, bi_dir = tmp_path / "w.duckdb", tmp_path / "bi"
+    _warehouse(warehouse, 1)
+    first = _publish(warehouse, bi_dir, "run-aaaaaaaa")
+    with duckdb.connect(str(warehouse)) as conn:  # a day's change: one table, one row
+        conn.execute("update marts.fct_account_month set revenue_eur = revenue_eur + 0.01 where rowid = 7")
+    # A file damaged since it was published is written again, not passed on.
+    damaged = first.path / "mart_account_360.parquet"
+    os.chmod(damaged, 0o644)
+    with open(damaged, "r+b") as handle:
+        handle.seek(100)
+        handle.write(b"\x00\x01\x02")
+    second = _publish(warehouse, bi_dir, "run-bbbbbbbb")
+    tables = second.manifest["tables"]
+
+    def same_file(name: str) -> bool:
+        return os.path.samefile(first.path / f"{name}.parquet", second.path / f"{name}.parquet")
+
+    assert same_file("dim_account") and tables["dim_account"]["reused_from"] == first.release_id
+    assert not same_file("fct_account_month") and "reused_from" not in tables["fct_account_month"]
+    assert not same_file("mart_account_360") and "reused_from" not in tables["mart_account_360"]
+    reused = pd.read_parquet(second.path / "dim_account.parquet")
+    assert set(reused["published_run_id"]) == {"run-aaaaaaaa"}  # the run that published this content
+    assert set(pd.read_parquet(second.path / "fct_account_month.parquet")["published_run_id"]) == {"run-bbbbbbbb"}
+    assert_release_complete(bi_dir)
+    fresh = tmp_path / "fresh"
+    _publish(warehouse, fresh, "run-cccccccc")
+    assert release_hashes(bi_dir) == release_hashes(fresh)
+    # Pruning the first release leaves the second whole.
+    _publish(warehouse, bi_dir, "run-dddddddd", keep=2)
+    assert not first.path.exists() and len(pd.read_parquet(second.path / "dim_account.parquet")) == 500
+
+
 def test_only_the_newest_releases_are_kept(tmp_path):
     warehouse, bi_dir = tmp_path / "w.duckdb", tmp_path / "bi"
     _warehouse(warehouse, 1)
@@ -263,3 +297,44 @@ def test_postgres_publish_swaps_in_one_piece_and_the_reader_role_cannot_write(tm
     with psycopg.connect(postgres.url) as admin:
         schemas = {r[0] for r in admin.execute("select nspname from pg_namespace").fetchall()}
     assert "bi" in schemas and "bi_staging" not in schemas and "bi_retired" not in schemas
+
+
+def test_postgres_publish_moves_unchanged_tables_into_the_new_schema_instead_of_loading_them(tmp_path, postgres):
+    warehouse = tmp_path / "w.duckdb"
+    _warehouse(warehouse, 3)
+
+    def published() -> dict[str, tuple[int, str, int]]:
+        """Each bi table's oid (a loaded table is a new one), its comment's run, and its rows."""
+        with psycopg.connect(postgres.url) as admin:
+            rows = admin.execute(
+                "select c.relname, c.oid, obj_description(c.oid, 'pg_class') from pg_class c "
+                "join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'bi' and c.relkind = 'r'"
+            ).fetchall()
+            return {
+                name: (oid, comment.split(",")[0], admin.execute(f"select count(*) from bi.{name}").fetchone()[0])
+                for name, oid, comment in rows
+            }
+
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        publish_postgres(conn, published_tables(conn), postgres.url, "run-cccccccc")
+    before = published()
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("update marts.fct_account_month set revenue_eur = revenue_eur + 0.01 where rowid = 7")
+        publish_postgres(conn, published_tables(conn), postgres.url, "run-dddddddd")
+    after = published()
+    assert set(after) == set(before) == {"dim_account", "fct_account_month", "mart_account_360"}
+    assert after["dim_account"] == before["dim_account"] and after["mart_account_360"] == before["mart_account_360"]
+    assert after["fct_account_month"][0] != before["fct_account_month"][0]
+    assert after["fct_account_month"][1:] == ("run run-dddddddd", 2000)
+    with psycopg.connect(postgres.url) as admin:
+        revenue = admin.execute("select revenue_eur from bi.fct_account_month order by account_key, revenue_eur")
+        with duckdb.connect(str(warehouse), read_only=True) as conn:
+            expected = conn.execute("select revenue_eur from marts.fct_account_month order by account_key, revenue_eur")
+            assert revenue.fetchall() == expected.fetchall()
+        # The reader role reads the moved tables too (grants are re-made on the new schema).
+        admin.execute("drop role if exists analyst2")
+        admin.execute("create role analyst2 login in role bi_reader")
+        admin.commit()
+    reader_url = postgres.url.replace(f"{postgres.user}@", "analyst2@")
+    with psycopg.connect(reader_url, autocommit=True) as reader:
+        assert reader.execute("select count(*) from bi.dim_account").fetchone() == (500,)

@@ -14,6 +14,14 @@ follows either pointer sees the previous complete release or the new one, never 
 point leaves the previous release current and at most a ``.tmp-*`` folder, removed by the next publish.
 The newest ``keep`` complete releases stay (for comparison and rollback); older ones are deleted, never
 the current one. Files are written by DuckDB's own Parquet writer (``COPY ... TO``).
+
+A daily refresh changes a few tables; the others hold the same rows as in the current release. A table
+whose content fingerprint (``tables.content_fingerprint``: columns, rows and a hash of every row) equals
+the current release's, and whose file there still matches its manifest checksum, is hard-linked from it
+instead of written again (copied where the file system has no hard links). Its rows keep the
+``published_run_id`` and ``published_at`` of the run that published that content; the manifest entry
+says ``reused_from`` (the release that wrote the file). Every release stays complete on its own: pruning
+an older release removes a name, not the shared file.
 """
 
 from __future__ import annotations
@@ -29,13 +37,15 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.publish.tables import MARTS_SCHEMA, PublishedTable, valid_identifier
+from pipeline.publish.tables import MARTS_SCHEMA, PublishedTable, content_fingerprint, valid_identifier
 
 RELEASES = "releases"
 CURRENT_FILE = "CURRENT"
 CURRENT_LINK = "current"
 MANIFEST = "_manifest.json"
 COMPLETE = "_COMPLETE"
+# How a table is written; part of its content fingerprint, so changing it rewrites every file once.
+PARQUET_OPTIONS = "format parquet, compression zstd, row_group_size 122880"
 
 
 @dataclass(frozen=True)
@@ -134,15 +144,21 @@ def _publish_locked(
     staging = root / f".tmp-{release_id}"
     staging.mkdir()
 
+    previous = current_release(bi_dir)
     entries = {}
     for table in tables:
         name = valid_identifier(table.name)
         target = staging / f"{name}.parquet"
+        fingerprint = content_fingerprint(conn, table, PARQUET_OPTIONS)
+        reused = _reuse_unchanged(previous, name, fingerprint, target)
+        if reused is not None:
+            entries[name] = reused
+            continue
         quoted = str(target).replace("'", "''")
         # The lineage columns are added here so the warehouse's marts stay as dbt built them.
         conn.execute(
             f"copy (select *, ? as published_run_id, cast(? as timestamp) as published_at "  # noqa: S608
-            f"from {MARTS_SCHEMA}.\"{name}\") to '{quoted}' (format parquet, compression zstd, row_group_size 122880)",
+            f"from {MARTS_SCHEMA}.\"{name}\") to '{quoted}' ({PARQUET_OPTIONS})",
             [run_id, published_at],
         )
         (rows,) = conn.execute(f"select count(*) from read_parquet('{quoted}')").fetchall()[0]  # noqa: S608
@@ -153,6 +169,7 @@ def _publish_locked(
             + [{"name": "published_run_id", "type": "VARCHAR"}, {"name": "published_at", "type": "TIMESTAMP"}],
             "sha256": _sha256(target),
             "bytes": target.stat().st_size,
+            "content": fingerprint,
         }
     manifest = {
         "release_id": release_id,
@@ -173,6 +190,22 @@ def _publish_locked(
     switch_current(bi_dir, release_id)
     prune(bi_dir, keep)
     return Release(release_id, final, manifest)
+
+
+def _reuse_unchanged(previous: Release | None, name: str, fingerprint: str, target: Path) -> dict | None:
+    """Link the current release's file for ``name`` to ``target`` if it holds this content; its entry."""
+    entry = previous.manifest["tables"].get(name) if previous else None
+    if not entry or entry.get("content") != fingerprint:
+        return None
+    source = previous.path / entry["file"]
+    # A file changed or damaged since it was published is written again, not passed on.
+    if not source.exists() or _sha256(source) != entry["sha256"]:
+        return None
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links
+        shutil.copy2(source, target)
+    return {**entry, "file": target.name, "reused_from": entry.get("reused_from", previous.release_id)}
 
 
 def switch_current(bi_dir: Path, release_id: str) -> None:

@@ -9,12 +9,18 @@
    on the schema and SELECT on its tables, with default privileges for tables created later. It owns
    nothing and has no other grant, so it cannot write.
 
-Every table and the schema carry a comment with the run id and the publish time. Connection details and
-passwords come only from the environment (the URL); they are never logged.
+Every table and the schema carry a comment with the run id and the publish time; a table's comment ends
+with its content fingerprint (``tables.content_fingerprint``). A table whose fingerprint equals the one
+in the published schema is not loaded again: the swap transaction moves it from the old schema into the
+new one (``alter table ... set schema``), so a day that changed two tables loads two, and readers still
+see the whole old schema or the whole new one. A moved table keeps its comment and its rows their
+``published_run_id``: the run that published that content. Connection details and passwords come only
+from the environment (the URL); they are never logged.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +29,7 @@ import duckdb
 import psycopg
 from psycopg import sql
 
-from pipeline.publish.tables import MARTS_SCHEMA, PublishedTable, valid_identifier
+from pipeline.publish.tables import MARTS_SCHEMA, PublishedTable, content_fingerprint, valid_identifier
 
 # DuckDB type -> PostgreSQL type (anything else is text, so a load never fails on an exotic type).
 PG_TYPES = {
@@ -40,6 +46,9 @@ PG_TYPES = {
     "TIMESTAMP_NS": "timestamp",
     "TIMESTAMP WITH TIME ZONE": "timestamptz",
 }
+
+
+CONTENT_IN_COMMENT = re.compile(r", content ([0-9a-f]{64})$")
 
 
 def pg_type(duckdb_type: str) -> str:
@@ -64,7 +73,8 @@ def publish_postgres(
     reader_role: str = "bi_reader",
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Load every table into ``<schema>_staging``, then swap it in as ``<schema>``. Returns row counts."""
+    """Load every changed table into ``<schema>_staging``, move the unchanged ones there from ``<schema>``
+    and swap it in as ``<schema>``, in one transaction. Returns row counts."""
     schema, reader_role = valid_identifier(schema), valid_identifier(reader_role)
     staging, retired = f"{schema}_staging", f"{schema}_retired"
     published_at = (now or datetime.now(UTC)).replace(tzinfo=None)
@@ -79,16 +89,30 @@ def publish_postgres(
         pg.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(staging)))
         pg.execute(sql.SQL("create schema {}").format(sql.Identifier(staging)))
         pg.commit()
+        published = _published_content(pg, schema)
+        unchanged = []
         for table in tables:
+            writer = "csv copy as " + ", ".join(pg_type(t) for _, t in table.columns)
+            fingerprint = content_fingerprint(duck, table, writer)
+            if published.get(table.name) == fingerprint:
+                unchanged.append(table.name)
+                counts[table.name] = table.rows
+                continue
             counts[table.name] = _load_table(duck, pg, table, staging, run_id, published_at, Path(scratch))
             pg.execute(
                 sql.SQL("comment on table {}.{} is {}").format(
-                    sql.Identifier(staging), sql.Identifier(table.name), sql.Literal(stamp)
+                    sql.Identifier(staging), sql.Identifier(table.name), sql.Literal(f"{stamp}, content {fingerprint}")
                 )
             )
             pg.commit()
         # The swap: one transaction, so readers see the old schema or the new, never a mix.
         with pg.transaction():
+            for name in unchanged:
+                pg.execute(
+                    sql.SQL("alter table {}.{} set schema {}").format(
+                        sql.Identifier(schema), sql.Identifier(name), sql.Identifier(staging)
+                    )
+                )
             database = pg.execute("select current_database()").fetchone()[0]
             pg.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(retired)))
             if pg.execute("select 1 from pg_namespace where nspname = %s", [schema]).fetchone():
@@ -100,6 +124,21 @@ def publish_postgres(
             pg.execute(sql.SQL("comment on schema {} is {}").format(sql.Identifier(schema), sql.Literal(stamp)))
             grant_reader(pg, database, schema, reader_role)
     return counts
+
+
+def _published_content(pg: psycopg.Connection, schema: str) -> dict[str, str]:
+    """The content fingerprint in each published table's comment (none for a table without one)."""
+    rows = pg.execute(
+        "select c.relname, obj_description(c.oid, 'pg_class') from pg_class c "
+        "join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s and c.relkind = 'r'",
+        [schema],
+    ).fetchall()
+    found = {}
+    for name, comment in rows:
+        match = CONTENT_IN_COMMENT.search(comment or "")
+        if match:
+            found[name] = match.group(1)
+    return found
 
 
 def grant_reader(pg: psycopg.Connection, database: str, schema: str, role: str) -> None:

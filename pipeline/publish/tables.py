@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -64,6 +66,20 @@ def published_tables(conn: duckdb.DuckDBPyConnection) -> list[PublishedTable]:
         (rows,) = conn.execute(f'select count(*) from {MARTS_SCHEMA}."{valid_identifier(name)}"').fetchall()[0]
         tables.append(PublishedTable(name=name, columns=columns, rows=int(rows)))
     return tables
+
+
+def content_fingerprint(conn: duckdb.DuckDBPyConnection, table: PublishedTable, writer: str) -> str:
+    """A fingerprint of a table's content: its columns and types, its row count and an order-free sum of
+    its rows' hashes, with the DuckDB version and the writer's settings (``writer``). Equal fingerprints mean
+    the file or table published last time holds the same rows: a publish reuses it instead of writing it
+    again. One scan, far cheaper than writing the file; a new DuckDB version or writer setting (whose hash
+    or output may differ) rewrites everything once."""
+    name = valid_identifier(table.name)
+    rows, row_hash_sum = conn.execute(
+        f'select count(*), coalesce(sum(hash(t)::hugeint), 0) from {MARTS_SCHEMA}."{name}" t'  # noqa: S608
+    ).fetchall()[0]
+    payload = [duckdb.__version__, writer, [list(c) for c in table.columns], int(rows), str(row_hash_sum)]
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
 
 def personal_data_columns(tables: list[PublishedTable]) -> list[str]:
