@@ -34,7 +34,7 @@ test: install postgres chromium
 	$(BIN)/ruff check pipeline assets tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
-# Long trials marked `slow`: the 21 kill trials (tests/reliability/test_crash_and_rerun.py) and the like.
+# Long trials marked `slow`: the 21 kill trials (tests/reliability/test_kill_*.py) and the like.
 test-slow: install postgres
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
