@@ -24,6 +24,7 @@ from pipeline import orchestration
 from pipeline.churn import tables as churn_tables
 from pipeline.dbt import (
     DBT_PROJECT_DIR,
+    SCHEDULED_BUILD_FLAGS,
     data_month_range,
     dbt_environment,
     manifest_is_current,
@@ -173,7 +174,7 @@ def build_models(
     # artefacts are read under the lock too: the next run of this dbt asset writes the same folder.
     with writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds), dbt_environment(warehouse.path):
         invocation = dbt.cli(
-            ["build", *vars_arguments(rules.dbt_vars(), extra_vars or {})],
+            ["build", *SCHEDULED_BUILD_FLAGS, *vars_arguments(rules.dbt_vars(), extra_vars or {})],
             context=context,
             raise_on_error=False,
             target_path=warehouse.dbt_target_dir(dbt_asset),

@@ -10,6 +10,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+# The pipeline's builds test the data; dbt's unit tests (fixed input rows, fixed expected rows) test the
+# project's SQL and give the same answer every day. CI runs them (`make test`, on DuckDB and PostgreSQL);
+# the scheduled builds leave them out, as dbt advises for production: a daily refresh saved 4 s of its dbt
+# time at 20,000 accounts, whatever the company's size.
+SCHEDULED_BUILD_FLAGS = ("--exclude-resource-type", "unit_test")
 
 
 @contextlib.contextmanager

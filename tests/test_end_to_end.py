@@ -3,6 +3,7 @@ against the truth the generator planted, then the same dbt models built on a rea
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import shutil
@@ -13,11 +14,13 @@ import duckdb
 import psycopg
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from assets.bi import bi_assets
 from assets.warehouse import DBT_ASSETS
 from pipeline.config import Settings
 from pipeline.contract import CONTRACTS
+from pipeline.dbt import DBT_PROJECT_DIR
 from pipeline.powerbi.tmdl_parse import column_reference, load_definition
 from pipeline.publish.parquet import current_release
 from pipeline.resources import BiLayerResource, resources_from
@@ -26,6 +29,7 @@ from tests.dbt_cli import run_dbt
 from tests.postgres_server import ThrowawayCluster
 
 pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning")
+DBT_MODELS = DBT_PROJECT_DIR / "models"
 
 
 @pytest.fixture(scope="module")
@@ -302,6 +306,24 @@ def _copy_raw_to_postgres(warehouse: Path, server) -> None:
                 for row in rows:
                     copy.write_row(row)
         target.commit()
+
+
+def test_every_dbt_unit_test_passes_on_duckdb_and_the_scheduled_builds_leave_them_out(demo, tmp_path):
+    # The scheduled builds test the data (pipeline.dbt.SCHEDULED_BUILD_FLAGS): none of their results is a
+    # unit test's, so the unit tests of the SQL's rules are run here, on DuckDB (and on PostgreSQL below).
+    built = sorted((demo["home"] / ".dbt").glob("*/run_results.json"))
+    assert len(built) == 4
+    for path in built:
+        ids = [result["unique_id"] for result in json.loads(path.read_text())["results"]]
+        assert ids and not [i for i in ids if i.startswith("unit_test.")], path.parent.name
+    home = copy_company(demo["home"], tmp_path / "home", landing=False)
+    unit = run_dbt(
+        ["test", "--select", "test_type:unit"], {"PIPELINE_WAREHOUSE_PATH": str(home / "warehouse.duckdb")}, tmp_path
+    )
+    assert unit.returncode == 0, unit.stdout[-6000:]
+    passed = re.search(r"PASS=(\d+)", unit.stdout)
+    units = sum(len(yaml.safe_load(p.read_text()).get("unit_tests") or []) for p in DBT_MODELS.rglob("*.yml"))
+    assert passed and int(passed.group(1)) == units >= 10 and "ERROR=0" in unit.stdout
 
 
 def test_the_same_models_build_and_pass_their_tests_on_postgresql(demo, postgres, tmp_path):
