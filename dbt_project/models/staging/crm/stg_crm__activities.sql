@@ -1,3 +1,7 @@
+-- A table, not a view like the rest of staging: a dozen models and tests read these events, and a view
+-- would de-duplicate every raw row again for each of them (docs/decisions.md, "Event staging as tables").
+{{ config(materialized='table') }}
+
 with
 
 source as (
