@@ -193,7 +193,7 @@ def chart(results: dict, path: Path) -> None:
         heights = [b.get(stage, {}).get("seconds", 0) / 60 for b in bars]
         left.bar(labels, heights, bottom=bottom, label=stage)
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
-    left.axhline(15, color="red", linestyle="--", linewidth=1, label="L target (15 min)")
+    left.axhline(10, color="red", linestyle="--", linewidth=1, label="L target (10 min)")
     left.set_ylabel("wall time (minutes)")
     left.set_title("Wall time by stage")
     left.legend(fontsize=8)
