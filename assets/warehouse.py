@@ -29,6 +29,7 @@ from pipeline.dbt import (
     dbt_environment,
     manifest_is_current,
     partition_vars,
+    shared_partial_parse,
     stored_relations,
     vars_arguments,
 )
@@ -172,12 +173,18 @@ def build_models(
 ) -> Iterator[Any]:
     # dbt is the only writer while it runs; row counts are read after it has released the file. The
     # artefacts are read under the lock too: the next run of this dbt asset writes the same folder.
-    with writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds), dbt_environment(warehouse.path):
+    dbt_vars = {**rules.dbt_vars(), **(extra_vars or {})}
+    target_dir = warehouse.dbt_target_dir(dbt_asset)
+    with (
+        writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds),
+        dbt_environment(warehouse.path),
+        shared_partial_parse(target_dir, dbt_vars),
+    ):
         invocation = dbt.cli(
-            ["build", *SCHEDULED_BUILD_FLAGS, *vars_arguments(rules.dbt_vars(), extra_vars or {})],
+            ["build", *SCHEDULED_BUILD_FLAGS, *vars_arguments(dbt_vars)],
             context=context,
             raise_on_error=False,
-            target_path=warehouse.dbt_target_dir(dbt_asset),
+            target_path=target_dir,
         )
         events = list(invocation.stream())
         manifest = invocation.get_artifact("manifest.json")

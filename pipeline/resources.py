@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -15,7 +14,7 @@ from packaging import version
 
 from pipeline import warehouse
 from pipeline.config import Settings
-from pipeline.dbt import DBT_PROJECT_DIR
+from pipeline.dbt import DBT_COMMAND, DBT_PROJECT_DIR
 
 # Every asset that writes the DuckDB file runs in this pool; dagster.yaml gives pools a limit of 1.
 # Every asset takes a range of monthly partitions in one run (the monthly ones rebuild the range in one dbt
@@ -155,7 +154,8 @@ def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "dbt": WarehouseDbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),
-            # The dbt installed beside this interpreter, whether or not the venv is on PATH.
-            dbt_executable=str(Path(sys.executable).parent / "dbt"),
+            # dbt as installed beside this interpreter, whether or not the venv is on PATH, with its partial
+            # parse kept across warehouse paths (pipeline/dbt_command.py).
+            dbt_executable=str(DBT_COMMAND),
         ),
     }
