@@ -1,15 +1,34 @@
 -- A table, not a view like the rest of staging: a dozen models and tests read these events, and a view
--- would de-duplicate every raw row again for each of them (docs/decisions.md, "Event staging as tables").
-{{ config(materialized='table') }}
+-- would de-duplicate every raw row again for each of them. Incremental: a daily refresh reads only the new
+-- drops and replaces the versions they supersede (macros/latest_row.sql; docs/decisions.md).
+{{
+    config(
+        materialized='incremental',
+        unique_key=['activity_id'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
 
 with
 
 source as (
     select * from {{ source('crm', 'activities') }}
+    {% if is_incremental() %}
+    where {{ unseen_drops() }}
+    {% endif %}
+),
+
+latest as (
+    {{ latest_row('source', ['activity_id']) }}
 ),
 
 deduplicated as (
-    {{ latest_row('source', ['activity_id']) }}
+    {% if is_incremental() %}
+    {{ newer_than_held('latest', ['activity_id']) }}
+    {% else %}
+    select * from latest
+    {% endif %}
 ),
 
 renamed as (
@@ -19,7 +38,11 @@ renamed as (
         contact_id,
         activity_type,
         activity_date,
-        notes
+        notes,
+        -- The version of the row (latest_row's order), for the next incremental run.
+        _extract_date,
+        _file,
+        _row_number
     from deduplicated
 )
 
