@@ -16,7 +16,7 @@ from pipeline.publish import gate
 from pipeline.publish.parquet import current_release, publish_parquet
 from pipeline.publish.tables import PUBLISHED_PREFIXES, personal_data_columns, published_tables
 from pipeline.quality import inputs as quality_inputs
-from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, BiLayerResource, WarehouseResource
+from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, BiLayerResource, BusinessRulesResource, WarehouseResource
 
 BI_RELEASE_KEY = dg.AssetKey(["bi", "release"])
 CHECKS = {
@@ -72,7 +72,7 @@ def bi_release(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
         as_of = quality_inputs.reporting_date(conn)
     previous = current_release(bi_dir)
     previous_rows = {n: e["rows"] for n, e in previous.manifest["tables"].items()} if previous else None
-    suites = quality.build_suites(dbt_project.manifest_path, previous_rows, as_of)
+    suites = quality.build_suites(dbt_project.manifest_path, previous_rows, as_of, bi.quality_thresholds())
     report = quality.validate_frames(
         {n: f for n, f in frames.items() if n in suites},
         suites,
@@ -153,13 +153,16 @@ def bi_release(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     "types and descriptions, relationships, a date table, the headline measures and a SourceType parameter "
     "(Parquet release folder or PostgreSQL). Written to PIPELINE_BI_DIR/powerbi; see docs/powerbi.md.",
 )
-def powerbi_project(bi: BiLayerResource) -> dg.MaterializeResult:
+def powerbi_project(bi: BiLayerResource, rules: BusinessRulesResource) -> dg.MaterializeResult:
     from assets.warehouse import dbt_project
     from pipeline.powerbi import write_pbip
 
     bi_dir = Path(bi.path)
     project = write_pbip(
-        dbt_project.manifest_path, bi_dir / "powerbi", parquet_folder=str((bi_dir / "current").resolve())
+        dbt_project.manifest_path,
+        bi_dir / "powerbi",
+        parquet_folder=str((bi_dir / "current").resolve()),
+        rules=rules.rules(),
     )
     tables = sorted(p.stem for p in project.parent.glob("*.SemanticModel/definition/tables/*.tmdl"))
     return dg.MaterializeResult(

@@ -60,7 +60,7 @@ def churn_model(
         frame = features.load_feature_table(conn)
         data_as_of = str(frame["snapshot_month"].max().date()) if len(frame) else ""
     # raises FeatureTableInvalid naming columns and rows
-    frame = features.validate_features(frame, horizon_months=rules.churn_horizon_months)
+    frame = features.validate_features(frame, rules=rules.rules())
     config = TrainingConfig(
         seed=model_store.seed, promotion_margin=model_store.promotion_margin, horizon_months=rules.churn_horizon_months
     )
@@ -125,9 +125,7 @@ def churn_model(
             "report_folder": dg.MetadataValue.path(str(next(iter(outcome.report_files.values())).parent)),
         }
     )
-    yield dg.AssetCheckResult(
-        check_name=ENOUGH_HISTORY_CHECK, passed=True, metadata={"labelled_months": labelled}
-    )
+    yield dg.AssetCheckResult(check_name=ENOUGH_HISTORY_CHECK, passed=True, metadata={"labelled_months": labelled})
 
 
 @dg.asset(
@@ -177,8 +175,7 @@ def churn_scores(
         context.log.warning(f"Churn scores withheld for {', '.join(m[:7] for m in months_to_score)}: {reason}")
         withheld = {"withheld": reason, "enable_hint": hint}
         return dg.MaterializeResult(
-            metadata={"snapshot_months": ", ".join(m[:7] for m in months_to_score), "accounts_scored": 0,
-                      **withheld},
+            metadata={"snapshot_months": ", ".join(m[:7] for m in months_to_score), "accounts_scored": 0, **withheld},
             check_results=[
                 dg.AssetCheckResult(check_name=name, passed=True, metadata=withheld)
                 for name in ("feature_drift", "score_shift", "all_active_accounts_scored")
@@ -195,8 +192,10 @@ def churn_scores(
                 description=f"No account is active at the end of {month[:7]} in the feature table: the "
                 "data does not reach this snapshot month."
             )
-        frame = features.validate_features(frame, horizon_months=rules.churn_horizon_months)
-        scores = scoring.score_snapshot(champion, frame, reference, pd.Timestamp.now(tz="UTC").tz_convert(None))
+        frame = features.validate_features(frame, rules=rules.rules())
+        scores = scoring.score_snapshot(
+            champion, frame, reference, pd.Timestamp.now(tz="UTC").tz_convert(None), rules.rules()
+        )
         with warehouse.connect() as conn:
             written = tables.write_scores(conn, scores, month, context.run.run_id)
         months.append(

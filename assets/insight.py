@@ -8,7 +8,7 @@ import dagster as dg
 
 from assets.warehouse import model_key
 from pipeline.insight import drivers, headlines, nps, tables
-from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, WarehouseResource
+from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, BusinessRulesResource, WarehouseResource
 
 RESPONDENTS_KEY = model_key("int_relationship_respondents")
 INVITATIONS_KEY = model_key("int_relationship_invitations")
@@ -30,10 +30,12 @@ def _md(frame) -> dg.MetadataValue:
     "driver class (hygiene, differentiator, performance, weak) and the same drivers against churn. "
     "Table insight.driver_analysis.",
 )
-def driver_analysis(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def driver_analysis(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: BusinessRulesResource
+) -> dg.MaterializeResult:
     with warehouse.connect(read_only=True) as conn:
         respondents = tables.load_respondents(conn)
-    analysis = drivers.analyse_drivers(respondents)
+    analysis = drivers.analyse_drivers(respondents, drivers.DriverConfig(rules=rules.rules()))
     with warehouse.connect() as conn:
         tables.replace_table(conn, "driver_analysis", analysis, context.run.run_id)
     overall = analysis[(analysis["scope_type"] == "overall") & (analysis["outcome"] == drivers.RECOMMENDATION)]
@@ -59,10 +61,12 @@ def driver_analysis(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     description="Which drivers separate respondents considering another supplier (7-10) from the rest: mean "
     "ratings, the gap with a Welch 95% interval and the standardised gap. Table insight.competitor_driver_gaps.",
 )
-def competitor_driver_gaps(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def competitor_driver_gaps(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: BusinessRulesResource
+) -> dg.MaterializeResult:
     with warehouse.connect(read_only=True) as conn:
         respondents = tables.load_respondents(conn)
-    gaps = drivers.competitor_driver_gaps(respondents)
+    gaps = drivers.competitor_driver_gaps(respondents, drivers.DriverConfig(rules=rules.rules()))
     with warehouse.connect() as conn:
         tables.replace_table(conn, "competitor_driver_gaps", gaps, context.run.run_id)
     return dg.MaterializeResult(
@@ -84,10 +88,12 @@ def competitor_driver_gaps(context: dg.AssetExecutionContext, warehouse: Warehou
     "effective n and margin of error, and a sentence saying whether it differs from the raw NPS by more "
     "than the margin of error. Table insight.nps_adjusted.",
 )
-def nps_adjusted(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def nps_adjusted(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: BusinessRulesResource
+) -> dg.MaterializeResult:
     with warehouse.connect(read_only=True) as conn:
         invitations = tables.load_invitations(conn)
-    table = nps.adjusted_nps_by_period(invitations)
+    table = nps.adjusted_nps_by_period(invitations, rules=rules.rules())
     with warehouse.connect() as conn:
         written = tables.replace_table(conn, "nps_adjusted", table, context.run.run_id)
     headline = table[(table["period"] == nps.LAST_12_MONTHS) & (table["segment_key"] == nps.ALL_SEGMENTS)]

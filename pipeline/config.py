@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 def _path(env: dict[str, str], name: str, default: Path) -> Path:
@@ -35,6 +36,25 @@ def _months(env: dict[str, str], name: str, default: int) -> int:
     return int(value)
 
 
+def _quality(env: dict[str, str]) -> dict[str, Any]:
+    from pipeline.quality.settings import QualityThresholds
+
+    thresholds = QualityThresholds.from_env(env)
+    return {
+        "quality_min_row_ratio": thresholds.min_row_ratio,
+        "quality_max_row_ratio": thresholds.max_row_ratio,
+        "quality_max_age_days": thresholds.max_age_days,
+    }
+
+
+def _business_rules(env: dict[str, str]) -> dict[str, Any]:
+    from pipeline.rules import BusinessRules, overrides_from_environment
+
+    overrides = overrides_from_environment(env)
+    BusinessRules.load(overrides)  # an unknown rule or a wrong value stops here, when the settings are read
+    return overrides
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -51,8 +71,14 @@ class Settings:
     churn_promotion_margin: float
     churn_seed: int
     bi_keep_releases: int = 5
-    churn_horizon_months: int = 6
-    silent_churn_months: int = 6
+    # Great Expectations' folder (suites, validations, Data Docs): PIPELINE_GX_DIR, by default $PIPELINE_HOME/gx.
+    gx_dir: Path = Path("data/gx")
+    # The release checks not in the manifest (pipeline.quality.QualityThresholds): PIPELINE_QUALITY_*.
+    quality_min_row_ratio: float = 0.5
+    quality_max_row_ratio: float = 2.0
+    quality_max_age_days: int = 35
+    # The business rules this environment changes (pipeline/rules.py); the rest are dbt_project.yml's.
+    business_rules: dict[str, Any] = field(default_factory=dict)
     refresh_months: int = 13
     bi_postgres_schema: str = "bi"
     bi_reader_role: str = "bi_reader"
@@ -82,11 +108,11 @@ class Settings:
             # A challenger becomes champion if its out-of-time ROC-AUC >= the champion's minus this margin.
             churn_promotion_margin=float(env.get("PIPELINE_CHURN_PROMOTION_MARGIN", "0.0")),
             churn_seed=int(env.get("PIPELINE_CHURN_SEED", "0")),
-            # DESIGN.md's churn: the label looks this many months ahead; an account silent (no invoiced
-            # revenue) this many months has churned. dbt gets both as vars (pipeline.dbt.dbt_vars) and the
-            # training reads them here, so the labels and their finality agree everywhere.
-            churn_horizon_months=_months(env, "PIPELINE_CHURN_HORIZON_MONTHS", 6),
-            silent_churn_months=_months(env, "PIPELINE_SILENT_CHURN_MONTHS", 6),
+            # PIPELINE_BUSINESS_RULES (a YAML file of rule overrides) and the rules' own variables, e.g.
+            # PIPELINE_CHURN_HORIZON_MONTHS: dbt gets them as vars and Python applies the same (pipeline/rules.py).
+            business_rules=_business_rules(env),
+            gx_dir=_path(env, "PIPELINE_GX_DIR", home / "gx"),
+            **_quality(env),
             # Monthly partitions the daily refresh rebuilds: the open month and the 12 before it, whose churn
             # labels can still change. Older months change only through a backfill (a correction drop).
             refresh_months=int(env.get("PIPELINE_REFRESH_MONTHS", "13")),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -15,6 +17,7 @@ from packaging import version
 from pipeline import warehouse
 from pipeline.config import Settings
 from pipeline.dbt import DBT_COMMAND, DBT_PROJECT_DIR
+from pipeline.rules import BusinessRules
 
 # Every asset that writes the DuckDB file runs in this pool; dagster.yaml gives pools a limit of 1.
 # Every asset takes a range of monthly partitions in one run (the monthly ones rebuild the range in one dbt
@@ -100,14 +103,24 @@ class ModelStoreResource(dg.ConfigurableResource):
 
 
 class BusinessRulesResource(dg.ConfigurableResource):
-    """The business rules set by the environment that dbt and Python must both apply (pipeline.config):
-    dbt gets them as vars on every invocation, the churn training and its label checks read them here."""
+    """The business rules this environment changes (pipeline/rules.py), as one JSON object: dbt gets them as
+    vars on every invocation, and the Python steps apply the same rules through ``rules()``."""
 
-    churn_horizon_months: int = 6
-    silent_churn_months: int = 6
+    overrides_json: str = "{}"
 
-    def dbt_vars(self) -> dict[str, int]:
-        return {"churn_horizon_months": self.churn_horizon_months, "silent_churn_months": self.silent_churn_months}
+    def dbt_vars(self) -> dict[str, Any]:
+        return json.loads(self.overrides_json)
+
+    def rules(self) -> BusinessRules:
+        return BusinessRules.load(self.dbt_vars())
+
+    @property
+    def churn_horizon_months(self) -> int:
+        return self.rules().churn_horizon_months
+
+    @property
+    def silent_churn_months(self) -> int:
+        return self.rules().silent_churn_months
 
 
 class BiLayerResource(dg.ConfigurableResource):
@@ -123,6 +136,18 @@ class BiLayerResource(dg.ConfigurableResource):
     postgres_schema: str = "bi"
     reader_role: str = "bi_reader"
     data_docs_dir: str = ""
+    quality_min_row_ratio: float = 0.5
+    quality_max_row_ratio: float = 2.0
+    quality_max_age_days: int = 35
+
+    def quality_thresholds(self):
+        from pipeline.quality.settings import QualityThresholds
+
+        return QualityThresholds(
+            min_row_ratio=self.quality_min_row_ratio,
+            max_row_ratio=self.quality_max_row_ratio,
+            max_age_days=self.quality_max_age_days,
+        )
 
 
 def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
@@ -140,16 +165,17 @@ def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "model_store": ModelStoreResource(
             path=str(settings.models_dir), promotion_margin=settings.churn_promotion_margin, seed=settings.churn_seed
         ),
-        "rules": BusinessRulesResource(
-            churn_horizon_months=settings.churn_horizon_months, silent_churn_months=settings.silent_churn_months
-        ),
+        "rules": BusinessRulesResource(overrides_json=json.dumps(settings.business_rules, sort_keys=True)),
         "bi": BiLayerResource(
             path=str(settings.bi_dir),
             keep_releases=settings.bi_keep_releases,
             postgres_url=dg.EnvVar("PIPELINE_BI_POSTGRES_URL") if settings.bi_postgres_enabled else None,
             postgres_schema=settings.bi_postgres_schema,
             reader_role=settings.bi_reader_role,
-            data_docs_dir=str(settings.home / "gx"),
+            data_docs_dir=str(settings.gx_dir),
+            quality_min_row_ratio=settings.quality_min_row_ratio,
+            quality_max_row_ratio=settings.quality_max_row_ratio,
+            quality_max_age_days=settings.quality_max_age_days,
         ),
         "dbt": WarehouseDbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),

@@ -117,16 +117,18 @@ def test_a_shape_refuses_what_it_cannot_mean():
 
 
 def test_the_churn_settings_are_one_rule_for_python_and_dbt():
-    """The environment's settings reach dbt as vars on every run; dbt_project.yml's defaults, used when dbt
-    runs on its own, are the same numbers as Settings' defaults."""
+    """The environment's settings reach dbt as vars on every run and Python as the same rules; without them
+    both use dbt_project.yml's values (there is no second default)."""
     project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
-    defaults = Settings.from_env({})
-    assert project["vars"]["churn_horizon_months"] == defaults.churn_horizon_months
-    assert project["vars"]["silent_churn_months"] == defaults.silent_churn_months
-    chosen = Settings.from_env({"PIPELINE_CHURN_HORIZON_MONTHS": "3", "PIPELINE_SILENT_CHURN_MONTHS": "4"})
     from pipeline.resources import resources_from
 
+    defaults = resources_from(Settings.from_env({}))["rules"]
+    assert defaults.dbt_vars() == {}
+    assert defaults.churn_horizon_months == project["vars"]["churn_horizon_months"]
+    assert defaults.silent_churn_months == project["vars"]["silent_churn_months"]
+    chosen = Settings.from_env({"PIPELINE_CHURN_HORIZON_MONTHS": "3", "PIPELINE_SILENT_CHURN_MONTHS": "4"})
     rules = resources_from(chosen)["rules"]
     assert rules.dbt_vars() == {"churn_horizon_months": 3, "silent_churn_months": 4}
+    assert (rules.rules().churn_horizon_months, rules.rules().silent_churn_months) == (3, 4)
     with pytest.raises(ValueError, match="PIPELINE_CHURN_HORIZON_MONTHS"):
         Settings.from_env({"PIPELINE_CHURN_HORIZON_MONTHS": "six"})

@@ -480,14 +480,14 @@ def test_the_insight_assets_run_on_thin_survey_data(tmp_path, shape):
     import dagster as dg
 
     from assets.insight import competitor_driver_gaps, driver_analysis, nps_adjusted
-    from pipeline.resources import WarehouseResource
+    from pipeline.resources import BusinessRulesResource, WarehouseResource
 
     path = tmp_path / "warehouse.duckdb"
     survey_warehouse(**THIN[shape], path=path).close()
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             [driver_analysis, competitor_driver_gaps, nps_adjusted],
-            resources={"warehouse": WarehouseResource(path=str(path))},
+            resources={"warehouse": WarehouseResource(path=str(path)), "rules": BusinessRulesResource()},
             instance=instance,
         )
     assert result.success

@@ -26,6 +26,7 @@ from pipeline.dbt import DBT_PROJECT_DIR
 from pipeline.powerbi import published_schema_from_manifest, tmdl, write_pbip
 from pipeline.powerbi.tmdl import PublishedColumn, PublishedTable, derive_relationships, tmdl_type
 from pipeline.powerbi.tmdl_parse import TmdlError, column_reference, load_definition, parse_tmdl
+from pipeline.rules import BusinessRules
 from tests.dbt_cli import run_dbt
 
 NAME = "AccountIntelligence"
@@ -394,9 +395,13 @@ def test_a_diamond_of_relationships_gets_one_inactive_edge_and_order_decides_whi
 
 def test_the_measures_withhold_nps_below_the_dbt_minimum():
     dbt_vars = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
-    assert dbt_vars["min_respondents"] == tmdl.MIN_RESPONDENTS
-    withheld = [m for m in tmdl.headline_measures() if f">= {tmdl.MIN_RESPONDENTS}" in m.expression]
+    minimum = dbt_vars["min_respondents"]
+    withheld = [m for m in tmdl.headline_measures() if f">= {minimum}" in m.expression]
     assert {m.name for m in withheld} == {"NPS (responses)", "NPS margin of error (responses)"}
+    # And they follow the rule where a company changes it.
+    stricter = BusinessRules.load({"min_respondents": 25})
+    changed = [m for m in tmdl.headline_measures(stricter) if ">= 25" in m.expression]
+    assert {m.name for m in changed} == {m.name for m in withheld}
 
 
 def test_types_map_as_specified_and_unknown_types_fail():

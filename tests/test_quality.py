@@ -418,3 +418,28 @@ def test_postgres_corruptions_and_missing_tables_fail_in_words(warehouse, postgr
     assert any(m.startswith("mart_survey_coverage.as_of_date: stale: the newest value is") for m in messages)
     assert "mart_nps_summary: table corrupt.mart_nps_summary does not exist in PostgreSQL" in messages
     assert report.tables["mart_nps_summary"].description().startswith("mart_nps_summary: not validated")
+
+
+def test_the_quality_thresholds_and_the_gx_folder_come_from_the_environment(tmp_path):
+    from pipeline.config import Settings
+    from pipeline.quality import default_data_docs_dir
+    from pipeline.resources import resources_from
+
+    env = {
+        "PIPELINE_HOME": str(tmp_path / "home"),
+        "PIPELINE_GX_DIR": str(tmp_path / "gx-elsewhere"),
+        "PIPELINE_QUALITY_MIN_ROW_RATIO": "0.8",
+        "PIPELINE_QUALITY_MAX_ROW_RATIO": "1.25",
+        "PIPELINE_QUALITY_MAX_AGE_DAYS": "10",
+    }
+    bi = resources_from(Settings.from_env(env))["bi"]
+    thresholds = bi.quality_thresholds()
+    assert (thresholds.min_row_ratio, thresholds.max_row_ratio, thresholds.max_age_days) == (0.8, 1.25, 10)
+    assert (
+        bi.data_docs_dir == str(tmp_path / "gx-elsewhere")
+        and default_data_docs_dir(env).parent == tmp_path / "gx-elsewhere"
+    )
+    default = resources_from(Settings.from_env({"PIPELINE_HOME": str(tmp_path / "home")}))["bi"]
+    assert default.quality_thresholds().max_age_days == 35 and default.data_docs_dir == str(tmp_path / "home" / "gx")
+    with pytest.raises(ValueError):
+        Settings.from_env({**env, "PIPELINE_QUALITY_MAX_AGE_DAYS": "a month"})

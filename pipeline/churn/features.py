@@ -16,6 +16,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from pipeline.rules import BusinessRules, current_rules
+
 FEATURE_TABLE = "marts.feat_account_snapshot"
 LABEL = "churned_within_6m"
 KEY = ("account_id", "snapshot_month")
@@ -56,7 +58,6 @@ FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES + BOOLEAN_FEATURES
 CONTEXT_COLUMNS = ("last_meeting_date", "last_invoice_month", "latest_survey_month")
 COLUMNS = (*KEY, *FEATURES, *CONTEXT_COLUMNS, LABEL)
 
-SIZE_BANDS = ["Small (<50)", "Medium (50-249)", "Large (250+)", "Unknown"]
 
 
 def _count(nullable: bool = False) -> pa.Column:
@@ -84,7 +85,6 @@ _FEATURE_COLUMNS = {
         "datetime64[us]", pa.Check(lambda s: (s.dt.day == 1).all(), error="first day of a month"), coerce=True
     ),
     "industry": pa.Column(str, nullable=False),
-    "size_band": pa.Column(str, pa.Check.isin(SIZE_BANDS), nullable=False),
     "country_code": pa.Column(str, pa.Check.str_matches(r"^[A-Z]{2}$"), nullable=True),
     "months_in_data": pa.Column(float, pa.Check.in_range(1, 1200), nullable=False, coerce=True),
     "tenure_months": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
@@ -117,10 +117,14 @@ _FEATURE_COLUMNS = {
 }
 
 
-def feature_schema(horizon_months: int = 6) -> pa.DataFrameSchema:
-    """The feature table's contract for a churn horizon of ``horizon_months`` (PIPELINE_CHURN_HORIZON_MONTHS)."""
+def feature_schema(horizon_months: int | None = None, rules: BusinessRules | None = None) -> pa.DataFrameSchema:
+    """The feature table's contract under the business rules (the size bands; the churn horizon, which
+    ``horizon_months`` overrides)."""
+    rules = rules or current_rules()
+    horizon_months = rules.churn_horizon_months if horizon_months is None else horizon_months
+    size_band = pa.Column(str, pa.Check.isin(rules.size_band_labels()), nullable=False)
     return pa.DataFrameSchema(
-        _FEATURE_COLUMNS,
+        {**_FEATURE_COLUMNS, "size_band": size_band},
         checks=[
             pa.Check(
                 lambda frame: _label_only_where_observable(frame, horizon_months),
@@ -134,21 +138,20 @@ def feature_schema(horizon_months: int = 6) -> pa.DataFrameSchema:
     )
 
 
-FEATURE_SCHEMA = feature_schema()
-
-
 class FeatureTableInvalid(ValueError):
     """The feature table broke its contract: training and scoring stop, naming columns and rows."""
 
 
-def validate_features(frame: pd.DataFrame, max_examples: int = 5, horizon_months: int = 6) -> pd.DataFrame:
+def validate_features(
+    frame: pd.DataFrame, max_examples: int = 5, horizon_months: int | None = None, rules: BusinessRules | None = None
+) -> pd.DataFrame:
     """Validate (lazily: every failure at once) and return the coerced frame; raise with a readable
     message naming each failing column, check and a few of its rows (account, snapshot month)."""
     missing = [c for c in (*KEY, *FEATURES, LABEL) if c not in frame.columns]
     if missing:
         raise FeatureTableInvalid(f"{FEATURE_TABLE} lacks the columns: {', '.join(missing)}")
     try:
-        schema = FEATURE_SCHEMA if horizon_months == 6 else feature_schema(horizon_months)
+        schema = feature_schema(horizon_months, rules)
         return schema.validate(frame, lazy=True)
     except SchemaErrors as errors:
         raise FeatureTableInvalid(describe_failures(errors.failure_cases, frame, max_examples)) from errors

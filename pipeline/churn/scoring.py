@@ -14,6 +14,7 @@ import pandas as pd
 from pipeline.churn import attribution, evaluation, training
 from pipeline.churn.features import FEATURES
 from pipeline.churn.store import StoredModel
+from pipeline.rules import BusinessRules, current_rules
 
 SCORE_COLUMNS = (
     "account_id",
@@ -32,12 +33,17 @@ SCORE_COLUMNS = (
 )
 
 
-def risk_band(decile: np.ndarray) -> np.ndarray:
-    return np.select([decile == 1, decile <= 3, decile <= 6], ["high", "elevated", "moderate"], "low")
+def risk_band(decile: np.ndarray, rules: BusinessRules | None = None) -> np.ndarray:
+    """The risk band of each decile: the vars risk_band_*_max_decile (dbt_project.yml)."""
+    return (rules or current_rules()).risk_band(decile)
 
 
 def score_snapshot(
-    champion: StoredModel, frame: pd.DataFrame, reference: pd.DataFrame, scored_at: pd.Timestamp
+    champion: StoredModel,
+    frame: pd.DataFrame,
+    reference: pd.DataFrame,
+    scored_at: pd.Timestamp,
+    rules: BusinessRules | None = None,
 ) -> pd.DataFrame:
     """Score every row of one snapshot month of the (validated) feature table."""
     if frame.empty:
@@ -56,7 +62,7 @@ def score_snapshot(
             "snapshot_month": pd.to_datetime(frame["snapshot_month"]).dt.date.to_numpy(),
             "churn_probability": probability,
             "risk_decile": decile,
-            "risk_band": risk_band(decile),
+            "risk_band": risk_band(decile, rules),
             "revenue_12m_eur": revenue,
             "expected_revenue_at_risk_eur": np.round(probability * revenue, 2),
             "reason_1": [r[0] for r in padded],

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pipeline.rules import BusinessRules, current_rules
+
 DRIVER_PREFIX = "driver_"
 LOW_MAX, HIGH_MIN = 6, 9
 RECOMMENDATION, CHURN = "recommendation", "churn_within_6m"
@@ -118,6 +120,11 @@ class DriverConfig:
     materiality: float = 0.5  # points on the 0-10 answer an effect needs to count
     churn_materiality: float = 0.02  # change in the six-month churn rate an effect needs to count
     confidence: float = 0.95
+    # The NPS classes and the "considering another supplier" threshold; None = the rules in force.
+    rules: BusinessRules | None = None
+
+    def business_rules(self) -> BusinessRules:
+        return self.rules or current_rules()
 
 
 def driver_columns(frame: pd.DataFrame) -> list[str]:
@@ -248,12 +255,13 @@ def _analyse_scope(frame: pd.DataFrame, drivers: list[str], config: DriverConfig
     rows: list[dict] = []
     n = len(complete)
     enough = n >= config.min_respondents and len(drivers) > 0
-    # Importance for promoter rather than passive (answers 7-10).
+    # Importance for promoter rather than passive (answers from the passive score up).
+    rules = config.business_rules()
     weights = dict.fromkeys(drivers, np.nan)
     r_squared = np.nan
-    upper = complete[complete["nps_score"] >= 7]
+    upper = complete[complete["nps_score"] >= rules.nps_passive_min_score]
     if enough and len(upper) >= config.min_respondents:
-        promoter = (upper["nps_score"] >= 9).astype(float)
+        promoter = (upper["nps_score"] >= rules.nps_promoter_min_score).astype(float)
         # A driver everyone rated alike has no correlation to split: no weights then (null).
         if 0 < promoter.sum() < len(promoter) and (upper[drivers].nunique() > 1).all():
             try:
@@ -350,8 +358,9 @@ def analyse_drivers(respondents: pd.DataFrame, config: DriverConfig = DriverConf
 
 
 def competitor_driver_gaps(respondents: pd.DataFrame, config: DriverConfig = DriverConfig()) -> pd.DataFrame:
-    """Which drivers separate respondents who are considering another supplier (7-10 on
-    ``considering_alternatives``) from those who are not (0-6): mean rating of each group, the gap with a
+    """Which drivers separate respondents who are considering another supplier (at least the rule
+    ``considering_alternatives_threshold``, 7 by default, on ``considering_alternatives``) from those who
+    are not: mean rating of each group, the gap with a
     Welch 95% interval, and the standardised gap (Cohen's d) to rank drivers on one scale.
 
     One row per driver; with no driver rated at all, one row (:data:`NO_DRIVERS`) whose summary says so."""
@@ -359,7 +368,7 @@ def competitor_driver_gaps(respondents: pd.DataFrame, config: DriverConfig = Dri
 
     respondents = with_optional_answers(respondents)
     known = respondents[respondents[CONSIDERING].notna()]
-    considering = known[CONSIDERING] >= 7
+    considering = known[CONSIDERING] >= config.business_rules().considering_alternatives_threshold
     rows = []
     for driver in driver_columns(respondents):
         a = known.loc[considering, driver].dropna().astype(float)
@@ -417,21 +426,21 @@ def competitor_driver_gaps(respondents: pd.DataFrame, config: DriverConfig = Dri
             f"to {r.rating_gap_ci_high:+.1f})."
         )
         if not (pd.isna(r.rating_gap) or pd.isna(r.rating_gap_ci_low))
-        else _withheld_gap_sentence(r, respondents, known)
+        else _withheld_gap_sentence(r, respondents, considering)
         for r in table.itertuples()
     ]
     return typed(table, GAP_DTYPES)
 
 
-def _withheld_gap_sentence(r, respondents: pd.DataFrame, known: pd.DataFrame) -> str:
-    """The sentence of a driver whose gap is not shown, saying why."""
+def _withheld_gap_sentence(r, respondents: pd.DataFrame, considering: pd.Series) -> str:
+    """The sentence of a driver whose gap is not shown, saying why (``considering``: one flag per
+    respondent who answered the question)."""
     if r.driver == NO_DRIVERS:
-        considering = int((known[CONSIDERING] >= 7).sum())
         return (
-            f"No driver ratings among the {len(respondents)} survey answers ({considering} considering another "
-            "supplier): nothing to compare."
+            f"No driver ratings among the {len(respondents)} survey answers ({int(considering.sum())} considering "
+            "another supplier): nothing to compare."
         )
-    if known.empty:
+    if considering.empty:
         return f"{r.driver_label}: nobody answered whether they consider another supplier: nothing to compare."
     if not pd.isna(r.rating_gap):
         return (

@@ -10,6 +10,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from pipeline.rules import current_rules
+
 MARTS = "marts"
 
 
@@ -87,8 +89,8 @@ def value_headline(conn: duckdb.DuckDBPyConnection) -> str:
         return "No active accounts with gross profit yet."
     a_share = tiers.loc["A", "accounts"] / active
     tiers_text = (
-        f"{int(tiers.loc['A', 'accounts'])} of {active} active accounts ({a_share:.0%}) are tier A and bring 80% of "
-        "gross profit"
+        f"{int(tiers.loc['A', 'accounts'])} of {active} active accounts ({a_share:.0%}) are tier A and bring "
+        f"{current_rules().tier_a_share:.0%} of gross profit"
     )
     if pd.isna(at_risk["lifetime_value"]):
         return tiers_text + "; lifetime value is withheld until there is a churn model (see the analysis status)."

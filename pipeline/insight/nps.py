@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline.rules import BusinessRules, current_rules
+
 FINE_CELL = ("size_band", "contact_role")
 COARSE_CELL = ("size_band",)
 MIN_CELL_RESPONDENTS = 10
@@ -31,15 +33,19 @@ Z_95 = 1.96
 TEXT = pd.Series(["text"]).dtype
 
 
-def nps_with_margin(scores: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float, float]:
-    """(NPS, 95% margin of error, effective n) of 0-10 scores, optionally weighted."""
+def nps_with_margin(
+    scores: np.ndarray, weights: np.ndarray | None = None, rules: BusinessRules | None = None
+) -> tuple[float, float, float]:
+    """(NPS, 95% margin of error, effective n) of 0-10 scores, optionally weighted; the NPS classes are
+    the business rules' (vars nps_promoter_min_score, nps_passive_min_score)."""
+    rules = rules or current_rules()
     scores = np.asarray(scores, dtype=float)
     weights = np.ones_like(scores) if weights is None else np.asarray(weights, dtype=float)
     if scores.size == 0 or weights.sum() <= 0:
         return np.nan, np.nan, 0.0
     total = weights.sum()
-    promoters = weights[scores >= 9].sum() / total
-    detractors = weights[scores <= 6].sum() / total
+    promoters = weights[scores >= rules.nps_promoter_min_score].sum() / total
+    detractors = weights[scores < rules.nps_passive_min_score].sum() / total
     effective_n = total**2 / np.sum(weights**2)
     variance = promoters + detractors - (promoters - detractors) ** 2
     margin = Z_95 * 100.0 * np.sqrt(max(variance, 0.0) / effective_n)
@@ -73,20 +79,23 @@ def poststratification_weights(
 CELL_COUNTS = ["invitations", "respondents", "promoters", "detractors"]
 
 
-def cell_counts(invitations: pd.DataFrame, group_columns: list[str]) -> pd.DataFrame:
+def cell_counts(
+    invitations: pd.DataFrame, group_columns: list[str], rules: BusinessRules | None = None
+) -> pd.DataFrame:
     """Invitations, respondents, promoters and detractors per group and fine cell (size band x role).
 
     Everything the weighting needs: every respondent of a cell gets the same weight, so the weighted NPS
     and Kish's effective n follow from these counts (hundreds of rows instead of millions of invitations).
     """
+    rules = rules or current_rules()
     responded = invitations["responded"].astype(bool).to_numpy()
     score = pd.to_numeric(invitations["nps_score"]).astype(float).to_numpy()
     keys = [*group_columns, *FINE_CELL]
     counts = invitations[keys].assign(
         invitations=1,
         respondents=responded.astype("int64"),
-        promoters=(responded & (score >= 9)).astype("int64"),
-        detractors=(responded & (score <= 6)).astype("int64"),
+        promoters=(responded & (score >= rules.nps_promoter_min_score)).astype("int64"),
+        detractors=(responded & (score < rules.nps_passive_min_score)).astype("int64"),
     )
     return counts.groupby(keys, sort=True, dropna=False)[CELL_COUNTS].sum().reset_index()
 
@@ -130,14 +139,17 @@ def _weighted_nps(cells: pd.DataFrame, min_cell_respondents: int) -> pd.DataFram
 
 
 def adjusted_nps(
-    invitations: pd.DataFrame, group_columns: list[str], min_cell_respondents: int = MIN_CELL_RESPONDENTS
+    invitations: pd.DataFrame,
+    group_columns: list[str],
+    min_cell_respondents: int = MIN_CELL_RESPONDENTS,
+    rules: BusinessRules | None = None,
 ) -> pd.DataFrame:
     """Raw and adjusted NPS per group of invitations.
 
     ``invitations``: one row per relationship-survey invitation with ``responded`` (bool), ``nps_score``
     (0-10 where responded), the cell columns (``size_band``, ``contact_role``) and the group columns.
     """
-    return adjusted_nps_from_cells(cell_counts(invitations, group_columns), group_columns, min_cell_respondents)
+    return adjusted_nps_from_cells(cell_counts(invitations, group_columns, rules), group_columns, min_cell_respondents)
 
 
 def adjusted_nps_from_cells(
@@ -222,13 +234,15 @@ DTYPES = {
 COLUMNS = list(DTYPES)
 
 
-def adjusted_nps_by_period(invitations: pd.DataFrame, min_cell_respondents: int = MIN_CELL_RESPONDENTS) -> pd.DataFrame:
+def adjusted_nps_by_period(
+    invitations: pd.DataFrame, min_cell_respondents: int = MIN_CELL_RESPONDENTS, rules: BusinessRules | None = None
+) -> pd.DataFrame:
     """Raw and adjusted NPS by quarter and over the last twelve months, for all segments and each one.
 
     ``invitations`` as read from ``int_relationship_invitations`` (``year_quarter``,
     ``is_in_last_12_months``, ``segment_key`` and the cell columns).
     """
-    cells = cell_counts(invitations, ["year_quarter", "is_in_last_12_months", "segment_key"])
+    cells = cell_counts(invitations, ["year_quarter", "is_in_last_12_months", "segment_key"], rules)
     quarters = cells.assign(period_type="quarter", period=cells["year_quarter"])
     recent = cells[cells["is_in_last_12_months"].astype(bool)]
     recent = recent.assign(period_type="last_12_months", period=LAST_12_MONTHS)

@@ -24,14 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.publish.tables import PUBLISHED_PREFIXES
+from pipeline.rules import BusinessRules, current_rules
 
 # --- what is published ------------------------------------------------------------------------------
 
 PUBLISHED_FOLDER = "marts"
 DATE_TABLE = "dim_date"
 MEASURES_TABLE = "_Measures"
-# dbt var min_respondents (dbt_project.yml): NPS on fewer responses is withheld, in the marts and here.
-MIN_RESPONDENTS = 10
 COMPATIBILITY_LEVEL = 1567
 
 # dbt data_type -> (TMDL dataType, Power Query type the partition casts to, formatString or None).
@@ -294,11 +293,15 @@ RETURN
 
 
 _NPS_READS = ((_NPS, "period_type"), (_NPS, "segment_key"), (_NPS, "period"))
-_NPS_SCOPE = (
-    " Relationship surveys, from mart_nps_summary: the period and segment in the filter, by default the last "
-    "12 months and all segments; with several quarters selected, the latest. Blank below "
-    f"{MIN_RESPONDENTS} responses."
-)
+
+
+def _nps_scope(min_respondents: int) -> str:
+    return (
+        " Relationship surveys, from mart_nps_summary: the period and segment in the filter, by default the last "
+        f"12 months and all segments; with several quarters selected, the latest. Blank below {min_respondents} "
+        "responses."
+    )
+
 _RESP = "fct_survey_responses"
 _RELATIONSHIP_ONLY = f'KEEPFILTERS ( {_RESP}[survey_type] = "relationship" )'
 _PERF = "mart_model_performance"
@@ -317,13 +320,21 @@ def _per_version(aggregate: str, indent: str = "") -> str:
 {indent})"""
 
 
-def headline_measures() -> list[Measure]:
-    """The headline figures of DESIGN.md as DAX measures on the published marts' actual columns."""
+def headline_measures(rules: BusinessRules | None = None) -> list[Measure]:
+    """The headline figures of DESIGN.md as DAX measures on the published marts' actual columns, under the
+    business rules (the minimum respondents, the NPS classes: vars in dbt_project.yml)."""
+    rules = rules or current_rules()
+    min_n = rules.min_respondents
+    scope = _nps_scope(min_n)
+    classes = (
+        f"percent promoters ({rules.nps_promoter_min_score}-10) minus percent detractors "
+        f"(0-{rules.nps_passive_min_score - 1})"
+    )
     return [
         Measure(
             "NPS",
             _nps_summary_measure("nps"),
-            "Net Promoter Score: percent promoters (9-10) minus percent detractors (0-6), -100..100." + _NPS_SCOPE,
+            f"Net Promoter Score: {classes}, -100..100." + scope,
             "0.0",
             "Survey",
             (*_NPS_READS, (_NPS, "nps")),
@@ -332,7 +343,7 @@ def headline_measures() -> list[Measure]:
             "NPS margin of error",
             _nps_summary_measure("nps_margin_of_error"),
             "95% margin of error of the NPS: 1.96 * 100 * sqrt((pP + pD - (pP - pD)^2) / n). The NPS is "
-            "known to within plus or minus this many points." + _NPS_SCOPE,
+            "known to within plus or minus this many points." + scope,
             "0.0",
             "Survey",
             (*_NPS_READS, (_NPS, "nps_margin_of_error")),
@@ -342,7 +353,7 @@ def headline_measures() -> list[Measure]:
             _nps_summary_measure("adjusted_nps"),
             "Response-bias-adjusted NPS: respondents re-weighted so that each group counts by its share of "
             "invited accounts, not by its share of answers (the very happy and the very unhappy answer more)."
-            + _NPS_SCOPE,
+            + scope,
             "0.0",
             "Survey",
             (*_NPS_READS, (_NPS, "adjusted_nps")),
@@ -351,7 +362,7 @@ def headline_measures() -> list[Measure]:
             "Adjusted NPS margin of error",
             _nps_summary_measure("adjusted_nps_margin_of_error"),
             "95% margin of error of the adjusted NPS, with Kish's effective number of respondents in place of n."
-            + _NPS_SCOPE,
+            + scope,
             "0.0",
             "Survey",
             (*_NPS_READS, (_NPS, "adjusted_nps_margin_of_error")),
@@ -360,7 +371,7 @@ def headline_measures() -> list[Measure]:
             "Revenue-weighted NPS",
             _nps_summary_measure("revenue_weighted_nps"),
             "Account NPS weighted by each responding account's trailing-twelve-month revenue: the NPS of the "
-            "euros rather than of the heads." + _NPS_SCOPE,
+            "euros rather than of the heads." + scope,
             "0.0",
             "Survey",
             (*_NPS_READS, (_NPS, "revenue_weighted_nps")),
@@ -377,10 +388,10 @@ def headline_measures() -> list[Measure]:
             "NPS (responses)",
             f"""VAR _n = [NPS responses]
 RETURN
-    IF ( _n >= {MIN_RESPONDENTS}, CALCULATE ( AVERAGE ( {_RESP}[nps_points] ), {_RELATIONSHIP_ONLY} ) )""",
+    IF ( _n >= {min_n}, CALCULATE ( AVERAGE ( {_RESP}[nps_points] ), {_RELATIONSHIP_ONLY} ) )""",
             "NPS computed from the individual relationship-survey responses in the filter: the mean of their "
             "points (+100 promoter, 0 passive, -100 detractor), which equals percent promoters minus percent "
-            f"detractors. Follows any date, account or segment filter; blank below {MIN_RESPONDENTS} responses.",
+            f"detractors. Follows any date, account or segment filter; blank below {min_n} responses.",
             "0.0",
             "Survey",
             ((_RESP, "survey_type"), (_RESP, "nps_points")),
@@ -393,9 +404,9 @@ VAR _detractors = CALCULATE ( [NPS responses], KEEPFILTERS ( {_RESP}[nps_points]
 VAR _pP = DIVIDE ( _promoters, _n )
 VAR _pD = DIVIDE ( _detractors, _n )
 RETURN
-    IF ( _n >= {MIN_RESPONDENTS}, 1.96 * 100 * SQRT ( ( _pP + _pD - ( _pP - _pD ) ^ 2 ) / _n ) )""",
+    IF ( _n >= {min_n}, 1.96 * 100 * SQRT ( ( _pP + _pD - ( _pP - _pD ) ^ 2 ) / _n ) )""",
             "95% margin of error of NPS (responses): 1.96 * 100 * sqrt((pP + pD - (pP - pD)^2) / n), pP and pD "
-            f"the promoter and detractor shares of the n responses in the filter. Blank below {MIN_RESPONDENTS}.",
+            f"the promoter and detractor shares of the n responses in the filter. Blank below {min_n}.",
             "0.0",
             "Survey",
             ((_RESP, "survey_type"), (_RESP, "nps_points")),
@@ -453,11 +464,11 @@ RETURN
     ]
 
 
-def measures_for(tables: list[PublishedTable]) -> list[Measure]:
+def measures_for(tables: list[PublishedTable], rules: BusinessRules | None = None) -> list[Measure]:
     """The headline measures whose tables are published; a missing column of a published table is an error."""
     by_name = {t.name: t for t in tables}
     kept = []
-    for measure in headline_measures():
+    for measure in headline_measures(rules):
         if any(table not in by_name for table, _ in measure.reads):
             continue
         for table, column in measure.reads:
@@ -713,6 +724,7 @@ def write_pbip(
     postgres_server: str = "localhost",
     postgres_database: str = "warehouse",
     culture: str = "en-US",
+    rules: BusinessRules | None = None,
 ) -> Path:
     """Write ``<project_name>.pbip`` and its semantic model and report folders into ``out_dir``; return the .pbip.
 
@@ -724,7 +736,7 @@ def write_pbip(
     if not tables:
         raise ValueError(f"{manifest_path}: no published marts (models in {PUBLISHED_FOLDER}/ named dim_/fct_/mart_)")
     relationships = derive_relationships(manifest, tables)
-    measures = measures_for(tables)
+    measures = measures_for(tables, rules)
 
     out_dir = Path(out_dir)
     model_dir = out_dir / f"{project_name}.SemanticModel"

@@ -112,6 +112,12 @@ def _rule_from_test(node: dict) -> ColumnRule | None:
         return ColumnRule(name, (column,), min_value=low, max_value=high, severity=severity, source=source)
     if name == "accepted_values" and column:
         return ColumnRule(name, (column,), values=tuple(kwargs.get("values") or ()), severity=severity, source=source)
+    if name == "is_size_band" and column:
+        # The accepted bands follow the rules in force, as the dbt test's do (tests/generic/is_size_band.sql).
+        from pipeline.rules import current_rules
+
+        values = (*current_rules().size_band_labels(), *(kwargs.get("also") or ()))
+        return ColumnRule("accepted_values", (column,), values=values, severity=severity, source=source)
     return None
 
 

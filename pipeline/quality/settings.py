@@ -36,7 +36,4 @@ def default_data_docs_dir(env: dict[str, str] | None = None) -> Path:
     """``$PIPELINE_GX_DIR/data_docs``; PIPELINE_GX_DIR defaults to ``$PIPELINE_HOME/gx`` (PIPELINE_HOME: ./data)."""
     from pipeline.config import Settings
 
-    env = dict(os.environ if env is None else env)
-    gx_dir = env.get("PIPELINE_GX_DIR")
-    root = Path(gx_dir).expanduser().resolve() if gx_dir else Settings.from_env(env).home / "gx"
-    return root / "data_docs"
+    return Settings.from_env(dict(os.environ if env is None else env)).gx_dir / "data_docs"

@@ -256,13 +256,13 @@ cared as (
         *,
         case
             when not is_active_customer then null
-            when value_tier in ('A', 'B') and risk_decile <= {{ var('care_retain_max_decile') }} then 'retain'
+            when value_tier in ('A', 'B') and risk_decile <= {{ var('risk_band_elevated_max_decile') }} then 'retain'
             when value_tier in ('A', 'B') and estimated_annual_potential_eur > 0
                 and growth_headroom_eur >= {{ var('care_grow_min_headroom_share') }} * estimated_annual_potential_eur
                 then 'grow'
             when value_tier in ('A', 'B') then 'maintain'
             when growth_headroom_eur >= {{ var('care_develop_min_headroom_eur') }}
-                and (risk_decile is null or risk_decile > {{ var('care_high_risk_max_decile') }})
+                and (risk_decile is null or risk_decile > {{ var('risk_band_high_max_decile') }})
                 then 'develop'
             else 'serve efficiently'
         end as care_model,
@@ -370,8 +370,12 @@ select
     cast(engagement_score as decimal(18, 6)) as engagement_score,
     cast(survey_voice_score as decimal(18, 6)) as survey_voice_score,
     cast(tenure_score as decimal(18, 6)) as tenure_score,
-    cast(round(cast(100 * (0.30 * contact_breadth_score + 0.30 * engagement_score + 0.25 * survey_voice_score
-        + 0.15 * tenure_score) as numeric), 1) as decimal(18, 6)) as relationship_strength_index,
+    cast(round(cast(100 * (
+        {{ var('relationship_weight_contact_breadth') }} * contact_breadth_score
+        + {{ var('relationship_weight_engagement') }} * engagement_score
+        + {{ var('relationship_weight_survey_voice') }} * survey_voice_score
+        + {{ var('relationship_weight_tenure') }} * tenure_score
+    ) as numeric), 1) as decimal(18, 6)) as relationship_strength_index,
     cast(open_opportunities as integer) as open_opportunities,
     {{ money('open_pipeline_eur') }} as open_pipeline_eur,
     cast(lost_opportunities_12m as integer) as lost_opportunities_12m,
@@ -380,7 +384,7 @@ select
     preferred_competitor_latest,
     competitor_on_lost_opportunities,
     (
-        coalesce(considering_alternatives_latest, 0) >= 7
+        {{ is_considering_alternatives('coalesce(considering_alternatives_latest, 0)') }}
         or preferred_competitor_latest is not null
         or lost_opportunities_12m > 0 and competitor_on_lost_opportunities is not null
     ) as has_competitor_signal,

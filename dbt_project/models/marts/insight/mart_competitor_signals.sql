@@ -99,8 +99,7 @@ survey_voice as (
     select
         active_accounts.account_id,
         named_competitors.preferred_competitor,
-        latest_considering.considering_alternatives >= {{ var('considering_alternatives_threshold', 7) }}
-            as is_considering_alternatives,
+        {{ is_considering_alternatives('latest_considering.considering_alternatives') }} as is_considering_alternatives,
         active_accounts.revenue_ttm_eur
     from active_accounts
     inner join latest_considering on active_accounts.account_id = latest_considering.account_id

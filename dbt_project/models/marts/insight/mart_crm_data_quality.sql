@@ -65,7 +65,7 @@ recent_activity as (
     select distinct activities.account_id
     from activities
     cross join period
-    where activities.activity_date > {{ add_days('period.as_of_date', -var('crm_activity_days', 90)) }}
+    where activities.activity_date > {{ add_days('period.as_of_date', -var('crm_activity_days')) }}
         and activities.activity_date <= period.as_of_date
 ),
 
@@ -159,7 +159,7 @@ field_shares as (
     union all
     select
         account_owner_key, 4, 'Recent activity', share_with_activity_90d,
-        'No activity logged in {{ var("crm_activity_days", 90) }} days for ',
+        'No activity logged in {{ var("crm_activity_days") }} days for ',
         '% of accounts: engagement, relationship strength and the churn-risk reasons are weaker for them'
     from shares
 ),
@@ -198,10 +198,10 @@ select
     cast(weakest.share_complete as decimal(18, 6)) as weakest_field_share,
     -- Below the target the sentence says what is weakened; at or above it, that nothing needs fixing.
     cast(case
-        when weakest.share_complete < {{ var('crm_completeness_target', 0.9) }}
+        when weakest.share_complete < {{ var('crm_completeness_target') }}
             then weakest.sentence_start || cast(weakest.percent_missing as {{ dbt.type_string() }})
                 || weakest.sentence_end
-        else 'Every checked field is at least {{ (100 * var('crm_completeness_target', 0.9)) | round | int }}% complete; '
+        else 'Every checked field is at least {{ (100 * var('crm_completeness_target')) | round | int }}% complete; '
             || 'the weakest is '
             || weakest.field_name || ' ('
             || cast(100 - weakest.percent_missing as {{ dbt.type_string() }}) || '% complete)'

@@ -107,9 +107,9 @@ counts as (
         year_quarter,
         segment_key,
         count(*) as responses,
-        sum(case when nps_score >= 9 then 1 else 0 end) as promoters,
-        sum(case when nps_score between 7 and 8 then 1 else 0 end) as passives,
-        sum(case when nps_score <= 6 then 1 else 0 end) as detractors
+        sum(case when {{ nps_class('nps_score') }} = 'promoter' then 1 else 0 end) as promoters,
+        sum(case when {{ nps_class('nps_score') }} = 'passive' then 1 else 0 end) as passives,
+        sum(case when {{ nps_class('nps_score') }} = 'detractor' then 1 else 0 end) as detractors
     from response_groups
     group by 1, 2, 3
 ),

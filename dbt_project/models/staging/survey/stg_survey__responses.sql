@@ -19,11 +19,7 @@ renamed as (
         invitation_id,
         response_date,
         nps as nps_score,
-        case
-            when nps >= 9 then 'promoter'
-            when nps >= 7 then 'passive'
-            else 'detractor'
-        end as nps_category,
+        {{ nps_class('nps') }} as nps_category,
         considering_alternatives,
         preferred_competitor,
         reason_left,
