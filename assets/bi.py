@@ -10,11 +10,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.warehouse import DBT_ASSETS
-from pipeline import quality
+from pipeline import catalog, quality
 from pipeline.publish import gate
 from pipeline.publish.parquet import current_release, publish_parquet
-from pipeline.publish.tables import PUBLISHED_PREFIXES, personal_data_columns, published_tables
+from pipeline.publish.tables import personal_data_columns, published_tables
 from pipeline.quality import inputs as quality_inputs
 from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, BiLayerResource, BusinessRulesResource, WarehouseResource
 
@@ -32,10 +31,10 @@ POSTGRES_CHECK = "great_expectations_postgres"
 
 
 def _published_mart_keys() -> list[dg.AssetKey]:
-    keys = []
-    for models in DBT_ASSETS:
-        keys += [k for k in models.keys if k.path[0] == "marts" and k.path[-1].startswith(PUBLISHED_PREFIXES)]
-    return sorted(set(keys), key=lambda k: k.to_user_string())
+    """The catalog's published models (pipeline.catalog), as the dbt assets' keys."""
+    from assets.warehouse import dbt_project, model_key
+
+    return [model_key(name) for name in catalog.published_names(catalog.load_manifest(dbt_project.manifest_path))]
 
 
 @dg.asset(
@@ -63,8 +62,9 @@ def bi_release(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     from assets.warehouse import dbt_project
 
     bi_dir = Path(bi.path)
+    published = catalog.published_names(catalog.load_manifest(dbt_project.manifest_path))
     with warehouse.connect(read_only=True) as conn:
-        tables = published_tables(conn)
+        tables = published_tables(conn, published)
         names = [t.name for t in tables]
         failing_tests = gate.failing_dbt_tests(conn, names)
         scores = conn.sql("select * from marts.mart_churn_scores").df() if "mart_churn_scores" in names else None

@@ -24,12 +24,13 @@ import psycopg
 import pyarrow as pa
 import pytest
 
+from pipeline.catalog import load_manifest
 from pipeline.config import Settings
 from pipeline.dbt import DBT_PROJECT_DIR
 from pipeline.quality import DataQualityError, build_suites, validate_frames, validate_postgres
 from pipeline.quality.expectations import contract_type_list
 from pipeline.quality.inputs import existing_tables, postgres_row_counts, read_frames, reporting_date
-from pipeline.quality.manifest import load_manifest, published_tables
+from pipeline.quality.manifest import published_tables
 from pipeline.quality.settings import QualityThresholds, default_data_docs_dir
 from tests.postgres_server import ThrowawayCluster
 

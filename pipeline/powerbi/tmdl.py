@@ -23,12 +23,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.publish.tables import PUBLISHED_PREFIXES
+from pipeline.catalog import PUBLISHED_FOLDER, load_manifest, published_models
 from pipeline.rules import BusinessRules, current_rules
 
 # --- what is published ------------------------------------------------------------------------------
 
-PUBLISHED_FOLDER = "marts"
 DATE_TABLE = "dim_date"
 MEASURES_TABLE = "_Measures"
 COMPATIBILITY_LEVEL = 1567
@@ -128,21 +127,6 @@ def tmdl_type(dbt_type: str) -> tuple[str, str, str | None]:
 # --- reading the manifest ---------------------------------------------------------------------------
 
 
-def load_manifest(manifest_path: Path) -> dict:
-    return json.loads(Path(manifest_path).read_text(encoding="utf-8"))
-
-
-def _is_published(node: dict, project: str | None) -> bool:
-    if node.get("resource_type") != "model":
-        return False
-    if project and node.get("package_name") != project:
-        return False
-    fqn = node.get("fqn") or []
-    in_marts = len(fqn) > 1 and fqn[1] == PUBLISHED_FOLDER
-    in_schema = (node.get("config") or {}).get("schema", node.get("schema")) == PUBLISHED_FOLDER
-    return in_marts and in_schema and node["name"].startswith(PUBLISHED_PREFIXES)
-
-
 def _clean(text: str | None) -> str:
     """A dbt description as one tidy text: trailing spaces and blank edges removed, line breaks kept."""
     lines = [line.rstrip() for line in (text or "").strip().splitlines()]
@@ -151,11 +135,8 @@ def _clean(text: str | None) -> str:
 
 def published_tables(manifest: dict) -> list[PublishedTable]:
     """The published marts with their contract columns, by name; a published model must declare its types."""
-    project = (manifest.get("metadata") or {}).get("project_name")
     tables = []
-    for node in manifest.get("nodes", {}).values():
-        if not _is_published(node, project):
-            continue
+    for node in published_models(manifest):
         name = node["name"]
         if not ((node.get("config") or {}).get("contract") or {}).get("enforced"):
             raise ValueError(f"published model {name} has no enforced dbt contract: its types would be guesses")
@@ -734,7 +715,7 @@ def write_pbip(
     manifest = load_manifest(manifest_path)
     tables = published_tables(manifest)
     if not tables:
-        raise ValueError(f"{manifest_path}: no published marts (models in {PUBLISHED_FOLDER}/ named dim_/fct_/mart_)")
+        raise ValueError(f"{manifest_path}: no published marts (models in {PUBLISHED_FOLDER} named dim_/fct_/mart_)")
     relationships = derive_relationships(manifest, tables)
     measures = measures_for(tables, rules)
 

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 
 import duckdb
 
+from pipeline.catalog import MARTS_SCHEMA, PUBLISHED_PREFIXES, has_published_name
 from pipeline.config import IDENTIFIER
 
-MARTS_SCHEMA = "marts"
-# What the BI layer gets (one rule for publishing, the quality suites and the Power BI model).
-PUBLISHED_PREFIXES = ("dim_", "fct_", "mart_")
+__all__ = ["MARTS_SCHEMA", "PUBLISHED_PREFIXES"]  # re-exported: what is published is pipeline.catalog's
 # Every published row says which run produced it and when (DESIGN.md, "Output").
 LINEAGE_COLUMNS = ("published_run_id", "published_at")
 
@@ -43,16 +42,23 @@ def valid_identifier(name: str) -> str:
     return name
 
 
-def published_tables(conn: duckdb.DuckDBPyConnection) -> list[PublishedTable]:
-    """The marts the BI layer gets: every dim_*, fct_* and mart_* table in the marts schema."""
-    names = [
+def published_tables(conn: duckdb.DuckDBPyConnection, names: list[str] | None = None) -> list[PublishedTable]:
+    """The marts the BI layer gets, as the warehouse holds them: ``names`` (the catalog's published models,
+    pipeline.catalog, which the release passes), each of which must exist; without names, every table of
+    the marts schema with a published name (for a warehouse without a manifest at hand)."""
+    present = [
         row[0]
         for row in conn.execute(
             "select table_name from information_schema.tables where table_schema = ? order by table_name",
             [MARTS_SCHEMA],
         ).fetchall()
-        if row[0].startswith(PUBLISHED_PREFIXES)
     ]
+    if names is None:
+        names = [name for name in present if has_published_name(name)]
+    missing = sorted(set(names) - set(present))
+    if missing:
+        raise ValueError(f"published models missing from the warehouse's {MARTS_SCHEMA} schema: {missing}")
+    names = sorted(names)
     tables = []
     for name in names:
         columns = tuple(

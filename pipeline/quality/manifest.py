@@ -1,20 +1,18 @@
 """What the dbt manifest says each published table must satisfy, as plain data (no Great Expectations).
 
-Published tables are the models under ``models/marts`` whose names start with ``dim_``, ``fct_`` or
-``mart_``. For each, the contract gives the columns and their declared types; the dbt tests attached to
-the model give the keys (``not_null``, ``unique``, ``unique_combination``), the ranges (``value_between``)
-and the accepted values (``accepted_values``). Other tests (``relationships``, ``sums_match``, singular
-tests) compare tables with each other: dbt runs them on every build, and they have no per-table form here.
+Published tables are the catalog's (:mod:`pipeline.catalog`). For each, the contract gives the columns and
+their declared types; the dbt tests attached to the model give the keys (``not_null``, ``unique``,
+``unique_combination``), the ranges (``value_between``) and the accepted values (``accepted_values``,
+``is_size_band``). Other tests (``relationships``, ``sums_match``, singular tests) compare tables with
+each other: dbt runs them on every build, and they have no per-table form here.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from pipeline.publish.tables import PUBLISHED_PREFIXES
+from pipeline.catalog import is_published
 
 
 @dataclass(frozen=True)
@@ -41,22 +39,10 @@ class TableSpec:
     rules: tuple[ColumnRule, ...] = field(default_factory=tuple)
 
 
-def load_manifest(manifest_path: Path | str) -> dict:
-    return json.loads(Path(manifest_path).read_text())
-
-
-def is_published(node: dict) -> bool:
-    path = node.get("original_file_path", "").replace("\\", "/")
-    return (
-        node.get("resource_type") == "model"
-        and path.startswith("models/marts/")
-        and node.get("name", "").startswith(PUBLISHED_PREFIXES)
-    )
-
-
 def published_tables(manifest: dict) -> dict[str, TableSpec]:
     """Table name -> its spec, for every published model, sorted by name."""
-    models = {uid: node for uid, node in manifest.get("nodes", {}).items() if is_published(node)}
+    project = (manifest.get("metadata") or {}).get("project_name")
+    models = {uid: node for uid, node in manifest.get("nodes", {}).items() if is_published(node, project)}
     rules: dict[str, list[ColumnRule]] = {uid: [] for uid in models}
     for node in manifest.get("nodes", {}).values():
         if node.get("resource_type") != "test" or not node.get("config", {}).get("enabled", True):

@@ -23,8 +23,9 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 from great_expectations.expectations.metadata_types import FailureSeverity
 
+from pipeline.catalog import load_manifest
 from pipeline.quality.expectations import ExpectColumnValuesToHaveContractType, contract_type_list
-from pipeline.quality.manifest import ColumnRule, TableSpec, load_manifest, published_tables
+from pipeline.quality.manifest import ColumnRule, TableSpec, published_tables
 from pipeline.quality.settings import QualityThresholds
 
 
