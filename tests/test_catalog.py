@@ -66,3 +66,31 @@ def test_publishing_refuses_a_catalogued_table_the_warehouse_lacks(tmp_path):
         assert [t.name for t in published_tables(conn, ["dim_a"])] == ["dim_a"]
         with pytest.raises(ValueError, match="mart_missing"):
             published_tables(conn, ["dim_a", "mart_missing"])
+
+
+def test_the_pandera_schemas_take_their_ranges_from_the_dbt_yml(tmp_path):
+    import json
+
+    from pipeline.churn.features import feature_schema
+    from pipeline.publish.gate import scores_schema
+    from pipeline.quality.manifest import model_rules
+
+    manifest = catalog.load_manifest(MANIFEST)
+    for model, schema in (("feat_account_snapshot", feature_schema()), ("mart_churn_scores", scores_schema())):
+        declared = [r for r in model_rules(manifest, model) if r.check in ("value_between", "accepted_values")]
+        assert len(declared) >= 4, model
+        for rule in declared:
+            column = rule.columns[0]
+            if column in schema.columns:
+                statistics = [check.statistics for check in schema.columns[column].checks]
+                expected = {"values": list(rule.values)} if rule.values else None
+                assert statistics, f"{model}.{column}: dbt declares {rule.check}, pandera does not check it"
+                assert expected is None or any(s.get("allowed_values") == expected["values"] for s in statistics)
+    # A range changed in the yml (here: in the manifest dbt would write) is the range pandera checks.
+    for node in manifest["nodes"].values():
+        if node.get("column_name") == "nps_latest" and node.get("attached_node", "").endswith("feat_account_snapshot"):
+            node["test_metadata"]["kwargs"]["max_value"] = 50
+    changed = tmp_path / "manifest.json"
+    changed.write_text(json.dumps(manifest))
+    checks = feature_schema(manifest_path=changed).columns["nps_latest"].checks
+    assert [(c.statistics["min_value"], c.statistics["max_value"]) for c in checks] == [(-100, 50)]

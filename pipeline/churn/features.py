@@ -10,6 +10,7 @@ scikit-learn pipeline, so training and scoring cannot compute them differently.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -60,12 +61,14 @@ COLUMNS = (*KEY, *FEATURES, *CONTEXT_COLUMNS, LABEL)
 
 
 
+# Types and nullability are pandera's; the ranges and accepted values are the dbt tests' in
+# feat_account_snapshot.yml (pipeline.quality.pandera_checks), added when the schema is built.
 def _count(nullable: bool = False) -> pa.Column:
-    return pa.Column(float, pa.Check.ge(0), nullable=nullable, coerce=True)
+    return pa.Column(float, nullable=nullable, coerce=True)
 
 
 def _share(nullable: bool = True) -> pa.Column:
-    return pa.Column(float, pa.Check.in_range(0, 1), nullable=nullable, coerce=True)
+    return pa.Column(float, nullable=nullable, coerce=True)
 
 
 def _label_only_where_observable(frame: pd.DataFrame, horizon_months: int = 6) -> pd.Series:
@@ -85,18 +88,19 @@ _FEATURE_COLUMNS = {
         "datetime64[us]", pa.Check(lambda s: (s.dt.day == 1).all(), error="first day of a month"), coerce=True
     ),
     "industry": pa.Column(str, nullable=False),
+    "size_band": pa.Column(str, nullable=False),
     "country_code": pa.Column(str, pa.Check.str_matches(r"^[A-Z]{2}$"), nullable=True),
-    "months_in_data": pa.Column(float, pa.Check.in_range(1, 1200), nullable=False, coerce=True),
-    "tenure_months": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
-    "employees": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+    "months_in_data": pa.Column(float, nullable=False, coerce=True),
+    "tenure_months": pa.Column(float, nullable=True, coerce=True),
+    "employees": pa.Column(float, nullable=True, coerce=True),
     "revenue_1m_eur": pa.Column(float, nullable=False, coerce=True),
     "revenue_3m_eur": pa.Column(float, nullable=False, coerce=True),
     "revenue_12m_eur": pa.Column(float, nullable=False, coerce=True),
-    "revenue_trend_yoy": pa.Column(float, pa.Check.ge(-1), nullable=True, coerce=True),
-    "revenue_trend_3m": pa.Column(float, pa.Check.ge(-1), nullable=True, coerce=True),
-    "gross_margin_pct_12m": pa.Column(float, pa.Check.in_range(-10, 1), nullable=True, coerce=True),
-    "share_of_wallet": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
-    "months_since_last_invoice": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+    "revenue_trend_yoy": pa.Column(float, nullable=True, coerce=True),
+    "revenue_trend_3m": pa.Column(float, nullable=True, coerce=True),
+    "gross_margin_pct_12m": pa.Column(float, nullable=True, coerce=True),
+    "share_of_wallet": pa.Column(float, nullable=True, coerce=True),
+    "months_since_last_invoice": pa.Column(float, nullable=True, coerce=True),
     "late_payments_12m": _count(),
     "late_payment_share_12m": _share(),
     "late_payment_share_3m": _share(),
@@ -104,27 +108,30 @@ _FEATURE_COLUMNS = {
     "meetings_3m": _count(),
     "activities_12m": _count(),
     "meetings_12m": _count(),
-    "days_since_last_meeting": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+    "days_since_last_meeting": pa.Column(float, nullable=True, coerce=True),
     "respondents_12m": _count(),
-    "nps_latest": pa.Column(float, pa.Check.in_range(-100, 100), nullable=True, coerce=True),
-    "nps_change": pa.Column(float, pa.Check.in_range(-200, 200), nullable=True, coerce=True),
-    "recommend_score_latest": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, coerce=True),
-    "recommend_score_previous": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, coerce=True),
-    "considering_alternatives_latest": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, coerce=True),
+    "nps_latest": pa.Column(float, nullable=True, coerce=True),
+    "nps_change": pa.Column(float, nullable=True, coerce=True),
+    "recommend_score_latest": pa.Column(float, nullable=True, coerce=True),
+    "recommend_score_previous": pa.Column(float, nullable=True, coerce=True),
+    "considering_alternatives_latest": pa.Column(float, nullable=True, coerce=True),
     "named_preferred_competitor": pa.Column(bool, nullable=False, coerce=True),
     "has_known_competitor": pa.Column(bool, nullable=False, coerce=True),
     LABEL: pa.Column(float, pa.Check.isin([0.0, 1.0]), nullable=True, coerce=True),
 }
 
 
-def feature_schema(horizon_months: int | None = None, rules: BusinessRules | None = None) -> pa.DataFrameSchema:
-    """The feature table's contract under the business rules (the size bands; the churn horizon, which
-    ``horizon_months`` overrides)."""
+def feature_schema(
+    horizon_months: int | None = None, rules: BusinessRules | None = None, manifest_path: Path | str | None = None
+) -> pa.DataFrameSchema:
+    """The feature table's contract: pandera's types, the yml's ranges (from the dbt manifest) under the
+    business rules (the size bands; the churn horizon, which ``horizon_months`` overrides)."""
+    from pipeline.quality.pandera_checks import dbt_checks, with_dbt_checks
+
     rules = rules or current_rules()
     horizon_months = rules.churn_horizon_months if horizon_months is None else horizon_months
-    size_band = pa.Column(str, pa.Check.isin(rules.size_band_labels()), nullable=False)
     return pa.DataFrameSchema(
-        {**_FEATURE_COLUMNS, "size_band": size_band},
+        with_dbt_checks(_FEATURE_COLUMNS, dbt_checks("feat_account_snapshot", manifest_path, rules)),
         checks=[
             pa.Check(
                 lambda frame: _label_only_where_observable(frame, horizon_months),

@@ -105,30 +105,36 @@ def failing_dbt_tests(conn: duckdb.DuckDBPyConnection, tables: list[str]) -> lis
     return [f"{model}: {test} ({status})" for model, test, status in rows if status not in PASSING]
 
 
-SCORES_SCHEMA = pa.DataFrameSchema(
-    {
-        "account_key": pa.Column("int64", nullable=False),
-        # coerce: an empty table (no model yet) reads back as object columns
-        "account_id": pa.Column(str, nullable=False, coerce=True),
-        "snapshot_month": pa.Column("datetime64[us]", nullable=False, coerce=True),
-        "churn_probability": pa.Column(float, pa.Check.in_range(0.0, 1.0), nullable=False, coerce=True),
-        "risk_decile": pa.Column("int64", pa.Check.in_range(1, 10), nullable=False, coerce=True),
-        "risk_band": pa.Column(
-            str, pa.Check.isin(["high", "elevated", "moderate", "low"]), nullable=False, coerce=True
-        ),
-        "expected_revenue_at_risk_eur": pa.Column(float, pa.Check.ge(0.0), nullable=True, coerce=True),
-        "model_version": pa.Column(str, nullable=False, coerce=True),
-    },
-    unique=["account_id", "snapshot_month"],
-    strict=False,
-    name="mart_churn_scores",
-)
+# Types and nullability are pandera's; ranges and accepted values are mart_churn_scores.yml's dbt tests.
+_SCORES_COLUMNS = {
+    "account_key": pa.Column("int64", nullable=False),
+    # coerce: an empty table (no model yet) reads back as object columns
+    "account_id": pa.Column(str, nullable=False, coerce=True),
+    "snapshot_month": pa.Column("datetime64[us]", nullable=False, coerce=True),
+    "churn_probability": pa.Column(float, nullable=False, coerce=True),
+    "risk_decile": pa.Column("int64", nullable=False, coerce=True),
+    "risk_band": pa.Column(str, nullable=False, coerce=True),
+    "expected_revenue_at_risk_eur": pa.Column(float, nullable=True, coerce=True),
+    "model_version": pa.Column(str, nullable=False, coerce=True),
+}
+
+
+def scores_schema(manifest_path=None) -> pa.DataFrameSchema:
+    from pipeline.quality.pandera_checks import dbt_checks, with_dbt_checks
+
+    checks = {c: v for c, v in dbt_checks("mart_churn_scores", manifest_path).items() if c in _SCORES_COLUMNS}
+    return pa.DataFrameSchema(
+        with_dbt_checks(_SCORES_COLUMNS, checks),
+        unique=["account_id", "snapshot_month"],
+        strict=False,
+        name="mart_churn_scores",
+    )
 
 
 def validate_scores(frame: pd.DataFrame) -> list[str]:
     """pandera on the published churn scores: every failure, in words (empty when valid)."""
     try:
-        SCORES_SCHEMA.validate(frame, lazy=True)
+        scores_schema().validate(frame, lazy=True)
     except SchemaErrors as errors:
         cases = errors.failure_cases
         return [

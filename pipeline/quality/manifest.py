@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.catalog import is_published
+from pipeline.rules import BusinessRules, current_rules
 
 
 @dataclass(frozen=True)
@@ -43,16 +44,7 @@ def published_tables(manifest: dict) -> dict[str, TableSpec]:
     """Table name -> its spec, for every published model, sorted by name."""
     project = (manifest.get("metadata") or {}).get("project_name")
     models = {uid: node for uid, node in manifest.get("nodes", {}).items() if is_published(node, project)}
-    rules: dict[str, list[ColumnRule]] = {uid: [] for uid in models}
-    for node in manifest.get("nodes", {}).values():
-        if node.get("resource_type") != "test" or not node.get("config", {}).get("enabled", True):
-            continue
-        attached = node.get("attached_node") or _single_model_dependency(node)
-        if attached not in rules:
-            continue
-        rule = _rule_from_test(node)
-        if rule is not None:
-            rules[attached].append(rule)
+    rules = _test_rules(manifest, set(models))
     specs = {}
     for uid, node in models.items():
         columns = {name: column.get("data_type") for name, column in node.get("columns", {}).items()}
@@ -72,12 +64,43 @@ def published_tables(manifest: dict) -> dict[str, TableSpec]:
     return dict(sorted(specs.items()))
 
 
+def model_rules(manifest: dict, model: str, business_rules: BusinessRules | None = None) -> tuple[ColumnRule, ...]:
+    """The checks dbt's tests declare on one model of this project, published or not (the pandera schemas
+    of the churn features and scores are built from these: the yml is the ranges' one home)."""
+    project = (manifest.get("metadata") or {}).get("project_name")
+    ids = {
+        uid
+        for uid, node in manifest.get("nodes", {}).items()
+        if node.get("resource_type") == "model" and node.get("name") == model
+        and (not project or node.get("package_name") == project)
+    }
+    if not ids:
+        raise KeyError(f"the dbt manifest has no model {model}")
+    return tuple(_deduplicated(_test_rules(manifest, ids, business_rules)[ids.pop()]))
+
+
+def _test_rules(
+    manifest: dict, model_ids: set[str], business_rules: BusinessRules | None = None
+) -> dict[str, list[ColumnRule]]:
+    rules: dict[str, list[ColumnRule]] = {uid: [] for uid in model_ids}
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") != "test" or not node.get("config", {}).get("enabled", True):
+            continue
+        attached = node.get("attached_node") or _single_model_dependency(node)
+        if attached not in rules:
+            continue
+        rule = _rule_from_test(node, business_rules)
+        if rule is not None:
+            rules[attached].append(rule)
+    return rules
+
+
 def _single_model_dependency(node: dict) -> str | None:
     models = [n for n in node.get("depends_on", {}).get("nodes", []) if n.startswith("model.")]
     return models[0] if len(models) == 1 else None
 
 
-def _rule_from_test(node: dict) -> ColumnRule | None:
+def _rule_from_test(node: dict, business_rules: BusinessRules | None = None) -> ColumnRule | None:
     metadata = node.get("test_metadata") or {}
     name, kwargs = metadata.get("name"), metadata.get("kwargs", {})
     column = node.get("column_name") or kwargs.get("column_name")
@@ -100,9 +123,7 @@ def _rule_from_test(node: dict) -> ColumnRule | None:
         return ColumnRule(name, (column,), values=tuple(kwargs.get("values") or ()), severity=severity, source=source)
     if name == "is_size_band" and column:
         # The accepted bands follow the rules in force, as the dbt test's do (tests/generic/is_size_band.sql).
-        from pipeline.rules import current_rules
-
-        values = (*current_rules().size_band_labels(), *(kwargs.get("also") or ()))
+        values = (*(business_rules or current_rules()).size_band_labels(), *(kwargs.get("also") or ()))
         return ColumnRule("accepted_values", (column,), values=values, severity=severity, source=source)
     return None
 
