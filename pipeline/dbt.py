@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -77,6 +78,23 @@ def shared_partial_parse(
             staged = cached.with_suffix(f".{os.getpid()}.tmp")
             shutil.copyfile(own, staged)
             os.replace(staged, cached)  # readers see the whole file or none
+
+
+def run_dbt(args: list[str], env: dict[str, str] | None, work: Path) -> subprocess.CompletedProcess:
+    """The pipeline's dbt command on the project outside Dagster (a CLI, a test), with its target and logs
+    in ``work``, starting from the shared parse for its vars. ``env`` is added to this process's."""
+    env = {**os.environ, **(env or {})}
+    dbt_vars = json.loads(args[args.index("--vars") + 1]) if "--vars" in args else {}
+    with shared_partial_parse(work / "target", dbt_vars, env.get("DBT_TARGET"), env.get("PIPELINE_WAREHOUSE_PATH")):
+        return subprocess.run(
+            [str(DBT_COMMAND), *args, "--profiles-dir", ".", "--target-path", str(work / "target"),
+             "--log-path", str(work / "logs")],  # fmt: skip
+            cwd=DBT_PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
 
 def shared_parse_path(warehouse_path: Path, dbt_vars: dict) -> Path:

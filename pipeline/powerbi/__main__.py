@@ -8,36 +8,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from pipeline.config import Settings
-from pipeline.dbt import DBT_PROJECT_DIR
+from pipeline.dbt import run_dbt
 from pipeline.powerbi.tmdl import write_pbip
 
 
 def parse_manifest(work: Path) -> Path:
     """Run ``dbt parse`` on the project with its target in ``work``; return the manifest path."""
-    dbt = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [
-            str(dbt if dbt.exists() else "dbt"),
-            "parse",
-            "--profiles-dir",
-            ".",
-            "--target-path",
-            str(work / "target"),
-            "--log-path",
-            str(work / "logs"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "DBT_TARGET": os.environ.get("DBT_TARGET", "duckdb")},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_dbt(["parse"], {"DBT_TARGET": os.environ.get("DBT_TARGET", "duckdb")}, work)
     if result.returncode != 0:
         raise SystemExit(f"dbt parse failed:\n{result.stdout}\n{result.stderr}")
     return work / "target" / "manifest.json"
