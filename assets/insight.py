@@ -41,7 +41,7 @@ def driver_analysis(
     overall = analysis[(analysis["scope_type"] == "overall") & (analysis["outcome"] == drivers.RECOMMENDATION)]
     return dg.MaterializeResult(
         metadata={
-            "respondents": int(len(respondents)),
+            "respondents": len(respondents),
             "drivers": dg.MetadataValue.json(drivers.driver_columns(respondents)),
             "classes": dg.MetadataValue.json(dict(zip(overall["driver"], overall["driver_class"], strict=True))),
             "summary": dg.MetadataValue.md("\n".join(f"- {s}" for s in overall["summary"])),

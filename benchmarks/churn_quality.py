@@ -26,9 +26,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.churn import evaluation, features, training  # noqa: E402
-from pipeline.demo import model as planted  # noqa: E402
-from pipeline.demo import vocabulary  # noqa: E402
+from pipeline.churn import evaluation, features, training
+from pipeline.demo import model as planted
+from pipeline.demo import vocabulary
 
 
 def main(home: Path) -> dict:

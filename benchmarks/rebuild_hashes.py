@@ -20,7 +20,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.reliability.safety import release_hashes, run_stages, warehouse_hashes  # noqa: E402
+from tests.reliability.safety import release_hashes, run_stages, warehouse_hashes
 
 
 def main(home: Path, out: Path) -> None:

@@ -79,9 +79,7 @@ def company_shape(args: argparse.Namespace):
     if args.shape not in SHAPES:
         raise ValueError(f"unknown shape {args.shape!r}: one of {', '.join(SHAPES)}")
     shape = SHAPES[args.shape].with_absent(*[e.strip() for e in args.absent.split(",") if e.strip()])
-    changes = {
-        name: True for name in ("required_columns_only", "digit_ids", "scale_from_one") if getattr(args, name)
-    }
+    changes = {name: True for name in ("required_columns_only", "digit_ids", "scale_from_one") if getattr(args, name)}
     if args.relationship_waves is not None:
         changes["relationship_waves"] = args.relationship_waves
     if args.accounts_missing_from_crm is not None:
@@ -201,7 +199,7 @@ def _findings(conn) -> dict[str, str]:
 
     try:
         return headlines.headlines(conn)
-    except Exception:  # noqa: BLE001 - a summary of a half-built warehouse still prints the rest
+    except Exception:  # a summary of a half-built warehouse still prints the rest
         return {}
 
 
@@ -216,7 +214,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     env = dagster_env(settings)
     command = [sys.executable, "-m", "dagster", "dev", "-h", args.host, "-p", str(args.port), "-w", "workspace.yaml"]
     # Become `dagster dev`: Ctrl-C and SIGTERM then reach it directly and it stops its own children.
-    os.execve(sys.executable, command, env)
+    os.execve(sys.executable, command, env)  # noqa: S606 - our own interpreter, argument list
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,8 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--end-month", default="2026-10", help="last simulated month, YYYY-MM")
     generate.add_argument("--out", help="landing folder (default: PIPELINE_LANDING_DIR or PIPELINE_HOME/landing)")
     generate.add_argument("--truth", help="truth folder (default: 'truth' beside the landing folder)")
-    generate.add_argument("--shape", default="full", help="a named company shape (pipeline/demo/shape.py): "
-                          "full, required_columns, no_survey, survey_only, accounts_and_invoices, single_wave")
+    generate.add_argument(
+        "--shape",
+        default="full",
+        help="a named company shape (pipeline/demo/shape.py): "
+        "full, required_columns, no_survey, survey_only, accounts_and_invoices, single_wave",
+    )
     generate.add_argument("--absent", default="", help="entities to leave out too, comma separated (e.g. payments)")
     generate.add_argument("--required-columns-only", action="store_true", help="write required columns only")
     generate.add_argument("--digit-ids", action="store_true", help="account ids of digits with leading zeros")

@@ -87,8 +87,16 @@ def run_dbt(args: list[str], env: dict[str, str] | None, work: Path) -> subproce
     dbt_vars = json.loads(args[args.index("--vars") + 1]) if "--vars" in args else {}
     with shared_partial_parse(work / "target", dbt_vars, env.get("DBT_TARGET"), env.get("PIPELINE_WAREHOUSE_PATH")):
         return subprocess.run(
-            [str(DBT_COMMAND), *args, "--profiles-dir", ".", "--target-path", str(work / "target"),
-             "--log-path", str(work / "logs")],  # fmt: skip
+            [
+                str(DBT_COMMAND),
+                *args,
+                "--profiles-dir",
+                ".",
+                "--target-path",
+                str(work / "target"),
+                "--log-path",
+                str(work / "logs"),
+            ],
             cwd=DBT_PROJECT_DIR,
             env=env,
             capture_output=True,
@@ -162,7 +170,7 @@ def data_month_range(conn) -> tuple[date, date] | None:
             "select min(spine.month_start), max(period.as_of_month) from intermediate.int_account_months spine "
             "cross join intermediate.int_reporting_period period"
         ).fetchone()
-    except Exception:  # noqa: BLE001 - the intermediate tables do not exist before the first build
+    except Exception:  # the intermediate tables do not exist before the first build
         return None
     if row is None or row[0] is None:
         return None

@@ -150,7 +150,7 @@ def _kind(cls: type, name: str, value: Any) -> Any:
 
 
 @functools.cache
-def _read_vars(path: Path, mtime_ns: int) -> dict[str, Any]:  # noqa: ARG001 - part of the cache key
+def _read_vars(path: Path, mtime_ns: int) -> dict[str, Any]:  # mtime_ns: part of the cache key
     return dict((yaml.safe_load(path.read_text()) or {}).get("vars") or {})
 
 

@@ -53,7 +53,7 @@ def test_only_this_projects_models_under_marts_with_a_published_name_are_publish
 
 def test_a_published_model_built_in_another_schema_is_refused_by_name():
     manifest = {"nodes": {"a": _node("mart_elsewhere", "models/marts/mart_elsewhere.sql", schema="reporting")}}
-    with pytest.raises(catalog.CatalogError, match="mart_elsewhere .* schema 'reporting'"):
+    with pytest.raises(catalog.CatalogError, match=r"mart_elsewhere .* schema 'reporting'"):
         catalog.published_names(manifest)
 
 

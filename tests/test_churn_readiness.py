@@ -57,8 +57,9 @@ def test_the_withheld_status_names_the_month_the_data_will_be_enough_and_the_set
 
 
 def test_too_few_churners_says_so_without_promising_a_month():
-    error = training.NotEnoughHistory("the evaluation months hold 5 churners; at least 30 are needed",
-                                      labelled_months=14, labelled_months_needed=12)
+    error = training.NotEnoughHistory(
+        "the evaluation months hold 5 churners; at least 30 are needed", labelled_months=14, labelled_months_needed=12
+    )
     status = lifecycle.withheld_status(error, pd.Timestamp("2026-04-01"), training.TrainingConfig(), 6, None)
     assert "wait until" not in status["enable_hint"]
     assert "more churn events" in status["enable_hint"]

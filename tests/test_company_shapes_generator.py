@@ -77,11 +77,19 @@ def test_ids_are_digits_with_leading_zeros_and_answers_start_at_one(sparse, tmp_
     assert any(r["account_id"].startswith("000") for r in accounts)
     # The same company on a 0-10 scale: the same answers, with every 0 a 1 on the 1-10 scale.
     zero_to_ten = CompanyShape(
-        absent=frozenset({"payments", "cost_to_serve", "opportunities"}), required_columns_only=True,
-        digit_ids=True, relationship_waves=1, accounts_missing_from_crm=3,
+        absent=frozenset({"payments", "cost_to_serve", "opportunities"}),
+        required_columns_only=True,
+        digit_ids=True,
+        relationship_waves=1,
+        accounts_missing_from_crm=3,
     )
     generate_demo_company(
-        tmp_path / "landing", tmp_path / "truth", accounts=200, months=13, seed=4, end_month="1987-03",
+        tmp_path / "landing",
+        tmp_path / "truth",
+        accounts=200,
+        months=13,
+        seed=4,
+        end_month="1987-03",
         shape=zero_to_ten,
     )
     original = _answers(tmp_path / "landing")
@@ -91,8 +99,12 @@ def test_ids_are_digits_with_leading_zeros_and_answers_start_at_one(sparse, tmp_
 
 def test_one_relationship_wave_and_history_in_another_decade(sparse):
     landing, summary = sparse
-    waves = {r["survey_id"] for p in (landing / "survey").glob("responses_*.csv") for r in _rows(p)
-             if r["survey_id"].startswith("REL-")}
+    waves = {
+        r["survey_id"]
+        for p in (landing / "survey").glob("responses_*.csv")
+        for r in _rows(p)
+        if r["survey_id"].startswith("REL-")
+    }
     assert len(waves) == 1
     stamps = sorted(re.search(r"_(\d{8})", p.name).group(1) for p in landing.rglob("*.*"))
     assert stamps[0].startswith("1986") and stamps[-1].startswith("1987")
@@ -100,12 +112,15 @@ def test_one_relationship_wave_and_history_in_another_decade(sparse):
 
 
 def test_accounts_missing_from_the_crm_still_have_invoices(sparse):
-    landing, summary = sparse
+    landing, _summary = sparse
     missing = {"000001", "000002", "000003"}
     in_crm = {r["account_id"] for p in (landing / "crm").glob("accounts_*.csv") for r in _rows(p)}
     assert not missing & in_crm
-    invoiced = {a for p in (landing / "finance").glob("invoice_lines_*.parquet")
-                for a in pq.read_table(p, columns=["account_id"]).column(0).to_pylist()}
+    invoiced = {
+        a
+        for p in (landing / "finance").glob("invoice_lines_*.parquet")
+        for a in pq.read_table(p, columns=["account_id"]).column(0).to_pylist()
+    }
     assert missing & invoiced
 
 

@@ -25,25 +25,31 @@ def _amount(text: str, decimal: str) -> str:
 )
 def test_every_dialect_loads_the_same_values(landing, encoding, delimiter, decimal, newline):
     rows = [
-        ACCOUNT_HEADER + ["notes"],
-        account_row("A001", estimated_annual_potential_eur=_amount("1234.5", decimal))
-        + [f"Tapaaminen: hinta 5{delimiter}0 €\nseuraava „askel” – sopimus"],
-        account_row(
-            "A002",
-            account_name="Örn & Åberg Ab",
-            estimated_annual_potential_eur=_amount("-0.75", decimal),
-            created_date="3.2.2021",
-        )
-        + [""],
-        account_row(
-            "A003",
-            account_name='Pohjolan "Kuljetus" Oy',
-            estimated_annual_potential_eur="1000",
-            created_date="2019-12-31",
-            country="se",
-            status="Closed",
-        )
-        + ["ok"],
+        [*ACCOUNT_HEADER, "notes"],
+        [
+            *account_row("A001", estimated_annual_potential_eur=_amount("1234.5", decimal)),
+            f"Tapaaminen: hinta 5{delimiter}0 €\nseuraava „askel” – sopimus",
+        ],
+        [
+            *account_row(
+                "A002",
+                account_name="Örn & Åberg Ab",
+                estimated_annual_potential_eur=_amount("-0.75", decimal),
+                created_date="3.2.2021",
+            ),
+            "",
+        ],
+        [
+            *account_row(
+                "A003",
+                account_name='Pohjolan "Kuljetus" Oy',
+                estimated_annual_potential_eur="1000",
+                created_date="2019-12-31",
+                country="se",
+                status="Closed",
+            ),
+            "ok",
+        ],
     ]
     # A negative potential is out of range: it must be quarantined, not loaded or crashed on.
     landing.write_csv("crm/accounts_20250131.csv", rows, delimiter=delimiter, encoding=encoding, newline=newline)
@@ -96,7 +102,7 @@ def test_mixed_decimal_separators_quarantine_the_minority_instead_of_misreading_
 
 def test_column_names_match_case_insensitively_and_extra_columns_are_kept(landing):
     header = [c.upper() for c in ACCOUNT_HEADER] + ["Segment Code"]
-    landing.write_csv("crm/accounts_20250131.csv", [header, account_row() + ["S1"]])
+    landing.write_csv("crm/accounts_20250131.csv", [header, [*account_row(), "S1"]])
     landing.ingest("crm", "accounts")
     assert landing.rows('select account_id, "segment code" from raw.crm__accounts') == [("A001", "S1")]
 

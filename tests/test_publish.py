@@ -144,7 +144,7 @@ def test_a_reader_sees_one_complete_release_while_releases_are_published(tmp_pat
 def _record_errors(target, errors: list[BaseException]) -> None:
     try:
         target()
-    except BaseException as error:  # noqa: BLE001 - handed to the test's thread to fail there
+    except BaseException as error:  # handed to the test's thread to fail there
         errors.append(error)
 
 

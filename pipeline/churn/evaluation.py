@@ -63,7 +63,7 @@ def classification_metrics(y: np.ndarray, probability: np.ndarray, revenue: np.n
     top = deciles.iloc[0]
     churned_revenue = deciles["churned_revenue_eur"].sum()
     return {
-        "rows": int(len(y)),
+        "rows": len(y),
         "churners": int(y.sum()),
         "churn_rate": float(y.mean()),
         "roc_auc": float(roc_auc_score(y, p)),

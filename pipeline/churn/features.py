@@ -60,7 +60,6 @@ CONTEXT_COLUMNS = ("last_meeting_date", "last_invoice_month", "latest_survey_mon
 COLUMNS = (*KEY, *FEATURES, *CONTEXT_COLUMNS, LABEL)
 
 
-
 # Types and nullability are pandera's; the ranges and accepted values are the dbt tests' in
 # feat_account_snapshot.yml (pipeline.quality.pandera_checks), added when the schema is built.
 def _count(nullable: bool = False) -> pa.Column:
@@ -188,10 +187,10 @@ def load_feature_table(conn, months: list[str] | None = None) -> pd.DataFrame:
     columns = ", ".join(COLUMNS)
     if months:
         placeholders = ", ".join("?" for _ in months)
-        query = f"select {columns} from {FEATURE_TABLE} where snapshot_month in ({placeholders})"  # noqa: S608
+        query = f"select {columns} from {FEATURE_TABLE} where snapshot_month in ({placeholders})"
         relation = conn.sql(query, params=[pd.Timestamp(m).date() for m in months])
     else:
-        relation = conn.sql(f"select {columns} from {FEATURE_TABLE}")  # noqa: S608
+        relation = conn.sql(f"select {columns} from {FEATURE_TABLE}")
     frame = relation.df()
     return frame.sort_values(list(KEY), kind="stable").reset_index(drop=True)
 

@@ -74,7 +74,7 @@ def write_model_status(conn: duckdb.DuckDBPyConnection, status: dict, run_id: st
     try:
         conn.execute("delete from ml.churn_model_status")
         conn.execute(
-            f"insert into ml.churn_model_status ({', '.join(columns)}, checked_at, run_id) "  # noqa: S608
+            f"insert into ml.churn_model_status ({', '.join(columns)}, checked_at, run_id) "
             f"values ({', '.join('?' for _ in columns)}, current_timestamp, ?)",
             [status.get(c) for c in columns] + [run_id],
         )
@@ -99,7 +99,7 @@ def write_scores(conn: duckdb.DuckDBPyConnection, scores: pd.DataFrame, month: s
         conn.execute("begin transaction")
         conn.execute("delete from ml.churn_scores where snapshot_month = ?", [pd.Timestamp(month).date()])
         columns = ", ".join(frame.columns)
-        conn.execute(f"insert into ml.churn_scores ({columns}) select {columns} from new_scores")  # noqa: S608
+        conn.execute(f"insert into ml.churn_scores ({columns}) select {columns} from new_scores")
         conn.execute("commit")
     except Exception:
         conn.execute("rollback")

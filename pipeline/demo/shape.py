@@ -105,8 +105,9 @@ SHAPES: dict[str, CompanyShape] = {
     ),
     # The minimum: accounts and invoices.
     "accounts_and_invoices": CompanyShape(
-        absent=frozenset({"contacts", "opportunities", "activities", "invitations", "responses", "payments",
-                          "cost_to_serve"}),
+        absent=frozenset(
+            {"contacts", "opportunities", "activities", "invitations", "responses", "payments", "cost_to_serve"}
+        ),
     ),
     # Everything but cost to serve and opportunities; one relationship wave; answers on 1-10.
     "single_wave": CompanyShape(

@@ -154,7 +154,7 @@ class Surveys:
         rows, sent = rows[eligible], sent[eligible]
         if rows.size == 0:
             return None
-        survey_id = f"REL-{str(cal.month(t))}"
+        survey_id = f"REL-{cal.month(t)!s}"
         state = a.risk_state[c.account[rows], t]
         return self._invite(rng, "relationship", survey_id, c.account[rows], rows, sent, state, 0.0, max_delay=19)
 
@@ -174,7 +174,7 @@ class Surveys:
         chosen, sent, contact_row = chosen[keep], sent[keep], contact_row[keep]
         if chosen.size == 0:
             return None
-        survey_id = f"TX-{str(cal.month(t))}"
+        survey_id = f"TX-{cal.month(t)!s}"
         return self._invite(
             rng,
             "transactional",

@@ -172,7 +172,7 @@ def realised_statistics(
     for active, revenue in zip(account_months.account[last:], account_months.revenue[last:], strict=True):
         ttm[active] += revenue
     positive = np.sort(ttm[ttm > 0])[::-1]
-    top = max(1, int(round(0.2 * positive.shape[0])))
+    top = max(1, round(0.2 * positive.shape[0]))
     stats["top20_share_of_ttm_revenue"] = round(float(positive[:top].sum() / positive.sum()), 4)
     # Lift of the true probability: top decile's six-month churn against the rest, final labels only.
     p = probabilities.column("p_churn_6m").to_numpy()

@@ -23,7 +23,7 @@ def status_headline(conn: duckdb.DuckDBPyConnection) -> str:
     """What this release withholds or gives in a weaker form, and why (mart_analysis_status)."""
     rows = _frame(
         conn,
-        f"select analysis, status, reason, enable_hint from {MARTS}.mart_analysis_status "  # noqa: S608
+        f"select analysis, status, reason, enable_hint from {MARTS}.mart_analysis_status "
         "where status <> 'available' order by analysis_order",
     )
     if rows.empty:
@@ -43,8 +43,7 @@ def status_headline(conn: duckdb.DuckDBPyConnection) -> str:
 def nps_headline(conn: duckdb.DuckDBPyConnection) -> str:
     rows = _frame(
         conn,
-        f"select nps_statement from {MARTS}.mart_nps_summary "  # noqa: S608
-        "where period_type = 'last_12_months' and segment_key = 0",
+        f"select nps_statement from {MARTS}.mart_nps_summary where period_type = 'last_12_months' and segment_key = 0",
     )
     if rows.empty:
         return "No relationship-survey answers in the last 12 months."
@@ -54,7 +53,7 @@ def nps_headline(conn: duckdb.DuckDBPyConnection) -> str:
 def driver_headline(conn: duckdb.DuckDBPyConnection) -> str:
     rows = _frame(
         conn,
-        f"select driver_label, driver_class from {MARTS}.mart_driver_analysis "  # noqa: S608
+        f"select driver_label, driver_class from {MARTS}.mart_driver_analysis "
         "where scope_type = 'overall' and outcome = 'recommendation' and driver_class is not null "
         "order by driver_label",
     )
@@ -76,12 +75,12 @@ def driver_headline(conn: duckdb.DuckDBPyConnection) -> str:
 def value_headline(conn: duckdb.DuckDBPyConnection) -> str:
     tiers = _frame(
         conn,
-        f"select value_tier, count(*) as accounts, sum(gross_margin_ttm_eur) as gross_profit "  # noqa: S608
+        f"select value_tier, count(*) as accounts, sum(gross_margin_ttm_eur) as gross_profit "
         f"from {MARTS}.mart_account_360 where is_active_customer group by 1 order by 1",
     ).set_index("value_tier")
     at_risk = _frame(
         conn,
-        f"select sum(margin_at_risk_eur) as margin_at_risk, sum(customer_lifetime_value_eur) as lifetime_value "  # noqa: S608
+        f"select sum(margin_at_risk_eur) as margin_at_risk, sum(customer_lifetime_value_eur) as lifetime_value "
         f"from {MARTS}.mart_account_360 where is_active_customer",
     ).iloc[0]
     active = int(tiers["accounts"].sum())
@@ -103,14 +102,14 @@ def value_headline(conn: duckdb.DuckDBPyConnection) -> str:
 def care_headline(conn: duckdb.DuckDBPyConnection) -> str:
     care = _frame(
         conn,
-        f"select care_model, count(*) as accounts from {MARTS}.mart_account_360 "  # noqa: S608
+        f"select care_model, count(*) as accounts from {MARTS}.mart_account_360 "
         "where care_model is not null group by 1 order by 2 desc",
     )
     if care.empty:
         return "No care model yet (no active accounts)."
     unscored = _frame(
         conn,
-        f"select count(*) as accounts from {MARTS}.mart_account_360 "  # noqa: S608
+        f"select count(*) as accounts from {MARTS}.mart_account_360 "
         "where care_model_basis = 'tier and growth headroom (no churn score)'",
     )["accounts"].iloc[0]
     basis = f" ({int(unscored)} of them on tier and growth headroom only: no churn score)" if unscored else ""
@@ -120,8 +119,7 @@ def care_headline(conn: duckdb.DuckDBPyConnection) -> str:
 def coverage_headline(conn: duckdb.DuckDBPyConnection) -> str:
     coverage = _frame(
         conn,
-        f"select count(*) as accounts, sum(share_of_revenue) as revenue_share "  # noqa: S608
-        f"from {MARTS}.mart_survey_coverage",
+        f"select count(*) as accounts, sum(share_of_revenue) as revenue_share from {MARTS}.mart_survey_coverage",
     ).iloc[0]
     return (
         f"{int(coverage['accounts'])} active accounts have no survey voice in 12 months "
@@ -132,7 +130,7 @@ def coverage_headline(conn: duckdb.DuckDBPyConnection) -> str:
 def competitor_headline(conn: duckdb.DuckDBPyConnection) -> str:
     rows = _frame(
         conn,
-        f"select signal_summary from {MARTS}.mart_competitor_signals "  # noqa: S608
+        f"select signal_summary from {MARTS}.mart_competitor_signals "
         "where competitor_name <> 'No competitor named' "
         "order by accounts_considering_alternatives desc nulls last, lost_opportunity_amount_12m_eur desc limit 1",
     )
@@ -142,7 +140,7 @@ def competitor_headline(conn: duckdb.DuckDBPyConnection) -> str:
 def crm_quality_headline(conn: duckdb.DuckDBPyConnection) -> str:
     rows = _frame(
         conn,
-        f"select analyses_weakened from {MARTS}.mart_crm_data_quality where account_owner_key = 'All owners'",  # noqa: S608
+        f"select analyses_weakened from {MARTS}.mart_crm_data_quality where account_owner_key = 'All owners'",
     )
     return "CRM: " + rows["analyses_weakened"].iloc[0] + "." if len(rows) else "CRM: no active accounts."
 

@@ -33,11 +33,11 @@ _DUCKDB_TYPES = {"int64": "BIGINT", "Int64": "BIGINT", "float64": "DOUBLE"}  # a
 def load_respondents(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per relationship answer, one ``driver_<name>`` column per driver rated by anyone."""
     respondents = conn.sql(
-        f"select response_id, survey_id, account_id, size_band as segment, nps_score, considering_alternatives, "  # noqa: S608
+        f"select response_id, survey_id, account_id, size_band as segment, nps_score, considering_alternatives, "
         f"churned_within_6m from {RESPONDENTS} order by response_id"
     ).df()
     ratings = conn.sql(
-        f"select response_id, driver_name, rating from {DRIVER_RATINGS} "  # noqa: S608
+        f"select response_id, driver_name, rating from {DRIVER_RATINGS} "
         f"where response_id in (select response_id from {RESPONDENTS})"
     ).df()
     wide = ratings.pivot_table(index="response_id", columns="driver_name", values="rating", aggfunc="first")
@@ -50,7 +50,7 @@ def load_respondents(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def load_invitations(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     invitations = conn.sql(
-        f"select invitation_id, year_quarter, is_in_last_12_months, segment_key, size_band, contact_role, "  # noqa: S608
+        f"select invitation_id, year_quarter, is_in_last_12_months, segment_key, size_band, contact_role, "
         f"responded, nps_score from {INVITATIONS} order by invitation_id"
     ).df()
     # DuckDB reads nps_score as Int64 when an invitation is unanswered, as int64 when none is (or none exists).
@@ -80,7 +80,7 @@ def replace_table(conn: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFram
     )
     conn.register("insight_frame", stamped)
     try:
-        conn.execute(f"create or replace table {SCHEMA}.{name} as select {select} from insight_frame")  # noqa: S608
+        conn.execute(f"create or replace table {SCHEMA}.{name} as select {select} from insight_frame")
     finally:
         conn.unregister("insight_frame")
     return len(stamped)

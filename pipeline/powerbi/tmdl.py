@@ -283,6 +283,7 @@ def _nps_scope(min_respondents: int) -> str:
         "responses."
     )
 
+
 _RESP = "fct_survey_responses"
 _RELATIONSHIP_ONLY = f'KEEPFILTERS ( {_RESP}[survey_type] = "relationship" )'
 _PERF = "mart_model_performance"
@@ -333,8 +334,7 @@ def headline_measures(rules: BusinessRules | None = None) -> list[Measure]:
             "Adjusted NPS",
             _nps_summary_measure("adjusted_nps"),
             "Response-bias-adjusted NPS: respondents re-weighted so that each group counts by its share of "
-            "invited accounts, not by its share of answers (the very happy and the very unhappy answer more)."
-            + scope,
+            "invited accounts, not by its share of answers (the very happy and the very unhappy answer more)." + scope,
             "0.0",
             "Survey",
             (*_NPS_READS, (_NPS, "adjusted_nps")),

@@ -98,7 +98,7 @@ def failing_dbt_tests(conn: duckdb.DuckDBPyConnection, tables: list[str]) -> lis
         return []
     placeholders = ", ".join("?" for _ in tables)
     rows = conn.execute(
-        f"select model, test_name, status from audit.dbt_test_results where model in ({placeholders}) "  # noqa: S608
+        f"select model, test_name, status from audit.dbt_test_results where model in ({placeholders}) "
         "order by model, test_name",
         list(tables),
     ).fetchall()

@@ -157,11 +157,11 @@ def _publish_locked(
         quoted = str(target).replace("'", "''")
         # The lineage columns are added here so the warehouse's marts stay as dbt built them.
         conn.execute(
-            f"copy (select *, ? as published_run_id, cast(? as timestamp) as published_at "  # noqa: S608
+            f"copy (select *, ? as published_run_id, cast(? as timestamp) as published_at "
             f"from {MARTS_SCHEMA}.\"{name}\") to '{quoted}' ({PARQUET_OPTIONS})",
             [run_id, published_at],
         )
-        (rows,) = conn.execute(f"select count(*) from read_parquet('{quoted}')").fetchall()[0]  # noqa: S608
+        (rows,) = conn.execute(f"select count(*) from read_parquet('{quoted}')").fetchall()[0]
         entries[name] = {
             "file": target.name,
             "rows": int(rows),

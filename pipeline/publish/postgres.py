@@ -180,7 +180,7 @@ def _load_table(
     text_columns = [c for c, t in table.columns if pg_type(t) == "text"] + ["published_run_id"]
     force_quote = ", ".join(f'"{c}"' for c in text_columns)
     duck.execute(
-        f"copy (select *, ? as published_run_id, cast(? as timestamp) as published_at "  # noqa: S608
+        f"copy (select *, ? as published_run_id, cast(? as timestamp) as published_at "
         f"from {MARTS_SCHEMA}.\"{name}\") to '{quoted}' (format csv, header false, force_quote ({force_quote}))",
         [run_id, published_at],
     )

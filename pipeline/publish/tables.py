@@ -82,7 +82,7 @@ def content_fingerprint(conn: duckdb.DuckDBPyConnection, table: PublishedTable, 
     or output may differ) rewrites everything once."""
     name = valid_identifier(table.name)
     rows, row_hash_sum = conn.execute(
-        f'select count(*), coalesce(sum(hash(t)::hugeint), 0) from {MARTS_SCHEMA}."{name}" t'  # noqa: S608
+        f'select count(*), coalesce(sum(hash(t)::hugeint), 0) from {MARTS_SCHEMA}."{name}" t'
     ).fetchall()[0]
     payload = [duckdb.__version__, writer, [list(c) for c in table.columns], int(rows), str(row_hash_sum)]
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()

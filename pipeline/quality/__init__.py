@@ -24,8 +24,8 @@ from typing import Any
 # Before GX is imported anywhere through this package: no usage statistics leave the machine.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-from pipeline.quality.report import DataQualityError, Failure, QualityReport, TableResult  # noqa: E402
-from pipeline.quality.settings import QualityThresholds, default_data_docs_dir  # noqa: E402
+from pipeline.quality.report import DataQualityError, Failure, QualityReport, TableResult
+from pipeline.quality.settings import QualityThresholds, default_data_docs_dir
 
 _LAZY = {
     "build_suites": "pipeline.quality.suites",

@@ -71,7 +71,8 @@ def model_rules(manifest: dict, model: str, business_rules: BusinessRules | None
     ids = {
         uid
         for uid, node in manifest.get("nodes", {}).items()
-        if node.get("resource_type") == "model" and node.get("name") == model
+        if node.get("resource_type") == "model"
+        and node.get("name") == model
         and (not project or node.get("package_name") == project)
     }
     if not ids:

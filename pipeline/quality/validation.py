@@ -301,8 +301,17 @@ def _table_result(table: str, outcome, rows: int | None) -> TableResult:
 _CHECK_ORDER = {
     name: i
     for i, name in enumerate(
-        ["columns", "type", "not_null", "unique", "unique_combination", "accepted_values", "value_between"]
-        + ["row_count", "freshness"]
+        [
+            "columns",
+            "type",
+            "not_null",
+            "unique",
+            "unique_combination",
+            "accepted_values",
+            "value_between",
+            "row_count",
+            "freshness",
+        ]
     )
 }
 

@@ -452,7 +452,7 @@ CASES: list[Case] = [
     case(
         "an extra column",
         "crm/accounts",
-        Drop(ACCOUNTS, csv_bytes([[*ACCOUNT_HEADER, "Segment Code"], account_row("A1") + ["S1"]]), rows=1),
+        Drop(ACCOUNTS, csv_bytes([[*ACCOUNT_HEADER, "Segment Code"], [*account_row("A1"), "S1"]]), rows=1),
         outcome="loaded",
         values=(('select account_id, "segment code" from raw.crm__accounts', [("A1", "S1")]),),
     ),

@@ -25,8 +25,7 @@ SPEC = CompanySpec(
     months=12,
     seed=8,
     jobs=("daily_refresh",),
-    withheld=("churn model", "NPS", "driver analysis", "payment behaviour", "relationship strength",
-              "survey coverage"),
+    withheld=("churn model", "NPS", "driver analysis", "payment behaviour", "relationship strength", "survey coverage"),
     # The CRM's main competitors remain; the survey's considering_alternatives does not.
     degraded=("customer profitability", "care model and recommended action", "competitor signals"),
     available=("revenue and value tiers", "gross margin"),

@@ -27,8 +27,12 @@ SPEC = CompanySpec(
     seed=5,
     end_month="1999-06",
     launcher="dg",
-    withheld=("churn model", "lifetime value and margin at risk", "share of wallet and growth headroom",
-              "driver analysis"),
+    withheld=(
+        "churn model",
+        "lifetime value and margin at risk",
+        "share of wallet and growth headroom",
+        "driver analysis",
+    ),
     degraded=("care model and recommended action", "gross margin", "payment behaviour"),
     # Cost to serve is written (with its required columns, which are all it has).
     available=("monthly facts", "revenue and value tiers", "NPS", "customer profitability"),

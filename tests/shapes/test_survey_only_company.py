@@ -25,8 +25,14 @@ SPEC = CompanySpec(
     accounts=300,
     months=24,
     seed=7,
-    withheld=("churn model", "revenue and value tiers", "gross margin", "customer profitability", "payment behaviour",
-              "lifetime value and margin at risk"),
+    withheld=(
+        "churn model",
+        "revenue and value tiers",
+        "gross margin",
+        "customer profitability",
+        "payment behaviour",
+        "lifetime value and margin at risk",
+    ),
     available=("NPS", "response-bias-adjusted NPS", "survey coverage"),
 )
 
