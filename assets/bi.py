@@ -10,22 +10,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline import catalog, quality
+from pipeline import catalog
 from pipeline.publish import gate
 from pipeline.publish.parquet import current_release, publish_parquet
-from pipeline.publish.tables import personal_data_columns, published_tables
-from pipeline.quality import inputs as quality_inputs
 from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, BiLayerResource, BusinessRulesResource, WarehouseResource
 
 BI_RELEASE_KEY = dg.AssetKey(["bi", "release"])
-CHECKS = {
-    "dbt_tests_passed": "The newest dbt test result of every published mart passed",
-    "churn_scores_valid": "pandera: the published churn scores are probabilities, deciles and bands, "
-    "one per account and month",
-    "great_expectations": "Great Expectations suites (keys, types, ranges, accepted values, row-count change, "
-    "freshness) on every published table",
-    "no_personal_data": "No published column looks like personal data (emails, names, notes, comments)",
-}
 # After the PostgreSQL swap: the same suites on the published tables (reports; the release is already out).
 POSTGRES_CHECK = "great_expectations_postgres"
 
@@ -35,6 +25,15 @@ def _published_mart_keys() -> list[dg.AssetKey]:
     from assets.warehouse import dbt_project, model_key
 
     return [model_key(name) for name in catalog.published_names(catalog.load_manifest(dbt_project.manifest_path))]
+
+
+def _check_metadata(outcome: gate.CheckOutcome) -> dict[str, dg.MetadataValue]:
+    if outcome.summary is not None:
+        return {
+            "summary": dg.MetadataValue.md(outcome.summary),
+            "data_docs": dg.MetadataValue.path(str(outcome.data_docs or "")),
+        }
+    return {"problems": dg.MetadataValue.json(outcome.problems)}
 
 
 @dg.asset(
@@ -49,7 +48,7 @@ def _published_mart_keys() -> list[dg.AssetKey]:
     check_specs=[
         *(
             dg.AssetCheckSpec(name, asset=BI_RELEASE_KEY, description=text, blocking=True)
-            for name, text in CHECKS.items()
+            for name, text in gate.BLOCKING_CHECKS.items()
         ),
         dg.AssetCheckSpec(
             POSTGRES_CHECK,
@@ -62,46 +61,26 @@ def bi_release(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     from assets.warehouse import dbt_project
 
     bi_dir = Path(bi.path)
-    published = catalog.published_names(catalog.load_manifest(dbt_project.manifest_path))
-    with warehouse.connect(read_only=True) as conn:
-        tables = published_tables(conn, published)
-        names = [t.name for t in tables]
-        failing_tests = gate.failing_dbt_tests(conn, names)
-        scores = conn.sql("select * from marts.mart_churn_scores").df() if "mart_churn_scores" in names else None
-        frames = quality_inputs.read_frames(conn, names)
-        as_of = quality_inputs.reporting_date(conn)
     previous = current_release(bi_dir)
-    previous_rows = {n: e["rows"] for n, e in previous.manifest["tables"].items()} if previous else None
-    suites = quality.build_suites(dbt_project.manifest_path, previous_rows, as_of, bi.quality_thresholds())
-    report = quality.validate_frames(
-        {n: f for n, f in frames.items() if n in suites},
-        suites,
-        Path(bi.data_docs_dir) if bi.data_docs_dir else None,
-        run_name=context.run.run_id,
-    )
-    score_problems = gate.validate_scores(scores) if scores is not None else ["mart_churn_scores is missing"]
-    personal = personal_data_columns(tables)
-    outcomes = {
-        "dbt_tests_passed": (not failing_tests, {"failing": dg.MetadataValue.json(failing_tests)}),
-        "churn_scores_valid": (not score_problems, {"problems": dg.MetadataValue.json(score_problems)}),
-        "great_expectations": (
-            report.success,
-            {
-                "summary": dg.MetadataValue.md(report.summary()),
-                "data_docs": dg.MetadataValue.path(str(report.data_docs_index or "")),
-            },
-        ),
-        "no_personal_data": (not personal, {"columns": dg.MetadataValue.json(personal)}),
-    }
-    failed = [name for name, (passed, _) in outcomes.items() if not passed]
-    if failed:
-        # Nothing has been written: the previous release stays current. The failure names every problem.
-        details = {name: meta for name, (passed, meta) in outcomes.items() if not passed}
-        raise dg.Failure(
-            description=f"Not published: blocking checks failed: {', '.join(failed)}. "
-            f"The current release ({previous.release_id if previous else 'none'}) stays.",
-            metadata={f"{name}.{k}": v for name, meta in details.items() for k, v in meta.items()},
+    with warehouse.connect(read_only=True) as conn:
+        checked = gate.evaluate_release(
+            conn,
+            catalog.published_names(catalog.load_manifest(dbt_project.manifest_path)),
+            dbt_project.manifest_path,
+            {n: e["rows"] for n, e in previous.manifest["tables"].items()} if previous else None,
+            bi.quality_thresholds(),
+            Path(bi.data_docs_dir) if bi.data_docs_dir else None,
+            run_name=context.run.run_id,
         )
+    if not checked.passed:
+        # Nothing has been written: the previous release stays current. The failure names every problem.
+        raise dg.Failure(
+            description=checked.blocked_message(previous.release_id if previous else None),
+            metadata={
+                f"{name}.{k}": v for name in checked.failed for k, v in _check_metadata(checked.checks[name]).items()
+            },
+        )
+    tables, as_of = checked.tables, checked.data_as_of
 
     with warehouse.connect(read_only=True) as conn:
         release = publish_parquet(conn, tables, bi_dir, context.run.run_id, bi.keep_releases, str(as_of))
@@ -126,11 +105,17 @@ def bi_release(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
         else "not configured",
     }
     yield dg.MaterializeResult(metadata=metadata)
-    for name, (passed, meta) in outcomes.items():
-        yield dg.AssetCheckResult(check_name=name, passed=passed, metadata=meta)
+    for name, outcome in checked.checks.items():
+        yield dg.AssetCheckResult(check_name=name, passed=outcome.passed, metadata=_check_metadata(outcome))
     if bi.postgres_url:
+        from pipeline import quality
+
         published = quality.validate_postgres(
-            bi.postgres_url, bi.postgres_schema, [n for n in names if n in suites], suites, None
+            bi.postgres_url,
+            bi.postgres_schema,
+            [t.name for t in tables if t.name in checked.suites],
+            checked.suites,
+            None,
         )
         yield dg.AssetCheckResult(
             check_name=POSTGRES_CHECK,

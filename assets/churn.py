@@ -6,7 +6,6 @@ Thin wiring: the work is in pipeline.churn (plain functions, tested without Dags
 import base64
 
 import dagster as dg
-import pandas as pd
 from dagster_dbt import get_asset_key_for_model
 
 from assets.partitions import snapshot_months
@@ -97,10 +96,8 @@ def churn_model(
     with warehouse.connect() as conn:
         tables.write_model_performance(conn, lifecycle.model_performance_table(store))
         tables.write_model_status(conn, lifecycle.trained_status(outcome, labelled, config), context.run.run_id)
-    result, decision = outcome.result, outcome.decision
-    comparison = {f"{n} (challenger)" if n == result.chosen else n: c.metrics for n, c in result.candidates.items()}
-    if decision.get("champion_metrics_on_window") and decision["champion_metrics_on_window"].get("roc_auc"):
-        comparison[f"champion {decision['champion_before']}"] = decision["champion_metrics_on_window"]
+    result = outcome.result
+    comparison = outcome.decision.comparison(result.chosen, {n: c.metrics for n, c in result.candidates.items()})
     metrics = result.best.metrics
     yield dg.MaterializeResult(
         metadata={
@@ -108,7 +105,7 @@ def churn_model(
             "model_version": outcome.version,
             "champion_version": outcome.champion_version,
             "promoted": outcome.promoted,
-            "decision": decision["reason"],
+            "decision": outcome.decision.reason,
             "model_type": result.chosen,
             # How the challenger and its settings were chosen: on the calibration months, not the window.
             "selection": dg.MetadataValue.json(result.hyperparameters),
@@ -116,8 +113,7 @@ def churn_model(
             "roc_auc": metrics["roc_auc"],
             "brier": metrics["brier"],
             "top_decile_lift": metrics["top_decile_lift"],
-            "headline": f"The top decile churns {metrics['top_decile_lift']:.1f} times as often as the rest "
-            f"(out of time, {result.split.describe()['evaluation']}).",
+            "headline": outcome.headline,
             "comparison": dg.MetadataValue.md(report.metrics_markdown(comparison)),
             "baselines": dg.MetadataValue.json(result.baselines),
             "features_left_out": dg.MetadataValue.json(result.features_left_out),
@@ -162,7 +158,7 @@ def churn_scores(
     model_store: ModelStoreResource,
     rules: BusinessRulesResource,
 ):
-    from pipeline.churn import drift, features, scoring
+    from pipeline.churn import drift, monthly_scoring
 
     # A backfill of a range of months is one run (BackfillPolicy.single_run): each month in turn.
     months_to_score = list(context.partition_keys)
@@ -182,52 +178,29 @@ def churn_scores(
             ],
         )
     champion = store.load_champion()
-    reference = store.reference(champion.version)
-    months = []
-    for month in months_to_score:
-        with warehouse.connect(read_only=True) as conn:
-            frame = features.load_feature_table(conn, [month])
-        if frame.empty:
-            raise dg.Failure(
-                description=f"No account is active at the end of {month[:7]} in the feature table: the "
-                "data does not reach this snapshot month."
-            )
-        frame = features.validate_features(frame, rules=rules.rules())
-        scores = scoring.score_snapshot(
-            champion, frame, reference, pd.Timestamp.now(tz="UTC").tz_convert(None), rules.rules()
+    try:
+        run = monthly_scoring.score_months(
+            warehouse.connect,
+            months_to_score,
+            champion,
+            store.reference(champion.version),
+            rules.rules(),
+            context.run.run_id,
+            log=context.log.info,
         )
-        with warehouse.connect() as conn:
-            written = tables.write_scores(conn, scores, month, context.run.run_id)
-        months.append(
-            {
-                "month": month[:7],
-                "frame": frame,
-                "scores": scores,
-                "written": written,
-                "drift": drift.feature_drift(reference, frame),
-                "shift": drift.score_shift(
-                    champion.metadata["evaluation_probability_quantiles"], scores["churn_probability"].to_numpy()
-                ),
-            }
-        )
-        context.log.info(f"Scored {written} accounts for {month[:7]}")
+    except monthly_scoring.NoActiveAccounts as error:
+        raise dg.Failure(description=str(error)) from error
 
-    # The checks judge the worst month of the run.
-    worst_month = max(months, key=lambda m: m["drift"].worst[1])
-    worst, worst_psi = worst_month["drift"].worst
-    shift = max(m["shift"] for m in months)
-    all_scored = all(
-        m["scores"]["account_id"].nunique() == m["frame"]["account_id"].nunique() == m["written"] == len(m["frame"])
-        for m in months
-    )
-    latest = months[-1]
-    scores = latest["scores"]
+    # The checks judge the worst month of the run; the summary shows the newest.
+    worst = run.worst_drift
+    worst_feature, worst_psi = worst.drift.worst
+    scores = run.latest.scores
     band_counts = scores["risk_band"].value_counts().to_dict()
     return dg.MaterializeResult(
         metadata={
-            "snapshot_months": ", ".join(m["month"] for m in months),
-            "accounts_scored": sum(m["written"] for m in months),
-            "model_version": champion.version,
+            "snapshot_months": ", ".join(m.month for m in run.months),
+            "accounts_scored": run.rows_written,
+            "model_version": run.model_version,
             "mean_churn_probability": float(scores["churn_probability"].mean()),
             "expected_revenue_at_risk_eur": float(scores["expected_revenue_at_risk_eur"].sum()),
             "risk_bands": dg.MetadataValue.json({k: int(v) for k, v in band_counts.items()}),
@@ -240,30 +213,29 @@ def churn_scores(
         check_results=[
             dg.AssetCheckResult(
                 check_name="feature_drift",
-                passed=worst_psi <= drift.PSI_WARN,
-                severity=dg.AssetCheckSeverity.ERROR if worst_psi > drift.PSI_FAIL else dg.AssetCheckSeverity.WARN,
+                passed=run.drift_passed(),
+                severity=dg.AssetCheckSeverity.ERROR if run.drift_failed() else dg.AssetCheckSeverity.WARN,
                 metadata={
-                    "worst_month": worst_month["month"],
-                    "worst_feature": worst,
+                    "worst_month": worst.month,
+                    "worst_feature": worst_feature,
                     "worst_psi": round(worst_psi, 4),
-                    "over_warn_threshold": dg.MetadataValue.json(worst_month["drift"].over(drift.PSI_WARN)),
+                    "over_warn_threshold": dg.MetadataValue.json(worst.drift.over(drift.PSI_WARN)),
                     "warn_at": drift.PSI_WARN,
                     "fail_at": drift.PSI_FAIL,
                 },
             ),
             dg.AssetCheckResult(
                 check_name="score_shift",
-                passed=shift <= drift.PSI_WARN,
-                severity=dg.AssetCheckSeverity.ERROR if shift > drift.PSI_FAIL else dg.AssetCheckSeverity.WARN,
-                metadata={"psi": round(shift, 4), "warn_at": drift.PSI_WARN, "fail_at": drift.PSI_FAIL},
+                passed=run.score_shift <= drift.PSI_WARN,
+                severity=dg.AssetCheckSeverity.ERROR
+                if run.score_shift > drift.PSI_FAIL
+                else dg.AssetCheckSeverity.WARN,
+                metadata={"psi": round(run.score_shift, 4), "warn_at": drift.PSI_WARN, "fail_at": drift.PSI_FAIL},
             ),
             dg.AssetCheckResult(
                 check_name="all_active_accounts_scored",
-                passed=bool(all_scored),
-                metadata={
-                    "rows": sum(m["written"] for m in months),
-                    "active_accounts": sum(len(m["frame"]) for m in months),
-                },
+                passed=run.all_scored,
+                metadata={"rows": run.rows_written, "active_accounts": run.active_accounts},
             ),
         ],
     )

@@ -4,6 +4,7 @@ rule, and no leakage (shuffling every event after a snapshot month leaves its fe
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import duckdb
@@ -168,13 +169,13 @@ def test_a_broken_feature_table_names_the_column_and_the_rows(company):
 
 def test_a_challenger_replaces_the_champion_only_if_at_least_as_good():
     good = {"roc_auc": 0.70, "beats_baselines": True}
-    assert lifecycle.decide(good, None, 0.0)["promoted"]
-    assert lifecycle.decide(good, {"roc_auc": 0.69}, 0.0)["promoted"]
-    assert not lifecycle.decide(good, {"roc_auc": 0.71}, 0.0)["promoted"]
-    assert lifecycle.decide(good, {"roc_auc": 0.705}, 0.01)["promoted"]
+    assert lifecycle.decide(good, None, 0.0).promoted
+    assert lifecycle.decide(good, {"roc_auc": 0.69}, 0.0).promoted
+    assert not lifecycle.decide(good, {"roc_auc": 0.71}, 0.0).promoted
+    assert lifecycle.decide(good, {"roc_auc": 0.705}, 0.01).promoted
     weak = {"roc_auc": 0.9, "beats_baselines": False}
-    assert not lifecycle.decide(weak, {"roc_auc": 0.6}, 0.0)["promoted"]
-    assert "WARNING" in lifecycle.decide(weak, None, 0.0)["reason"]
+    assert not lifecycle.decide(weak, {"roc_auc": 0.6}, 0.0).promoted
+    assert "WARNING" in lifecycle.decide(weak, None, 0.0).reason
 
 
 def test_training_twice_keeps_one_version_and_one_champion(company, tmp_path):
@@ -182,8 +183,11 @@ def test_training_twice_keeps_one_version_and_one_champion(company, tmp_path):
     first = lifecycle.train_and_register(company["frame"], training.TrainingConfig(), store, "2026-10-01")
     second = lifecycle.train_and_register(company["frame"], training.TrainingConfig(), store, "2026-10-01")
     assert first.version == second.version and first.promoted and not second.promoted
+    assert first.decision.reason.startswith("no champion yet") and "same content hash" in second.decision.reason
     assert [m["version"] for m in store.versions()] == [first.version]
-    assert store.champion()["version"] == first.version
+    # The store records the decision that made the champion, as the typed decision has it.
+    assert store.champion() == {"version": first.version, **json.loads(json.dumps(first.decision.record()))}
+    assert first.decision.champion_before is None and second.decision.champion_before == first.version
     assert all(path.stat().st_size > 1000 for path in first.report_files.values())
     performance = lifecycle.model_performance_table(store)
     assert list(performance["decile"]) == list(range(1, 11)) and performance["is_champion"].all()
@@ -291,3 +295,46 @@ def test_the_ensemble_survives_the_model_store_and_scores_the_same(company, tmp_
         trained.candidates[training.ENSEMBLE].evaluation_probability,
         rtol=1e-12,
     )
+
+
+def test_a_run_of_months_is_scored_month_by_month_and_judged_by_its_worst(company, tmp_path):
+    """pipeline.churn.monthly_scoring without Dagster: each month written to ml.churn_scores, every active
+    account scored once, the drift check taken from the worst month; a month the data does not reach is
+    refused before anything of it is written."""
+    import contextlib
+
+    from pipeline.churn import monthly_scoring
+    from pipeline.rules import current_rules
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(company["settings"].warehouse_path, path)
+
+    @contextlib.contextmanager
+    def connect(read_only: bool = False):
+        with duckdb.connect(str(path), read_only=read_only) as conn:
+            yield conn
+
+    store = ModelStore(tmp_path / "models")
+    lifecycle.train_and_register(company["frame"], training.TrainingConfig(), store, "2026-10-01")
+    champion = store.load_champion()
+    newest = sorted(company["frame"]["snapshot_month"].unique())[-2:]
+    months = [f"{pd.Timestamp(m):%Y-%m-%d}" for m in newest]
+    run = monthly_scoring.score_months(
+        connect, months, champion, store.reference(champion.version), current_rules(), "run-1"
+    )
+    assert [m.month for m in run.months] == [m[:7] for m in months] and run.all_scored
+    expected = [int((company["frame"]["snapshot_month"] == m).sum()) for m in newest]
+    assert [m.accounts for m in run.months] == expected and run.rows_written == sum(expected)
+    assert run.worst_drift.drift.worst[1] == max(m.drift.worst[1] for m in run.months)
+    with connect(read_only=True) as conn:
+        written = conn.execute(
+            "select count(*), count(distinct account_id || snapshot_month) from ml.churn_scores where run_id = 'run-1'"
+        ).fetchone()
+    assert written == (sum(expected), sum(expected))
+
+    with pytest.raises(monthly_scoring.NoActiveAccounts, match="2031-01"):
+        monthly_scoring.score_months(
+            connect, ["2031-01-31"], champion, store.reference(champion.version), current_rules(), "run-2"
+        )
+    with connect(read_only=True) as conn:
+        assert conn.execute("select count(*) from ml.churn_scores where run_id = 'run-2'").fetchone() == (0,)

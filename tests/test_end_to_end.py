@@ -426,9 +426,9 @@ def test_publishing_to_postgresql_through_the_asset_checks_the_published_tables(
 
 
 def bi_checks() -> list[str]:
-    from assets.bi import CHECKS
+    from pipeline.publish.gate import BLOCKING_CHECKS
 
-    return list(CHECKS)
+    return list(BLOCKING_CHECKS)
 
 
 def test_no_password_reaches_the_logs_the_metadata_or_any_file(demo, tmp_path, monkeypatch, capfd):

@@ -24,6 +24,7 @@ import yaml
 
 from pipeline.dbt import DBT_PROJECT_DIR
 from pipeline.powerbi import published_schema_from_manifest, tmdl, write_pbip
+from pipeline.powerbi.measures import MeasureDeclarationError, declared_measures
 from pipeline.powerbi.tmdl import PublishedColumn, PublishedTable, derive_relationships, tmdl_type
 from pipeline.powerbi.tmdl_parse import TmdlError, column_reference, load_definition, parse_tmdl
 from pipeline.rules import BusinessRules
@@ -393,15 +394,69 @@ def test_a_diamond_of_relationships_gets_one_inactive_edge_and_order_decides_whi
     }
 
 
-def test_the_measures_withhold_nps_below_the_dbt_minimum():
+def test_the_measures_withhold_nps_below_the_dbt_minimum(manifest):
     dbt_vars = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
     minimum = dbt_vars["min_respondents"]
-    withheld = [m for m in tmdl.headline_measures() if f">= {minimum}" in m.expression]
+    declared = declared_measures(json.loads(manifest.read_text()))
+    withheld = [m for m in declared if f">= {minimum}" in m.expression]
     assert {m.name for m in withheld} == {"NPS (responses)", "NPS margin of error (responses)"}
-    # And they follow the rule where a company changes it.
-    stricter = BusinessRules.load({"min_respondents": 25})
-    changed = [m for m in tmdl.headline_measures(stricter) if ">= 25" in m.expression]
-    assert {m.name for m in changed} == {m.name for m in withheld}
+    # And they follow the rule where a company changes it, in the DAX and in the words.
+    stricter = BusinessRules.load({"min_respondents": 25, "nps_promoter_min_score": 8})
+    changed = {m.name: m for m in declared_measures(json.loads(manifest.read_text()), stricter)}
+    assert {n for n, m in changed.items() if ">= 25" in m.expression} == {m.name for m in withheld}
+    assert "blank below 25 responses" in changed["NPS (responses)"].description
+    assert "Blank below 25 responses" in changed["NPS"].description  # the shared pattern's sentence
+    assert "percent promoters (8-10)" in changed["NPS"].description
+
+
+def _manifest_with(measures: list) -> dict:
+    node = {"resource_type": "model", "name": "mart_x", "config": {"meta": {"powerbi_measures": measures}}}
+    return {"nodes": {"model.p.mart_x": node}}
+
+
+def test_measures_are_declared_in_the_models_yml_and_their_reads_come_from_the_dax(manifest):
+    declared = declared_measures(json.loads(manifest.read_text()))
+    by_name = {m.name: m for m in declared}
+    assert by_name["NPS"].model == "mart_nps_summary" and by_name["Revenue TTM"].model == "mart_account_360"
+    # One shared pattern for the five mart_nps_summary figures, each reading its own column.
+    for name, column in [
+        ("NPS", "nps"),
+        ("Adjusted NPS", "adjusted_nps"),
+        ("NPS margin of error", "nps_margin_of_error"),
+    ]:
+        assert ("mart_nps_summary", column) in by_name[name].reads
+        assert ("mart_nps_summary", "segment_key") in by_name[name].reads
+    # A bare [measure] is not a column read.
+    assert by_name["NPS (responses)"].reads == (
+        ("fct_survey_responses", "nps_points"),
+        ("fct_survey_responses", "survey_type"),
+    )
+    rendered = declared_measures(_manifest_with([{"name": "Sum", "description": "d", "dax": "SUM ( mart_x[a] )"}]))
+    assert rendered[0].reads == (("mart_x", "a"),)
+
+
+def test_a_malformed_measure_declaration_names_the_model_and_the_measure():
+    cases = {
+        "misspelt key": [{"name": "M", "description": "d", "dax": "1", "fromat": "0"}],
+        "no expression": [{"name": "M", "description": "d"}],
+        "unknown pattern": [{"name": "M", "description": "d", "pattern": "nope", "column": "c"}],
+        "pattern without column": [{"name": "M", "description": "d", "pattern": "nps_summary_figure"}],
+        "unknown rule": [{"name": "M", "description": "above $no_such_rule", "dax": "1"}],
+        "twice": [{"name": "M", "description": "d", "dax": "1"}, {"name": "M", "description": "d", "dax": "2"}],
+    }
+    for case, measures in cases.items():
+        with pytest.raises(MeasureDeclarationError, match=r"mart_x|declared twice") as error:
+            declared_measures(_manifest_with(measures))
+        assert "M" in str(error.value), case
+
+
+def test_a_measure_reading_a_column_the_contract_lacks_is_an_error():
+    table = PublishedTable("mart_x", "", (PublishedColumn("a", "bigint", ""),))
+    manifest = _manifest_with([{"name": "Sum b", "description": "d", "dax": "SUM ( mart_x[b] )"}])
+    with pytest.raises(ValueError, match=r"Sum b.*mart_x\.b"):
+        tmdl.measures_for(manifest, [table])
+    # A measure over a table that is not published is left out, not an error.
+    assert tmdl.measures_for(manifest, []) == []
 
 
 def test_types_map_as_specified_and_unknown_types_fail():

@@ -444,3 +444,40 @@ def test_the_quality_thresholds_and_the_gx_folder_come_from_the_environment(tmp_
     assert default.quality_thresholds().max_age_days == 35 and default.data_docs_dir == str(tmp_path / "home" / "gx")
     with pytest.raises(ValueError):
         Settings.from_env({**env, "PIPELINE_QUALITY_MAX_AGE_DAYS": "a month"})
+
+
+def test_the_release_gate_passes_the_shared_company_and_names_each_blocking_failure(
+    scheduled_month, warehouse, tmp_path
+):
+    """pipeline.publish.gate.evaluate_release, without Dagster: the scheduled company's release passes every
+    blocking check; a failing dbt test and an out-of-range score then block it, each check saying why."""
+    import shutil
+
+    from pipeline.publish import gate
+
+    source = Settings.from_env({"PIPELINE_HOME": str(scheduled_month["home"])}).warehouse_path
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(source, copy)
+    with duckdb.connect(str(copy)) as conn:
+        checked = gate.evaluate_release(conn, warehouse["published"], warehouse["manifest"], None)
+        assert checked.passed, {n: c for n, c in checked.checks.items() if not c.passed}
+        assert list(checked.checks) == list(gate.BLOCKING_CHECKS)
+        assert {t.name for t in checked.tables} == set(warehouse["frames"])
+        assert checked.data_as_of == warehouse["as_of"]
+
+        failing = pd.DataFrame(
+            [["test.x.not_null_mart_account_360_account_key", "not_null_mart_account_360_account_key",
+              "mart_account_360", "fail", 3, "3 nulls"]],
+            columns=["unique_id", "test_name", "model", "status", "failures", "message"],
+        )  # fmt: skip
+        gate.record_dbt_results(conn, failing, "run-1")
+        conn.execute("update marts.mart_churn_scores set churn_probability = 1.5 where risk_decile = 1")
+        blocked = gate.evaluate_release(conn, warehouse["published"], warehouse["manifest"], None)
+    assert {"dbt_tests_passed", "churn_scores_valid"} <= set(blocked.failed)
+    assert "no_personal_data" not in blocked.failed
+    assert blocked.checks["dbt_tests_passed"].problems == [
+        "mart_account_360: not_null_mart_account_360_account_key (fail)"
+    ]
+    assert any("churn_probability" in p for p in blocked.checks["churn_scores_valid"].problems)
+    message = blocked.blocked_message("20261101T000000Z-abc")
+    assert "dbt_tests_passed" in message and "20261101T000000Z-abc" in message

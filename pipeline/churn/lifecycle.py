@@ -1,13 +1,14 @@
 """Training run end to end, as plain functions the asset calls: train, report, store, decide the
-champion, and the tables the warehouse keeps about models (``ml.model_versions``,
-``ml.model_decile_performance``) and scores (``ml.churn_scores``)."""
+champion (:class:`ChampionDecision`), and the rows the warehouse keeps about models
+(``ml.model_performance``, ``ml.churn_model_status``; written by :mod:`pipeline.churn.tables`)."""
 
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,14 +33,58 @@ def code_version() -> str:
         return "unknown"
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """Whether the challenger becomes champion, and the sentence that says why."""
+
+    promoted: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChampionDecision:
+    """The champion decision of one training run, as recorded in the store's ``champion.json``."""
+
+    promoted: bool
+    reason: str
+    challenger: str
+    challenger_metrics: dict[str, Any]
+    champion_before: str | None
+    # The champion's figures on the challenger's window; None when there was no other champion.
+    champion_metrics_on_window: dict[str, Any] | None
+    window: str
+    decided_at: str
+
+    def record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def comparison(self, challenger_type: str, candidates: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The candidates' and the former champion's metrics on the same window, for the run's report."""
+        rows = {f"{n} (challenger)" if n == challenger_type else n: m for n, m in candidates.items()}
+        if self.champion_metrics_on_window and self.champion_metrics_on_window.get("roc_auc") is not None:
+            rows[f"champion {self.champion_before}"] = self.champion_metrics_on_window
+        return rows
+
+
 @dataclass
 class TrainingOutcome:
     result: training.TrainingResult
     version: str
-    promoted: bool
-    decision: dict
+    decision: ChampionDecision
     champion_version: str
     report_files: dict[str, Path]
+
+    @property
+    def promoted(self) -> bool:
+        return self.decision.promoted
+
+    @property
+    def headline(self) -> str:
+        lift = self.result.best.metrics["top_decile_lift"]
+        return (
+            f"The top decile churns {lift:.1f} times as often as the rest "
+            f"(out of time, {self.result.split.describe()['evaluation']})."
+        )
 
 
 def importance(result: training.TrainingResult) -> pd.Series:
@@ -66,25 +111,25 @@ def build_report(result: training.TrainingResult, evaluation_frame: pd.DataFrame
     }
 
 
-def decide(challenger: dict, champion: dict | None, margin: float) -> dict:
+def decide(challenger: dict, champion: dict | None, margin: float) -> Verdict:
     """Promote when the challenger's ROC-AUC on the window is at least the champion's minus the margin
     and the challenger beats both baseline rules (top-decile lift and PR-AUC)."""
     if champion is None:
         # Scoring needs a model; the first one scores even when it does not beat the rules, and says so.
         note = "" if challenger["beats_baselines"] else " (WARNING: it does not beat both baseline rules)"
-        return {"promoted": True, "reason": f"no champion yet{note}"}
+        return Verdict(True, f"no champion yet{note}")
     if not challenger["beats_baselines"]:
-        return {"promoted": False, "reason": "the challenger does not beat both baseline rules"}
+        return Verdict(False, "the challenger does not beat both baseline rules")
     if champion.get("roc_auc") is None:
-        return {"promoted": True, "reason": "the champion cannot score this window (its features are gone)"}
+        return Verdict(True, "the champion cannot score this window (its features are gone)")
     gap = challenger["roc_auc"] - champion["roc_auc"]
     promoted = gap >= -margin
     verdict = "at least as good as" if promoted else "worse than"
-    return {
-        "promoted": bool(promoted),
-        "reason": f"challenger ROC-AUC {challenger['roc_auc']:.4f} is {verdict} champion {champion['roc_auc']:.4f} "
+    return Verdict(
+        bool(promoted),
+        f"challenger ROC-AUC {challenger['roc_auc']:.4f} is {verdict} champion {champion['roc_auc']:.4f} "
         f"(margin {margin}) on the same window",
-    }
+    )
 
 
 def train_and_register(
@@ -128,27 +173,26 @@ def train_and_register(
         champion_metrics = champion_on_window(store, champion_record["version"], evaluation_frame)
     challenger = {"roc_auc": metrics["roc_auc"], "beats_baselines": result.beats_baselines}
     if champion_record is not None and champion_record["version"] == version:
-        decision = {"promoted": False, "reason": "the retrained model is the champion (same content hash)"}
+        verdict = Verdict(False, "the retrained model is the champion (same content hash)")
     else:
-        decision = decide(challenger, champion_metrics, config.promotion_margin)
-    decision.update(
-        {
-            "challenger": version,
-            "challenger_metrics": metrics,
-            "champion_before": champion_record["version"] if champion_record else None,
-            "champion_metrics_on_window": champion_metrics,
-            "window": result.split.describe()["evaluation"],
-            "decided_at": metadata["trained_at"],
-        }
+        verdict = decide(challenger, champion_metrics, config.promotion_margin)
+    decision = ChampionDecision(
+        promoted=verdict.promoted,
+        reason=verdict.reason,
+        challenger=version,
+        challenger_metrics=metrics,
+        champion_before=champion_record["version"] if champion_record else None,
+        champion_metrics_on_window=champion_metrics,
+        window=result.split.describe()["evaluation"],
+        decided_at=metadata["trained_at"],
     )
-    if decision["promoted"]:
-        store.promote(version, decision)
+    if decision.promoted:
+        store.promote(version, decision.record())
     champion = store.champion()
     report_dir = store.version_dir(version) / "report"
     return TrainingOutcome(
         result=result,
         version=version,
-        promoted=decision["promoted"],
         decision=decision,
         champion_version=champion["version"] if champion else version,
         report_files={name: report_dir / name for name in pngs},

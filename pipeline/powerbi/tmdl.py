@@ -2,7 +2,8 @@
 
 The BI developer opens ``<name>.pbip`` in Power BI Desktop and gets the published star schema: every
 published mart as a table with its dbt contract types and descriptions, the relationships the dbt
-``relationships`` tests assert, ``dim_date`` marked as the date table, and the headline measures in DAX.
+``relationships`` tests assert, ``dim_date`` marked as the date table, and the measures the models' yml
+declare (pipeline/powerbi/measures.py), in DAX.
 The tables read the BI layer's Parquet release folder or its PostgreSQL schema, chosen by a parameter.
 
 Pure functions of the manifest (no Dagster, no warehouse): the same manifest gives byte-identical files.
@@ -20,11 +21,12 @@ import re
 import shutil
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.catalog import PUBLISHED_FOLDER, load_manifest, published_models
-from pipeline.rules import BusinessRules, current_rules
+from pipeline.powerbi.measures import Measure, declared_measures
+from pipeline.rules import BusinessRules
 
 # --- what is published ------------------------------------------------------------------------------
 
@@ -95,17 +97,6 @@ class Relationship:
     to_table: str
     to_column: str
     is_active: bool = True
-
-
-@dataclass(frozen=True)
-class Measure:
-    name: str
-    expression: str  # DAX, may span lines
-    description: str
-    format_string: str | None = None
-    display_folder: str | None = None
-    # (table, column) pairs the DAX reads: the measure is left out when a table is not published.
-    reads: tuple[tuple[str, str], ...] = field(default=())
 
 
 def tmdl_type(dbt_type: str) -> tuple[str, str, str | None]:
@@ -249,212 +240,22 @@ def derive_relationships(manifest: dict, tables: list[PublishedTable]) -> list[R
     return relationships
 
 
-# --- measures ---------------------------------------------------------------------------------------
-
-_NPS = "mart_nps_summary"
+# --- measures (declared in the models' yml: pipeline/powerbi/measures.py) -----------------------------
 
 
-def _nps_summary_measure(column: str) -> str:
-    """DAX reading one figure of mart_nps_summary for the period and segment in the filter.
-
-    Defaults: the last 12 months and all segments (segment_key 0); with several quarters in the filter, the
-    latest. The mart withholds figures below the minimum number of responses; so does the measure (blank).
-    """
-    return f"""VAR _periodType = SELECTEDVALUE ( {_NPS}[period_type], "last_12_months" )
-VAR _segmentKey = SELECTEDVALUE ( {_NPS}[segment_key], 0 )
-VAR _rows =
-    CALCULATETABLE (
-        {_NPS},
-        {_NPS}[period_type] = _periodType,
-        {_NPS}[segment_key] = _segmentKey
-    )
-VAR _latest = TOPN ( 1, _rows, {_NPS}[period], DESC )
-RETURN
-    MAXX ( _latest, {_NPS}[{column}] )"""
-
-
-_NPS_READS = ((_NPS, "period_type"), (_NPS, "segment_key"), (_NPS, "period"))
-
-
-def _nps_scope(min_respondents: int) -> str:
-    return (
-        " Relationship surveys, from mart_nps_summary: the period and segment in the filter, by default the last "
-        f"12 months and all segments; with several quarters selected, the latest. Blank below {min_respondents} "
-        "responses."
-    )
-
-
-_RESP = "fct_survey_responses"
-_RELATIONSHIP_ONLY = f'KEEPFILTERS ( {_RESP}[survey_type] = "relationship" )'
-_PERF = "mart_model_performance"
-_VERSION_SCOPE = (
-    " The model version in the filter, else the champion (the version that scores); evaluated on its "
-    "out-of-time window."
-)
-
-
-def _per_version(aggregate: str, indent: str = "") -> str:
-    """``aggregate`` over the model version in the filter, else over the champion's rows."""
-    return f"""IF (
-{indent}    HASONEVALUE ( {_PERF}[model_version] ),
-{indent}    {aggregate},
-{indent}    CALCULATE ( {aggregate}, KEEPFILTERS ( {_PERF}[is_champion] = TRUE () ) )
-{indent})"""
-
-
-def headline_measures(rules: BusinessRules | None = None) -> list[Measure]:
-    """The headline figures of DESIGN.md as DAX measures on the published marts' actual columns, under the
-    business rules (the minimum respondents, the NPS classes: vars in dbt_project.yml)."""
-    rules = rules or current_rules()
-    min_n = rules.min_respondents
-    scope = _nps_scope(min_n)
-    classes = (
-        f"percent promoters ({rules.nps_promoter_min_score}-10) minus percent detractors "
-        f"(0-{rules.nps_passive_min_score - 1})"
-    )
-    return [
-        Measure(
-            "NPS",
-            _nps_summary_measure("nps"),
-            f"Net Promoter Score: {classes}, -100..100." + scope,
-            "0.0",
-            "Survey",
-            (*_NPS_READS, (_NPS, "nps")),
-        ),
-        Measure(
-            "NPS margin of error",
-            _nps_summary_measure("nps_margin_of_error"),
-            "95% margin of error of the NPS: 1.96 * 100 * sqrt((pP + pD - (pP - pD)^2) / n). The NPS is "
-            "known to within plus or minus this many points." + scope,
-            "0.0",
-            "Survey",
-            (*_NPS_READS, (_NPS, "nps_margin_of_error")),
-        ),
-        Measure(
-            "Adjusted NPS",
-            _nps_summary_measure("adjusted_nps"),
-            "Response-bias-adjusted NPS: respondents re-weighted so that each group counts by its share of "
-            "invited accounts, not by its share of answers (the very happy and the very unhappy answer more)." + scope,
-            "0.0",
-            "Survey",
-            (*_NPS_READS, (_NPS, "adjusted_nps")),
-        ),
-        Measure(
-            "Adjusted NPS margin of error",
-            _nps_summary_measure("adjusted_nps_margin_of_error"),
-            "95% margin of error of the adjusted NPS, with Kish's effective number of respondents in place of n."
-            + scope,
-            "0.0",
-            "Survey",
-            (*_NPS_READS, (_NPS, "adjusted_nps_margin_of_error")),
-        ),
-        Measure(
-            "Revenue-weighted NPS",
-            _nps_summary_measure("revenue_weighted_nps"),
-            "Account NPS weighted by each responding account's trailing-twelve-month revenue: the NPS of the "
-            "euros rather than of the heads." + scope,
-            "0.0",
-            "Survey",
-            (*_NPS_READS, (_NPS, "revenue_weighted_nps")),
-        ),
-        Measure(
-            "NPS responses",
-            f"CALCULATE ( COUNTROWS ( {_RESP} ), {_RELATIONSHIP_ONLY} )",
-            "Relationship-survey responses in the filter (any date, account, segment): the n behind NPS (responses).",
-            "#,0",
-            "Survey",
-            ((_RESP, "survey_type"),),
-        ),
-        Measure(
-            "NPS (responses)",
-            f"""VAR _n = [NPS responses]
-RETURN
-    IF ( _n >= {min_n}, CALCULATE ( AVERAGE ( {_RESP}[nps_points] ), {_RELATIONSHIP_ONLY} ) )""",
-            "NPS computed from the individual relationship-survey responses in the filter: the mean of their "
-            "points (+100 promoter, 0 passive, -100 detractor), which equals percent promoters minus percent "
-            f"detractors. Follows any date, account or segment filter; blank below {min_n} responses.",
-            "0.0",
-            "Survey",
-            ((_RESP, "survey_type"), (_RESP, "nps_points")),
-        ),
-        Measure(
-            "NPS margin of error (responses)",
-            f"""VAR _n = [NPS responses]
-VAR _promoters = CALCULATE ( [NPS responses], KEEPFILTERS ( {_RESP}[nps_points] > 0 ) )
-VAR _detractors = CALCULATE ( [NPS responses], KEEPFILTERS ( {_RESP}[nps_points] < 0 ) )
-VAR _pP = DIVIDE ( _promoters, _n )
-VAR _pD = DIVIDE ( _detractors, _n )
-RETURN
-    IF ( _n >= {min_n}, 1.96 * 100 * SQRT ( ( _pP + _pD - ( _pP - _pD ) ^ 2 ) / _n ) )""",
-            "95% margin of error of NPS (responses): 1.96 * 100 * sqrt((pP + pD - (pP - pD)^2) / n), pP and pD "
-            f"the promoter and detractor shares of the n responses in the filter. Blank below {min_n}.",
-            "0.0",
-            "Survey",
-            ((_RESP, "survey_type"), (_RESP, "nps_points")),
-        ),
-        Measure(
-            "Churn rate",
-            f"VAR _churners =\n    {_per_version(f'SUM ( {_PERF}[churners] )', '    ')}\n"
-            f"VAR _accounts =\n    {_per_version(f'SUM ( {_PERF}[accounts] )', '    ')}\n"
-            "RETURN\n    DIVIDE ( _churners, _accounts )",
-            "Observed six-month churn rate: account-snapshots that churned within six months / all "
-            "account-snapshots, from mart_model_performance; per risk decile when deciles are in the filter."
-            + _VERSION_SCOPE,
-            "0.0%",
-            "Churn",
-            ((_PERF, "model_version"), (_PERF, "is_champion"), (_PERF, "churners"), (_PERF, "accounts")),
-        ),
-        Measure(
-            "Top-decile lift",
-            _per_version(f"MAX ( {_PERF}[top_decile_lift] )"),
-            "Churn rate of the tenth of accounts the model ranks most at risk / churn rate of the rest (the "
-            "field's reference is about 3)." + _VERSION_SCOPE,
-            "0.00",
-            "Churn",
-            ((_PERF, "model_version"), (_PERF, "is_champion"), (_PERF, "top_decile_lift")),
-        ),
-        Measure(
-            "Predicted churn rate",
-            """VAR _month = MAX ( mart_churn_scores[snapshot_month] )
-RETURN
-    CALCULATE ( AVERAGE ( mart_churn_scores[churn_probability] ), mart_churn_scores[snapshot_month] = _month )""",
-            "Mean calibrated probability of churning within six months, over the accounts scored in the latest "
-            "snapshot month in the filter (from mart_churn_scores).",
-            "0.0%",
-            "Churn",
-            (("mart_churn_scores", "snapshot_month"), ("mart_churn_scores", "churn_probability")),
-        ),
-        Measure(
-            "Margin at risk",
-            "SUM ( mart_account_360[margin_at_risk_eur] )",
-            "Sum over the accounts in the filter of churn probability x customer lifetime value, euros: the "
-            "lifetime gross profit expected to be lost to churn (mart_account_360.margin_at_risk_eur).",
-            "#,0",
-            "Value",
-            (("mart_account_360", "margin_at_risk_eur"),),
-        ),
-        Measure(
-            "Revenue TTM",
-            "SUM ( mart_account_360[revenue_ttm_eur] )",
-            "Net invoiced revenue of the trailing twelve months up to the reporting month, euros, summed over the "
-            "accounts in the filter (mart_account_360.revenue_ttm_eur).",
-            "#,0",
-            "Value",
-            (("mart_account_360", "revenue_ttm_eur"),),
-        ),
-    ]
-
-
-def measures_for(tables: list[PublishedTable], rules: BusinessRules | None = None) -> list[Measure]:
-    """The headline measures whose tables are published; a missing column of a published table is an error."""
+def measures_for(manifest: dict, tables: list[PublishedTable], rules: BusinessRules | None = None) -> list[Measure]:
+    """The declared measures whose tables are published; a missing column of a published table is an error."""
     by_name = {t.name: t for t in tables}
     kept = []
-    for measure in headline_measures(rules):
+    for measure in declared_measures(manifest, rules):
         if any(table not in by_name for table, _ in measure.reads):
             continue
         for table, column in measure.reads:
             if by_name[table].column(column) is None:
-                raise ValueError(f"measure {measure.name!r} reads {table}.{column}, which the contract does not have")
+                raise ValueError(
+                    f"measure {measure.name!r} ({measure.model}.yml) reads {table}.{column}, which the contract "
+                    "does not have"
+                )
         kept.append(measure)
     return kept
 
@@ -717,7 +518,7 @@ def write_pbip(
     if not tables:
         raise ValueError(f"{manifest_path}: no published marts (models in {PUBLISHED_FOLDER} named dim_/fct_/mart_)")
     relationships = derive_relationships(manifest, tables)
-    measures = measures_for(tables, rules)
+    measures = measures_for(manifest, tables, rules)
 
     out_dir = Path(out_dir)
     model_dir = out_dir / f"{project_name}.SemanticModel"

@@ -12,10 +12,22 @@ release stays current.
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import duckdb
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+
+    from pipeline.publish.tables import PublishedTable
+    from pipeline.quality.report import QualityReport
+    from pipeline.quality.settings import QualityThresholds
 
 AUDIT_SCHEMA = "audit"
 DBT_RESULTS_DDL = """
@@ -31,10 +43,6 @@ create table if not exists audit.dbt_test_results (
 )
 """
 PASSING = {"pass", "warn", "skipped"}
-
-
-class PublishBlocked(RuntimeError):
-    """A blocking check failed: nothing was published."""
 
 
 def test_results(run_results: dict, manifest: dict) -> pd.DataFrame:
@@ -142,3 +150,86 @@ def validate_scores(frame: pd.DataFrame) -> list[str]:
             for row in cases.drop_duplicates(subset=["column", "check"]).itertuples()
         ]
     return []
+
+
+# The blocking checks, in the order they are reported, with what each promises.
+BLOCKING_CHECKS = {
+    "dbt_tests_passed": "The newest dbt test result of every published mart passed",
+    "churn_scores_valid": "pandera: the published churn scores are probabilities, deciles and bands, "
+    "one per account and month",
+    "great_expectations": "Great Expectations suites (keys, types, ranges, accepted values, row-count change, "
+    "freshness) on every published table",
+    "no_personal_data": "No published column looks like personal data (emails, names, notes, comments)",
+}
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    passed: bool
+    # What failed, by check: failing tests, pandera problems, personal-data columns (empty when passed).
+    problems: list[str] = field(default_factory=list)
+    summary: str | None = None  # Markdown, for the checks that have a report
+    data_docs: Path | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseGate:
+    """Every blocking check on what would be published, evaluated before anything is written."""
+
+    tables: list[PublishedTable]
+    checks: dict[str, CheckOutcome]
+    data_as_of: datetime.date
+    # The suites, to run again on PostgreSQL after publishing.
+    suites: dict[str, gx.ExpectationSuite]
+    quality: QualityReport
+
+    @property
+    def failed(self) -> list[str]:
+        return [name for name, outcome in self.checks.items() if not outcome.passed]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+    def blocked_message(self, current_release_id: str | None) -> str:
+        return (
+            f"Not published: blocking checks failed: {', '.join(self.failed)}. "
+            f"The current release ({current_release_id or 'none'}) stays."
+        )
+
+
+def evaluate_release(
+    conn: duckdb.DuckDBPyConnection,
+    published: list[str],
+    manifest_path: Path | str,
+    previous_rows: dict[str, int] | None,
+    thresholds: QualityThresholds | None = None,
+    data_docs_dir: Path | None = None,
+    run_name: str | None = None,
+) -> ReleaseGate:
+    """The gate on the published models named in ``published`` (the catalog's): the newest dbt test
+    results, pandera on the churn scores, the Great Expectations suites (row-count change against
+    ``previous_rows``, the previous release's) and the personal-data scan."""
+    from pipeline import quality
+    from pipeline.publish.tables import personal_data_columns, published_tables
+    from pipeline.quality import inputs as quality_inputs
+
+    tables = published_tables(conn, published)
+    names = [t.name for t in tables]
+    failing_tests = failing_dbt_tests(conn, names)
+    scores = conn.sql("select * from marts.mart_churn_scores").df() if "mart_churn_scores" in names else None
+    frames = quality_inputs.read_frames(conn, names)
+    as_of = quality_inputs.reporting_date(conn)
+    suites = quality.build_suites(manifest_path, previous_rows, as_of, thresholds)
+    report = quality.validate_frames(
+        {n: f for n, f in frames.items() if n in suites}, suites, data_docs_dir, run_name=run_name
+    )
+    score_problems = validate_scores(scores) if scores is not None else ["mart_churn_scores is missing"]
+    personal = personal_data_columns(tables)
+    checks = {
+        "dbt_tests_passed": CheckOutcome(not failing_tests, failing_tests),
+        "churn_scores_valid": CheckOutcome(not score_problems, score_problems),
+        "great_expectations": CheckOutcome(report.success, summary=report.summary(), data_docs=report.data_docs_index),
+        "no_personal_data": CheckOutcome(not personal, personal),
+    }
+    return ReleaseGate(tables=tables, checks=checks, data_as_of=as_of, suites=suites, quality=report)
