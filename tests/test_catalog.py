@@ -20,8 +20,8 @@ def test_publishing_the_quality_suites_power_bi_and_the_release_see_the_same_tab
     manifest = catalog.load_manifest(MANIFEST)
     names = catalog.published_names(manifest)
     assert len(names) >= 15 and {"dim_account", "fct_account_month", "mart_account_360"} <= set(names)
-    assert [t.name for t in tmdl.published_tables(manifest)] == names
-    assert sorted(quality_manifest.published_tables(manifest)) == names
+    assert [t.name for t in tmdl.model_tables(manifest)] == names
+    assert sorted(quality_manifest.table_specs(manifest)) == names
     assert sorted(key.path[-1] for key in bi_release.asset_deps[BI_RELEASE_KEY]) == names
 
 

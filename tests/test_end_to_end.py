@@ -21,12 +21,12 @@ from assets.warehouse import DBT_ASSETS
 from pipeline.config import Settings
 from pipeline.contract import CONTRACTS
 from pipeline.dbt import DBT_PROJECT_DIR
-from pipeline.powerbi.tmdl_parse import column_reference, load_definition
 from pipeline.publish.parquet import current_release
 from pipeline.resources import BiLayerResource, resources_from
 from tests.companies import RecordedRun, copy_company, recorded_runs, run_job
 from tests.dbt_cli import run_dbt
 from tests.postgres_server import ThrowawayCluster
+from tests.tmdl_parse import column_reference, load_definition
 
 pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning")
 DBT_MODELS = DBT_PROJECT_DIR / "models"

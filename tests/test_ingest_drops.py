@@ -7,7 +7,7 @@ import os
 import pytest
 
 from pipeline.contract import CONTRACTS
-from pipeline.ingest.loader import ensure_all_tables
+from pipeline.ingest.loader import ensure_tables
 from pipeline.ingest.readers import UnreadableFileError
 from tests.conftest import ACCOUNT_HEADER, account_row
 
@@ -100,7 +100,8 @@ def test_a_source_without_files_yields_empty_tables_with_the_right_columns(landi
         "response_date",
         "nps",
     ]
-    ensure_all_tables(landing.conn)  # idempotent
+    for contract in CONTRACTS:
+        ensure_tables(landing.conn, contract)  # idempotent
 
 
 def test_raw_rows_reconcile_with_the_ledger_through_replacements_and_failures(landing):

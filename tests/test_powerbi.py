@@ -1,7 +1,7 @@
 """The Power BI Project generated from the dbt manifest, read back and checked against the manifest.
 
 dbt parses the project into a temporary target; the project is generated from that manifest, every .tmdl
-file is parsed back (pipeline/powerbi/tmdl_parse.py, strict about indentation and structure) and
+file is parsed back (tests/tmdl_parse.py, strict about indentation and structure) and
 ``check_project`` compares what Power BI would load with what dbt's contracts declare: every published
 table and column with its type, the relationships of the dbt tests and nothing else, the date table, the
 measures and the JSON files that make the folder open in Desktop. The expected types and the relationship
@@ -25,10 +25,10 @@ import yaml
 from pipeline.dbt import DBT_PROJECT_DIR
 from pipeline.powerbi import published_schema_from_manifest, tmdl, write_pbip
 from pipeline.powerbi.measures import MeasureDeclarationError, declared_measures
-from pipeline.powerbi.tmdl import PublishedColumn, PublishedTable, derive_relationships, tmdl_type
-from pipeline.powerbi.tmdl_parse import TmdlError, column_reference, load_definition, parse_tmdl
+from pipeline.powerbi.tmdl import ModelColumn, ModelTable, derive_relationships, tmdl_type
 from pipeline.rules import BusinessRules
 from tests.dbt_cli import run_dbt
+from tests.tmdl_parse import TmdlError, column_reference, load_definition, parse_tmdl
 
 NAME = "AccountIntelligence"
 MEASURES_TABLE = "_Measures"
@@ -362,8 +362,8 @@ def test_relationships_keep_the_first_of_two_paths_active(project):
 
 
 def test_a_diamond_of_relationships_gets_one_inactive_edge_and_order_decides_which():
-    def table(name: str, *columns: str) -> PublishedTable:
-        return PublishedTable(name, "", tuple(PublishedColumn(c, "integer", "") for c in columns))
+    def table(name: str, *columns: str) -> ModelTable:
+        return ModelTable(name, "", tuple(ModelColumn(c, "integer", "") for c in columns))
 
     tables = [table("dim_a", "a_key", "b_key"), table("dim_b", "b_key"), table("fct_x", "a_key", "b_key")]
 
@@ -451,7 +451,7 @@ def test_a_malformed_measure_declaration_names_the_model_and_the_measure():
 
 
 def test_a_measure_reading_a_column_the_contract_lacks_is_an_error():
-    table = PublishedTable("mart_x", "", (PublishedColumn("a", "bigint", ""),))
+    table = ModelTable("mart_x", "", (ModelColumn("a", "bigint", ""),))
     manifest = _manifest_with([{"name": "Sum b", "description": "d", "dax": "SUM ( mart_x[b] )"}])
     with pytest.raises(ValueError, match=r"Sum b.*mart_x\.b"):
         tmdl.measures_for(manifest, [table])

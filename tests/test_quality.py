@@ -30,7 +30,7 @@ from pipeline.dbt import DBT_PROJECT_DIR
 from pipeline.quality import DataQualityError, build_suites, validate_frames, validate_postgres
 from pipeline.quality.expectations import contract_type_list
 from pipeline.quality.inputs import existing_tables, postgres_row_counts, read_frames, reporting_date
-from pipeline.quality.manifest import published_tables
+from pipeline.quality.manifest import table_specs
 from pipeline.quality.settings import QualityThresholds, default_data_docs_dir
 from tests.postgres_server import ThrowawayCluster
 
@@ -57,7 +57,7 @@ def warehouse(scheduled_month, tmp_path_factory) -> dict:
     _, errors = parse.communicate(timeout=600)
     assert parse.returncode == 0, errors
     manifest = home / "dbt" / "target" / "manifest.json"
-    published = list(published_tables(load_manifest(manifest)))
+    published = list(table_specs(load_manifest(manifest)))
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         tables = existing_tables(conn, published)
         frames = read_frames(conn, tables)
@@ -293,7 +293,7 @@ def test_a_missing_column_is_reported_once_per_check_not_as_gx_errors(warehouse,
 
 def test_freshness_of_a_timestamp_column(warehouse):
     manifest = warehouse["manifest"]
-    spec = published_tables(load_manifest(manifest))["mart_driver_analysis"]
+    spec = table_specs(load_manifest(manifest))["mart_driver_analysis"]
     row = {column: None for column in spec.columns}
     row |= {"scope_type": "overall", "scope": "all", "outcome": "recommendation", "driver": "quality", "summary": "x"}
     frame = pd.DataFrame([row]).assign(computed_at=pd.Timestamp("2026-11-02 08:15:00"))
@@ -355,7 +355,7 @@ def test_data_docs_keep_the_latest_runs(warehouse, suites, tmp_path):
 def postgres(warehouse):
     cluster = ThrowawayCluster()
     server = cluster.start()  # raises (the test fails) when PostgreSQL cannot start
-    specs = published_tables(load_manifest(warehouse["manifest"]))
+    specs = table_specs(load_manifest(warehouse["manifest"]))
     frames = warehouse["frames"]
     try:
         with psycopg.connect(server.url, autocommit=True) as conn:

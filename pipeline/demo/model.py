@@ -161,19 +161,6 @@ class SixMonthChurnProbability:
         return self.table[row, lower] * (1.0 - upper_weight) + self.table[row, lower + 1] * upper_weight
 
 
-def monte_carlo_six_month_probability(
-    rng: np.random.Generator, static_logit: float, state: float, paths: int = 200_000
-) -> float:
-    """The same probability by brute force: used by the tests to check the recursion."""
-    shock_scale = np.sqrt(1.0 - RISK_PERSISTENCE**2)
-    r = np.full(paths, state)
-    survival = np.ones(paths)
-    for _ in range(HORIZON_MONTHS):
-        survival *= 1.0 - monthly_hazard(np.full(paths, static_logit), r)
-        r = RISK_PERSISTENCE * r + shock_scale * rng.standard_normal(paths)
-    return float(1.0 - survival.mean())
-
-
 # --- survey answers ---------------------------------------------------------------------------------
 
 

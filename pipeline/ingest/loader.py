@@ -137,11 +137,6 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection, contract: EntityContract) -> 
     conn.execute(f"create table if not exists {raw_table(contract)} ({ddl})")
 
 
-def ensure_all_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    for contract in CONTRACTS:
-        ensure_tables(conn, contract)
-
-
 def _ledger(conn: duckdb.DuckDBPyConnection, contract: EntityContract) -> dict[str, tuple]:
     rows = conn.execute(
         """

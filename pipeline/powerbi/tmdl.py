@@ -73,19 +73,19 @@ _DECIMAL = re.compile(r"^(?:decimal|numeric)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$
 
 
 @dataclass(frozen=True)
-class PublishedColumn:
+class ModelColumn:
     name: str
     data_type: str  # as dbt's contract declares it, e.g. "decimal(18, 2)"
     description: str
 
 
 @dataclass(frozen=True)
-class PublishedTable:
+class ModelTable:
     name: str
     description: str
-    columns: tuple[PublishedColumn, ...]
+    columns: tuple[ModelColumn, ...]
 
-    def column(self, name: str) -> PublishedColumn | None:
+    def column(self, name: str) -> ModelColumn | None:
         return next((c for c in self.columns if c.name == name), None)
 
 
@@ -124,7 +124,7 @@ def _clean(text: str | None) -> str:
     return "\n".join(lines)
 
 
-def published_tables(manifest: dict) -> list[PublishedTable]:
+def model_tables(manifest: dict) -> list[ModelTable]:
     """The published marts with their contract columns, by name; a published model must declare its types."""
     tables = []
     for node in published_models(manifest):
@@ -136,10 +136,10 @@ def published_tables(manifest: dict) -> list[PublishedTable]:
             if not column.get("data_type"):
                 raise ValueError(f"published column {name}.{column['name']} has no data_type in its dbt contract")
             tmdl_type(column["data_type"])  # fail here, naming the column, on a type Power BI cannot take
-            columns.append(PublishedColumn(column["name"], column["data_type"], _clean(column.get("description"))))
+            columns.append(ModelColumn(column["name"], column["data_type"], _clean(column.get("description"))))
         if not columns:
             raise ValueError(f"published model {name} declares no columns")
-        tables.append(PublishedTable(name, _clean(node.get("description")), tuple(columns)))
+        tables.append(ModelTable(name, _clean(node.get("description")), tuple(columns)))
     return sorted(tables, key=lambda t: t.name)
 
 
@@ -151,7 +151,7 @@ def published_schema_from_manifest(manifest_path: Path) -> dict[str, dict[str, s
     """
     return {
         table.name: {column.name: column.data_type for column in table.columns}
-        for table in published_tables(load_manifest(manifest_path))
+        for table in model_tables(load_manifest(manifest_path))
     }
 
 
@@ -194,7 +194,7 @@ def _reachable(edges: Mapping[str, set[str]], start: str) -> set[str]:
     return seen
 
 
-def derive_relationships(manifest: dict, tables: list[PublishedTable]) -> list[Relationship]:
+def derive_relationships(manifest: dict, tables: list[ModelTable]) -> list[Relationship]:
     """Many-to-one relationships from the dbt relationships tests between published tables.
 
     Order: by the from-table's name, then by its contract column order (the yml author's order, so a
@@ -243,7 +243,7 @@ def derive_relationships(manifest: dict, tables: list[PublishedTable]) -> list[R
 # --- measures (declared in the models' yml: pipeline/powerbi/measures.py) -----------------------------
 
 
-def measures_for(manifest: dict, tables: list[PublishedTable], rules: BusinessRules | None = None) -> list[Measure]:
+def measures_for(manifest: dict, tables: list[ModelTable], rules: BusinessRules | None = None) -> list[Measure]:
     """The declared measures whose tables are published; a missing column of a published table is an error."""
     by_name = {t.name: t for t in tables}
     kept = []
@@ -290,7 +290,7 @@ def _m_text(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def _partition_m(table: PublishedTable, is_date_table: bool) -> str:
+def _partition_m(table: ModelTable, is_date_table: bool) -> str:
     names = ",\n".join(f"        {_m_text(c.name)}" for c in table.columns)
     types = ",\n".join(f"        {{{_m_text(c.name)}, {tmdl_type(c.data_type)[1]}}}" for c in table.columns)
     steps = [
@@ -320,7 +320,7 @@ def _partition_m(table: PublishedTable, is_date_table: bool) -> str:
     return "\n".join(steps)
 
 
-def _date_key_column(table: PublishedTable) -> str:
+def _date_key_column(table: ModelTable) -> str:
     dated = [c.name for c in table.columns if tmdl_type(c.data_type)[1] == "type date"]
     if not dated:
         raise ValueError(f"date table {table.name} has no column of dbt type date")
@@ -330,14 +330,14 @@ def _date_key_column(table: PublishedTable) -> str:
 _NO_SUMMARY = re.compile(r"(_key|_id|_year|_quarter|_month|decile|rank|_no)$|^calendar_")
 
 
-def _summarize_by(column: PublishedColumn, is_key: bool) -> str:
+def _summarize_by(column: ModelColumn, is_key: bool) -> str:
     data_type = tmdl_type(column.data_type)[0]
     if is_key or _NO_SUMMARY.search(column.name) or data_type not in ("int64", "decimal"):
         return "none"
     return "sum"
 
 
-def table_tmdl(table: PublishedTable, relationships: list[Relationship], is_date_table: bool) -> str:
+def table_tmdl(table: ModelTable, relationships: list[Relationship], is_date_table: bool) -> str:
     key_columns = {r.from_column for r in relationships if r.from_table == table.name} | {
         r.to_column for r in relationships if r.to_table == table.name
     }
@@ -514,7 +514,7 @@ def write_pbip(
     The report is the BI developer's: an existing ``report.json`` is never overwritten.
     """
     manifest = load_manifest(manifest_path)
-    tables = published_tables(manifest)
+    tables = model_tables(manifest)
     if not tables:
         raise ValueError(f"{manifest_path}: no published marts (models in {PUBLISHED_FOLDER} named dim_/fct_/mart_)")
     relationships = derive_relationships(manifest, tables)

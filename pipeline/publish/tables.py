@@ -24,10 +24,6 @@ PERSONAL_DATA_PATTERN = re.compile(
 NOT_PERSONAL = {"account_owner_key"}
 
 
-class PersonalDataError(RuntimeError):
-    """A table about to be published has a column that looks like personal data."""
-
-
 @dataclass(frozen=True)
 class PublishedTable:
     name: str
@@ -96,11 +92,3 @@ def personal_data_columns(tables: list[PublishedTable]) -> list[str]:
         for c, _ in t.columns
         if c not in NOT_PERSONAL and PERSONAL_DATA_PATTERN.search(c.lower())
     ]
-
-
-def assert_no_personal_data(tables: list[PublishedTable]) -> None:
-    found = personal_data_columns(tables)
-    if found:
-        raise PersonalDataError(
-            "Refusing to publish columns that look like personal data (DESIGN.md): " + ", ".join(found)
-        )

@@ -40,7 +40,7 @@ class TableSpec:
     rules: tuple[ColumnRule, ...] = field(default_factory=tuple)
 
 
-def published_tables(manifest: dict) -> dict[str, TableSpec]:
+def table_specs(manifest: dict) -> dict[str, TableSpec]:
     """Table name -> its spec, for every published model, sorted by name."""
     project = (manifest.get("metadata") or {}).get("project_name")
     models = {uid: node for uid, node in manifest.get("nodes", {}).items() if is_published(node, project)}

@@ -25,7 +25,7 @@ from great_expectations.expectations.metadata_types import FailureSeverity
 
 from pipeline.catalog import load_manifest
 from pipeline.quality.expectations import ExpectColumnValuesToHaveContractType, contract_type_list
-from pipeline.quality.manifest import ColumnRule, TableSpec, published_tables
+from pipeline.quality.manifest import ColumnRule, TableSpec, table_specs
 from pipeline.quality.settings import QualityThresholds
 
 
@@ -43,7 +43,7 @@ def build_suites(
     column. The suites are not bound to any GX context.
     """
     thresholds = thresholds or QualityThresholds()
-    specs = published_tables(load_manifest(manifest_path))
+    specs = table_specs(load_manifest(manifest_path))
     return {
         name: suite_for(spec, (previous_row_counts or {}).get(name), freshness_reference, thresholds)
         for name, spec in specs.items()
