@@ -14,7 +14,6 @@ import decimal
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -26,7 +25,7 @@ import pytest
 
 from pipeline.catalog import load_manifest
 from pipeline.config import Settings
-from pipeline.dbt import DBT_PROJECT_DIR
+from pipeline.dbt import DBT_COMMAND, DBT_PROJECT_DIR
 from pipeline.quality import DataQualityError, build_suites, validate_frames, validate_postgres
 from pipeline.quality.expectations import contract_type_list
 from pipeline.quality.inputs import existing_tables, postgres_row_counts, read_frames, reporting_date
@@ -66,8 +65,7 @@ def warehouse(scheduled_month, tmp_path_factory) -> dict:
 
 
 def _start_dbt_parse(work: Path) -> subprocess.Popen:
-    dbt = Path(sys.executable).parent / "dbt"
-    command = [str(dbt), "parse", "--profiles-dir", ".", "--target-path", str(work / "target")]
+    command = [str(DBT_COMMAND), "parse", "--profiles-dir", ".", "--target-path", str(work / "target")]
     return subprocess.Popen(
         [*command, "--log-path", str(work / "logs")],
         cwd=DBT_PROJECT_DIR,
