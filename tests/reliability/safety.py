@@ -112,6 +112,20 @@ class StageRun:
     log: str
 
 
+def _wait_for_group_to_exit(pgid: int, timeout: float = 60) -> None:
+    """Wait until every process of the killed group is gone: the leader's exit says nothing of its
+    children (dbt), and a process killed in the middle of a write releases its file locks only when it
+    has exited, which a busy disk can delay."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"processes of the killed group {pgid} were still running {timeout:.0f} s after SIGKILL")
+
+
 def run_stages(home: Path, *stages: str, kill_after: float | None = None, timeout: float = 900) -> StageRun:
     """``python -m pipeline.runner <stages>`` on ``home``; with ``kill_after``, SIGKILL the whole process
     group (the Dagster process and dbt under it) that many seconds after the stage started working."""
@@ -143,4 +157,6 @@ def run_stages(home: Path, *stages: str, kill_after: float | None = None, timeou
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         raise
+    if killed:
+        _wait_for_group_to_exit(process.pid)
     return StageRun(process.returncode, killed, time.monotonic() - started, log_path.read_text())
