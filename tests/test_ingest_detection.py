@@ -104,7 +104,45 @@ def test_column_names_match_case_insensitively_and_extra_columns_are_kept(landin
     header = [c.upper() for c in ACCOUNT_HEADER] + ["Segment Code"]
     landing.write_csv("crm/accounts_20250131.csv", [header, [*account_row(), "S1"]])
     landing.ingest("crm", "accounts")
-    assert landing.rows('select account_id, "segment code" from raw.crm__accounts') == [("A001", "S1")]
+    assert landing.rows("select account_id, segment_code from raw.crm__accounts") == [("A001", "S1")]
+
+
+def test_headers_match_with_spaces_for_underscores_stray_whitespace_and_a_byte_order_mark(landing):
+    """`Account Name`, ` Account ID `, a no-break space and Excel's BOM all name the contract's columns."""
+    spelled = {"account_id": "\ufeff Account ID ", "account_name": "Account Name", "created_date": "Created\u00a0Date"}
+    header = [spelled.get(c, c.replace("_", " ").title()) for c in ACCOUNT_HEADER]
+    landing.write_csv("crm/accounts_20250131.csv", [header, account_row()], encoding="utf-8")
+    result = landing.ingest("crm", "accounts")
+    assert result.rows_loaded == 1
+    assert landing.rows("select account_id, account_name, created_date from raw.crm__accounts") == [
+        ("A001", "Mäkinen Metalli Oy", dt.date(2020, 1, 15))
+    ]
+
+
+def test_two_header_columns_that_read_as_the_same_contract_column_are_refused_naming_both(landing):
+    from pipeline.ingest.readers import UnreadableFileError
+
+    header = [*ACCOUNT_HEADER, "Account Name"]
+    landing.write_csv("crm/accounts_20250131.csv", [header, [*account_row(), "Toinen nimi"]])
+    with pytest.raises(UnreadableFileError, match="'account_name' and 'Account Name' both read as account_name"):
+        landing.ingest("crm", "accounts")
+
+
+@pytest.mark.parametrize("line", ["sep=;", "SEP=;", '"sep=;"'])
+def test_excels_separator_line_names_the_delimiter_and_is_not_a_row(landing, line):
+    """Excel writes `sep=;` as the first line (and reads the file right with it): the delimiter is the
+    one it names, the header is the next line, and row numbers still count from the first row under it."""
+    rows = [ACCOUNT_HEADER, account_row("A001"), [*account_row("A002"), "one field too many"], account_row("A003")]
+    landing.write_bytes(
+        "crm/accounts_20250131.csv",
+        (line + "\r\n" + "\r\n".join(";".join(r) for r in rows) + "\r\n").encode("utf-8"),
+    )
+    result = landing.ingest("crm", "accounts", max_quarantine_share=1.0)
+    detected = result.loaded[0].detected
+    assert detected["delimiter"] == ";" and detected["excel_separator_line"] is True
+    assert result.rows_read == 3 and result.rows_loaded == 2
+    assert landing.rows("select account_id from raw.crm__accounts order by 1") == [("A001",), ("A003",)]
+    assert [q[:2] for q in landing.quarantine()] == [("crm/accounts_20250131.csv", 2)]
 
 
 def test_parquet_and_xlsx_drops_load(landing, tmp_path):

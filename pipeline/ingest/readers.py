@@ -74,15 +74,37 @@ class ReadFile:
 
 
 def normalise_column_name(name: object, position: int) -> str:
+    """The header as the contract spells its columns: no byte-order mark, no surrounding whitespace, lower
+    case, and a run of spaces (no-break spaces too) inside the name as one underscore: ``Account Name``
+    reads as ``account_name``."""
     text = str(name).replace("\ufeff", "").strip().lower() if name is not None else ""
-    return text or f"column_{position + 1}"
+    return re.sub(r"\s+", "_", text) or f"column_{position + 1}"
 
 
-def _unique_names(file: str, names: list[str]) -> list[str]:
+def _unique_names(file: str, names: list[str], originals: list[object] | None = None) -> list[str]:
+    """``names``, refused when two header cells read as the same column (naming both as written)."""
     duplicated = [name for name, count in Counter(names).items() if count > 1]
     if duplicated:
-        raise UnreadableFileError(file, f"column(s) {', '.join(duplicated)} appear more than once in the header")
+        spelled = originals if originals is not None else names
+        clashes = "; ".join(
+            " and ".join(repr(str(o)) for o, n in zip(spelled, names, strict=True) if n == name)
+            + f" both read as {name}"
+            for name in duplicated
+        )
+        raise UnreadableFileError(file, f"two header columns are the same column: {clashes}")
     return names
+
+
+# Excel's first line naming the delimiter (`sep=;`), which Excel writes and reads: not a header.
+_EXCEL_SEPARATOR_LINE = re.compile(r'^"?sep=(.)"?\s*$', re.IGNORECASE)
+
+
+def excel_separator(sample: str) -> tuple[str | None, str]:
+    """(the delimiter an Excel ``sep=`` first line names, the sample without that line); (None, sample)
+    when the first line is not one."""
+    first, _, rest = sample.partition("\n")
+    match = _EXCEL_SEPARATOR_LINE.match(first.rstrip("\r"))
+    return (match.group(1), rest) if match else (None, sample)
 
 
 # --- encoding ---------------------------------------------------------------------------------------
@@ -243,12 +265,18 @@ def _read_csv_as(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Pa
         sample = _sample_text(readable)
         if not sample.strip():
             raise UnreadableFileError(file.relative_path, "the file has no header row")
+        named_delimiter, sample = excel_separator(sample)
+        skip = 0 if named_delimiter is None else 1
+        if not sample.strip():
+            raise UnreadableFileError(file.relative_path, "the file has no header row")
         try:
-            delimiter = detect_delimiter(sample)
+            delimiter = named_delimiter or detect_delimiter(sample)
         except ValueError as error:
             raise UnreadableFileError(file.relative_path, f"not a delimited table: {error}") from error
         header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, quotechar='"'))
-        names = _unique_names(file.relative_path, [normalise_column_name(n, i) for i, n in enumerate(header)])
+        names = _unique_names(
+            file.relative_path, [normalise_column_name(n, i) for i, n in enumerate(header)], list(header)
+        )
         table = f"_stage_{uuid.uuid4().hex[:12]}"
         rejects_scan, rejects_table = f"{table}_rejects_scan", f"{table}_rejects"
         # A column named rowid (Oracle and SQLite exports have one) would hide DuckDB's rowid, which
@@ -263,16 +291,17 @@ def _read_csv_as(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Pa
                     ?, columns = {columns_sql}, header = true, auto_detect = false,
                     delim = ?, quote = '"', escape = '"', strict_mode = true,
                     store_rejects = true, rejects_scan = '{rejects_scan}', rejects_table = '{rejects_table}',
-                    max_line_size = 16777216
+                    max_line_size = 16777216, skip = ?
                 )
                 """,
-                [str(readable), delimiter],
+                [str(readable), delimiter, skip],
             )
         except duckdb.Error as error:
             raise UnreadableFileError(file.relative_path, f"the CSV parser gave up: {error}") from error
         # The parser may report several errors for one line (one per missing column): one reject each.
         rejects = [
-            StructuralReject(row_number=line - 1, problem=problem, raw_line=raw_line.strip("\r\n"))
+            # DuckDB counts the file's lines: the header (and a `sep=` line) are not rows.
+            StructuralReject(row_number=line - 1 - skip, problem=problem, raw_line=raw_line.strip("\r\n"))
             for line, problem, raw_line in conn.execute(
                 f"""
                 select line, first(error_type || ': ' || error_message order by column_idx), first(csv_line)
@@ -291,7 +320,8 @@ def _read_csv_as(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Pa
         columns={n: "VARCHAR" for n in names},
         rows_parsed=rows_parsed,
         rejects=rejects,
-        detected={"format": "csv", "encoding": encoding, "delimiter": delimiter},
+        detected={"format": "csv", "encoding": encoding, "delimiter": delimiter}
+        | ({"excel_separator_line": True} if skip else {}),
         cleanup=[f"drop view if exists {table}", f"drop table if exists {table}_parsed"],
     )
 
@@ -361,7 +391,9 @@ def read_parquet(conn: duckdb.DuckDBPyConnection, file: LandingFile) -> ReadFile
     except duckdb.Error as error:
         raise UnreadableFileError(file.relative_path, f"not a readable Parquet file: {error}") from error
     original = [row[0] for row in described]
-    names = _unique_names(file.relative_path, [normalise_column_name(n, i) for i, n in enumerate(original)])
+    names = _unique_names(
+        file.relative_path, [normalise_column_name(n, i) for i, n in enumerate(original)], list(original)
+    )
     table = f"_stage_{uuid.uuid4().hex[:12]}"
     select = ", ".join(f'"{_sql_ident(o)}" as "{_sql_ident(n)}"' for o, n in zip(original, names, strict=True))
     # A view, not a copy: Parquet is typed and numbered already, so validation reads the file directly.
@@ -452,7 +484,7 @@ def read_xlsx(conn: duckdb.DuckDBPyConnection, file: LandingFile, required_colum
         if not required_columns <= set(header):
             other_sheets.append(sheet_name)
             continue
-        _unique_names(f"{file.relative_path} sheet {sheet_name}", header)
+        _unique_names(f"{file.relative_path} sheet {sheet_name}", header, list(rows[header_at]))
         if names is not None and header != names:
             raise UnreadableFileError(
                 file.relative_path, f"sheet {sheet_name} has other columns than the first data sheet"

@@ -454,17 +454,18 @@ CASES: list[Case] = [
         "crm/accounts",
         Drop(ACCOUNTS, csv_bytes([[*ACCOUNT_HEADER, "Segment Code"], [*account_row("A1"), "S1"]]), rows=1),
         outcome="loaded",
-        values=(('select account_id, "segment code" from raw.crm__accounts', [("A1", "S1")]),),
+        values=(("select account_id, segment_code from raw.crm__accounts", [("A1", "S1")]),),
     ),
-    # A CRM upgrade renamed "account_id" to "Account ID": names are matched case-insensitively but not
-    # guessed, so the file fails and the message lists what the file has.
+    # A CRM upgrade renamed "account_id" to "Customer ID": names are matched regardless of case, spaces for
+    # underscores and stray whitespace ("Account ID" would do), but not guessed, so the file fails and the
+    # message lists what the file has.
     case(
         "a renamed required column",
         "crm/accounts",
-        Drop(ACCOUNTS, csv_bytes([["Account ID", *ACCOUNT_HEADER[1:]], account_row("A1")])),
+        Drop(ACCOUNTS, csv_bytes([["Customer ID", *ACCOUNT_HEADER[1:]], account_row("A1")])),
         outcome="fails",
         error=UnreadableFileError,
-        message=r"required column\(s\) missing: account_id \(the file has: account id, account_name",
+        message=r"required column\(s\) missing: account_id \(the file has: customer_id, account_name",
     ),
     # An optional column under another name is an extra column: nothing is lost, it is kept as text.
     case(
@@ -952,7 +953,7 @@ CASES: list[Case] = [
         Drop(ACTIVITIES, csv_bytes([[*ACTIVITY_HEADER, "Activity_ID"], [*activity("ACT1"), "ACT1"]])),
         outcome="fails",
         error=UnreadableFileError,
-        message=r"column\(s\) activity_id appear more than once in the header",
+        message=r"two header columns are the same column: 'activity_id' and 'Activity_ID' both read as activity_id",
     ),
 ]
 
