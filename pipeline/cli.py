@@ -124,12 +124,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     keys = account_months.get_partition_keys()
     steps = [[*dg, "--job", "refresh_and_train", "--partition-range", f"{keys[0]}...{keys[-1]}"]]
+    logs = settings.home / "logs"
     for index, command in enumerate(steps):
-        print("Running:", " ".join(["dg", *command[1:]]), flush=True)
-        completed = subprocess.run(command, env=env, check=False)
-        if completed.returncode != 0:
-            print("The run failed: see the log above, or `make ui` for the run's details.", file=sys.stderr)
-            return completed.returncode
+        job = command[command.index("--job") + 1]
+        log = logs / f"demo-{job}.log"
+        print(f"Running: {' '.join(['dg', *command[1:]])}\n  (Dagster's and dbt's output: {log})", flush=True)
+        returncode, seconds = run_logged(command, env, log)
+        if returncode != 0:
+            print(failure_tail(log), file=sys.stderr)
+            print(f"The run failed: the whole log is {log}; `make ui` shows the run's details.", file=sys.stderr)
+            return returncode
+        print(f"  {job} finished in {seconds:.0f} s", flush=True)
         if index == 0:
             try:
                 month = newest_snapshot_month(settings)
@@ -139,6 +144,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
             steps.append([*dg, "--job", "score_month", "--partition", month])
     print_summary(settings, env["DAGSTER_HOME"])
     return 0
+
+
+def run_logged(command: list[str], env: dict[str, str], log: Path) -> tuple[int, float]:
+    """Run ``command`` with its output in ``log`` (replaced): the demo prints what it found, not the
+    thousand lines of a run's events and dbt's per-test lines. Returns (exit code, seconds)."""
+    import time
+
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with open(log, "wb") as out:
+        # Unbuffered, so that an error lands in the log after the lines that led to it.
+        completed = subprocess.run(
+            command, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=out, stderr=subprocess.STDOUT, check=False
+        )
+    return completed.returncode, time.monotonic() - started
+
+
+def failure_tail(log: Path, lines: int = 40) -> str:
+    """The end of a failed run's log without Dagster's DEBUG events: where the error is."""
+    kept = [line for line in log.read_text(errors="replace").splitlines() if " - DEBUG - " not in line]
+    return "\n".join(kept[-lines:])
 
 
 def newest_snapshot_month(settings: Settings) -> str:

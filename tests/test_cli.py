@@ -32,3 +32,28 @@ def test_generate_refuses_sizes_outside_the_supported_range(tmp_path: Path):
     result = _pipeline("generate", "--accounts", "10", "--out", str(tmp_path / "landing"), env={})
     assert result.returncode != 0
     assert "200" in result.stderr
+
+
+def test_the_demo_keeps_a_runs_output_in_its_log_and_shows_the_error_when_it_fails(tmp_path):
+    import sys
+
+    from pipeline.cli import failure_tail, run_logged
+
+    log = tmp_path / "logs" / "demo-job.log"
+    script = (
+        "import sys\n"
+        "for i in range(500): print(f'2026-12-02 - dagster - DEBUG - job - step {i}')\n"
+        "print('dbt: 184 of 184 PASS')\n"
+        "sys.stderr.write('ValueError: the data does not reach 2026-11\\n')\n"
+        "sys.exit(3)\n"
+    )
+    returncode, seconds = run_logged([sys.executable, "-c", script], {}, log)
+    assert returncode == 3 and seconds >= 0
+    text = log.read_text()
+    assert text.count(" - DEBUG - ") == 500 and "ValueError" in text  # stdout and stderr, whole
+    tail = failure_tail(log)
+    assert "DEBUG" not in tail
+    assert tail.splitlines() == ["dbt: 184 of 184 PASS", "ValueError: the data does not reach 2026-11"]
+    # A second run replaces the log.
+    assert run_logged([sys.executable, "-c", "print('ok')"], {}, log)[0] == 0
+    assert log.read_text() == "ok\n"
