@@ -45,7 +45,9 @@ CURRENT_LINK = "current"
 MANIFEST = "_manifest.json"
 COMPLETE = "_COMPLETE"
 # How a table is written; part of its content fingerprint, so changing it rewrites every file once.
-PARQUET_OPTIONS = "format parquet, compression zstd, row_group_size 122880"
+# Snappy: Parquet's default codec, which every reader takes; Microsoft does not document which codecs Power
+# Query's Parquet connector reads, and a BI refresh that cannot decode a file fails on the analyst's PC.
+PARQUET_OPTIONS = "format parquet, compression snappy, row_group_size 122880"
 
 
 @dataclass(frozen=True)
