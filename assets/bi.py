@@ -146,7 +146,8 @@ def powerbi_project(bi: BiLayerResource, rules: BusinessRulesResource) -> dg.Mat
     project = write_pbip(
         dbt_project.manifest_path,
         bi_dir / "powerbi",
-        parquet_folder=str((bi_dir / "current").resolve()),
+        # The `current` link, not the release it points to today: a refresh follows the next release.
+        parquet_folder=str(bi_dir.resolve() / "current"),
         rules=rules.rules(),
     )
     tables = sorted(p.stem for p in project.parent.glob("*.SemanticModel/definition/tables/*.tmdl"))

@@ -218,6 +218,9 @@ def test_the_run_publishes_a_complete_release_of_every_mart_and_a_power_bi_proje
     definition = next((bi_dir / "powerbi").glob("*.SemanticModel")) / "definition"
     model = load_definition(definition)
     assert set(model.tables) - {"_Measures"} == marts
+    # The folder parameter names the `current` link, which moves with each release, not today's release.
+    expressions = (definition / "expressions.tmdl").read_text()
+    assert f'expression ParquetFolder = "{bi_dir.resolve() / "current"}"' in expressions, expressions
     for table, entry in release.manifest["tables"].items():
         published = [c["name"] for c in entry["columns"] if c["name"] not in ("published_run_id", "published_at")]
         assert list(model.columns(table)) == published, table

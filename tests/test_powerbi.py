@@ -170,6 +170,32 @@ def check_project(out_dir: Path, manifest_path: Path, name: str = NAME) -> list[
         if (report_dir / by_path).resolve() != model_dir.resolve():
             errors.append(f"definition.pbir byPath {by_path} is not the semantic model folder")
         json.loads((report_dir / "report.json").read_text())
+        # What Microsoft's published schemas require of each file (read from github.com/microsoft/
+        # json-schemas, fabric/): the $schema naming a compatible version, the required keys, no others.
+        for label, document, pattern, required, allowed in (
+            (".pbip", pbip, r"fabric/pbip/pbipProperties/1\.\d+\.\d+/", {"version", "artifacts"}, {"settings"}),
+            (
+                "definition.pbism",
+                pbism,
+                r"fabric/item/semanticModel/definitionProperties/1\.\d+\.\d+/",
+                {"version"},
+                {"settings"},
+            ),
+            (
+                "definition.pbir",
+                pbir,
+                r"fabric/item/report/definitionProperties/2\.\d+\.\d+/",
+                {"version", "datasetReference"},
+                set(),
+            ),
+        ):
+            prefix = r"^https://developer\.microsoft\.com/json-schemas/"
+            if not re.match(prefix + pattern + r"schema\.json$", str(document.get("$schema", ""))):
+                errors.append(f"{label}: $schema {document.get('$schema')!r} is not its published schema")
+            if missing := required - set(document):
+                errors.append(f"{label}: missing {sorted(missing)}")
+            if extra := set(document) - required - allowed - {"$schema"}:
+                errors.append(f"{label}: properties the schema does not allow: {sorted(extra)}")
     except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
         errors.append(f"project JSON: {error!r}")
 
@@ -622,3 +648,26 @@ def test_python_m_pipeline_powerbi_writes_the_project(manifest, tmp_path):
     assert check_project(out, manifest) == []
     model = load_definition(out / f"{NAME}.SemanticModel" / "definition")
     assert model.expressions["ParquetFolder"].expression.startswith('"\\\\fileserver\\bi\\current" meta')
+
+
+@pytest.mark.parametrize(
+    ("file", "change", "expected"),
+    [
+        (f"{NAME}.pbip", lambda d: d.pop("$schema"), ".pbip: $schema None is not its published schema"),
+        (
+            f"{NAME}.SemanticModel/definition.pbism",
+            lambda d: d.update({"$schema": d["$schema"].replace("/1.0.0/", "/2.0.0/")}),
+            "definition.pbism: $schema",
+        ),
+        (f"{NAME}.Report/definition.pbir", lambda d: d.update({"lineage": 1}), "does not allow: ['lineage']"),
+    ],
+)
+def test_a_project_file_that_breaks_its_published_schema_is_detected(
+    project, manifest, tmp_path, file, change, expected
+):
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy)
+    document = json.loads((copy / file).read_text())
+    change(document)
+    (copy / file).write_text(json.dumps(document))
+    assert any(expected in error for error in check_project(copy, manifest)), check_project(copy, manifest)

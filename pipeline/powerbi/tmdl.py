@@ -33,6 +33,12 @@ from pipeline.rules import BusinessRules
 DATE_TABLE = "dim_date"
 MEASURES_TABLE = "_Measures"
 COMPATIBILITY_LEVEL = 1567
+# Microsoft's published JSON schemas of the project files (github.com/microsoft/json-schemas, fabric/);
+# each file must name its schema.
+_SCHEMAS = "https://developer.microsoft.com/json-schemas/fabric"
+PBIP_SCHEMA = f"{_SCHEMAS}/pbip/pbipProperties/1.0.0/schema.json"
+PBISM_SCHEMA = f"{_SCHEMAS}/item/semanticModel/definitionProperties/1.0.0/schema.json"
+PBIR_SCHEMA = f"{_SCHEMAS}/item/report/definitionProperties/2.0.0/schema.json"
 
 # dbt data_type -> (TMDL dataType, Power Query type the partition casts to, formatString or None).
 # decimal/numeric with at most 4 decimals fit Power BI's fixed decimal (Currency.Type); wider ones are doubles.
@@ -546,17 +552,30 @@ def write_pbip(
         if staging.exists():
             shutil.rmtree(staging)
 
-    _write(model_dir / "definition.pbism", _json({"version": "4.0", "settings": {}}))
+    _write(model_dir / "definition.pbism", _json({"$schema": PBISM_SCHEMA, "version": "4.0", "settings": {}}))
     _write(
         report_dir / "definition.pbir",
-        _json({"version": "4.0", "datasetReference": {"byPath": {"path": f"../{project_name}.SemanticModel"}}}),
+        _json(
+            {
+                "$schema": PBIR_SCHEMA,
+                "version": "4.0",
+                "datasetReference": {"byPath": {"path": f"../{project_name}.SemanticModel"}},
+            }
+        ),
     )
     if not (report_dir / "report.json").exists() and not (report_dir / "definition").exists():
         _write(report_dir / "report.json", _json(_blank_report()))
     pbip = out_dir / f"{project_name}.pbip"
     _write(
         pbip,
-        _json({"version": "1.0", "artifacts": [{"report": {"path": f"{project_name}.Report"}}], "settings": {}}),
+        _json(
+            {
+                "$schema": PBIP_SCHEMA,
+                "version": "1.0",
+                "artifacts": [{"report": {"path": f"{project_name}.Report"}}],
+                "settings": {},
+            }
+        ),
     )
     gitignore = out_dir / ".gitignore"
     if not gitignore.exists():
