@@ -11,7 +11,7 @@ MANIFEST := $(DBT_DIR)/target/manifest.json
 DBT_SOURCES := $(shell find $(DBT_DIR)/models $(DBT_DIR)/macros $(DBT_DIR)/tests -type f 2>/dev/null) $(DBT_DIR)/dbt_project.yml
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow ui bench churn-quality lint clean install postgres chromium
+.PHONY: demo test test-slow ui bench churn-quality lint lint-sql clean install postgres chromium
 
 install: $(STAMP) $(MANIFEST)
 
@@ -30,8 +30,7 @@ $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 demo: install
 	$(BIN)/pipeline demo
 
-test: install postgres chromium
-	$(BIN)/ruff check pipeline assets tests benchmarks
+test: install postgres chromium lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # Long trials marked `slow`: the 21 kill trials (tests/reliability/test_kill_*.py) and the like.
@@ -92,8 +91,17 @@ churn-quality: install
 	$(BIN)/python benchmarks/churn_quality.py --out benchmarks/results/churn-quality.json \
 		$(foreach seed,$(QUALITY_SEEDS),$(QUALITY_WORK)/seed$(seed))
 
+# ruff (rules and format), mypy on pipeline/ and assets/ (pyproject.toml), sqlfluff on the dbt project
+# (dbt_project/.sqlfluff); .pre-commit-config.yaml runs the same on commit.
+PYTHON_SOURCES := pipeline assets tests benchmarks
 lint: install
-	$(BIN)/ruff check pipeline assets tests benchmarks
+	$(BIN)/ruff check $(PYTHON_SOURCES)
+	$(BIN)/ruff format --check $(PYTHON_SOURCES)
+	$(BIN)/mypy
+	$(MAKE) --no-print-directory lint-sql
+
+lint-sql: install
+	$(BIN)/sqlfluff lint $(DBT_DIR)/models $(DBT_DIR)/macros $(DBT_DIR)/tests --processes 2
 
 clean:
 	rm -rf $(VENV) data .pytest_cache $(DBT_DIR)/target $(DBT_DIR)/logs

@@ -5,7 +5,12 @@
 {% macro size_band_labels() -%}
     {%- set medium = var('size_band_medium_min_employees') -%}
     {%- set large = var('size_band_large_min_employees') -%}
-    {{ return(['Small (<' ~ medium ~ ')', 'Medium (' ~ medium ~ '-' ~ (large - 1) ~ ')', 'Large (' ~ large ~ '+)', 'Unknown']) }}
+    {{ return([
+        'Small (<' ~ medium ~ ')',
+        'Medium (' ~ medium ~ '-' ~ (large - 1) ~ ')',
+        'Large (' ~ large ~ '+)',
+        'Unknown'
+    ]) }}
 {%- endmacro %}
 
 {% macro size_band(employees) -%}

@@ -8,7 +8,8 @@ accounts as (
 )
 
 {% if is_incremental() %}
-, max_key as (
+-- A leading comma: this CTE exists on incremental runs only, after the one above.
+, max_key as (  -- noqa: LT04
     select coalesce(max(account_key), 0) as max_key from {{ this }}
 )
 
@@ -17,7 +18,7 @@ select
     max_key.max_key + row_number() over (order by accounts.account_id) as account_key
 from accounts
 cross join max_key
-where accounts.account_id not in (select account_id from {{ this }})
+where accounts.account_id not in (select held.account_id from {{ this }} as held)
 {% else %}
 select
     account_id,

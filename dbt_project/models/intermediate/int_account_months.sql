@@ -14,9 +14,9 @@ months as (
 first_facts as (
     select account_id, min(invoice_date) as first_fact_date from {{ ref('stg_finance__invoice_lines') }} group by 1
     union all
-    select account_id, min(activity_date) from {{ ref('stg_crm__activities') }} group by 1
+    select account_id, min(activity_date) as first_fact_date from {{ ref('stg_crm__activities') }} group by 1
     union all
-    select account_id, min(response_date) from {{ ref('stg_survey__responses') }} group by 1
+    select account_id, min(response_date) as first_fact_date from {{ ref('stg_survey__responses') }} group by 1
 ),
 
 data_start as (
@@ -51,4 +51,4 @@ select
     spine_start.account_id,
     months.month_start
 from spine_start
-inner join months on months.month_start >= spine_start.first_month
+inner join months on spine_start.first_month <= months.month_start

@@ -26,7 +26,7 @@ scores as (
 latest_scores as (
     select scores.account_id, scores.churn_probability
     from scores
-    where scores.snapshot_month = (select max(snapshot_month) from scores)
+    where scores.snapshot_month = (select max(all_scores.snapshot_month) from scores as all_scores)
 ),
 
 valued as (
@@ -93,9 +93,9 @@ ranked as (
     select
         account_id,
         gross_profit_eur,
-        row_number() over (order by gross_profit_eur desc, account_id) as gross_profit_rank,
+        row_number() over (order by gross_profit_eur desc, account_id asc) as gross_profit_rank,
         sum(gross_profit_eur) over (
-            order by gross_profit_eur desc, account_id rows between unbounded preceding and current row
+            order by gross_profit_eur desc, account_id asc rows between unbounded preceding and current row
         ) as cumulative_gross_profit_eur,
         sum(gross_profit_eur) over () as total_gross_profit_eur
     from tier_base

@@ -57,7 +57,7 @@ silent as (
     where
         {{ add_months('last_invoiced_month.last_invoice_month', var('silent_churn_months')) }}
             <= period.as_of_month
-        and last_invoiced_month.account_id not in (select account_id from closed)
+        and last_invoiced_month.account_id not in (select closed.account_id from closed)
 ),
 
 churn_events as (

@@ -92,7 +92,7 @@ select
     (select count(*) from contacts) as contacts,
     (select count(*) from activities) as activities,
     (select count(*) from opportunities) as opportunities,
-    (select count(competitor) from opportunities) as opportunities_with_competitor,
+    (select count(opportunities.competitor) from opportunities) as opportunities_with_competitor,
     invoice_counts.invoice_lines,
     coalesce(invoice_counts.invoice_lines_with_cost, 0) as invoice_lines_with_cost,
     invoice_counts.invoice_lines_with_due_date,
@@ -103,10 +103,10 @@ select
     coalesce(response_counts.relationship_responses, 0) as relationship_responses,
     response_counts.responses_considering_answered,
     response_counts.responses_with_preferred_competitor,
-    (select count(distinct response_id) from driver_ratings) as responses_with_driver_ratings,
+    (select count(distinct driver_ratings.response_id) from driver_ratings) as responses_with_driver_ratings,
     -- From the month the facts begin (the first invoice, activity or response), not the oldest account.
-    (select count(distinct month_start) from account_months) as months_of_data,
-    (select min(month_start) from account_months) as first_month,
+    (select count(distinct account_months.month_start) from account_months) as months_of_data,
+    (select min(account_months.month_start) from account_months) as first_month,
     period.as_of_month
 from crm_counts
 cross join invoice_counts

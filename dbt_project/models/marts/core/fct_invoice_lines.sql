@@ -15,7 +15,7 @@ with
 invoice_lines as (
     select * from {{ ref('stg_finance__invoice_lines') }}
     {% if is_incremental() %}
-    where extract_date >= (select coalesce(max(extract_date), cast('1900-01-01' as date)) from {{ this }})
+    where extract_date >= (select coalesce(max(held.extract_date), cast('1900-01-01' as date)) from {{ this }} as held)
     {% endif %}
 ),
 

@@ -296,25 +296,33 @@ actioned as (
                 || case when is_meeting_due then ': book an executive meeting this month.'
                     else ': agree a recovery plan with the decision maker this month.' end
             when 'grow' then
-                'Grow: uses ' || {{ percent_text | replace('__X__', 'share_of_wallet') }} || ' of its estimated potential ('
+                'Grow: uses ' || {{ percent_text | replace('__X__', 'share_of_wallet') }}
+                || ' of its estimated potential ('
                 || {{ euro_text | replace('__X__', 'growth_headroom_eur') }} || ' headroom): '
                 || case when open_pipeline_eur > 0
-                    then 'close the open pipeline (' || {{ euro_text | replace('__X__', 'open_pipeline_eur') }} || ') and propose the next product line.'
+                    then 'close the open pipeline (' || {{ euro_text | replace('__X__', 'open_pipeline_eur') }}
+                        || ') and propose the next product line.'
                     else 'propose the next product line.' end
             when 'maintain' then
-                'Maintain: tier ' || value_tier || ' account with ' || {{ euro_text | replace('__X__', 'gross_margin_ttm_eur') }}
+                'Maintain: tier ' || value_tier || ' account with '
+                || {{ euro_text | replace('__X__', 'gross_margin_ttm_eur') }}
                 || ' gross profit a year, churn risk '
                 || coalesce({{ percent_text | replace('__X__', 'churn_probability') }}, 'not scored')
-                || coalesce(', NPS ' || cast(cast(round(cast(nps_latest as numeric), 0) as integer) as {{ dbt.type_string() }}), '')
+                || coalesce(
+                    ', NPS ' || cast(cast(round(cast(nps_latest as numeric), 0) as integer) as {{ dbt.type_string() }}),
+                    ''
+                )
                 || case when is_meeting_due then ': schedule the next account review this quarter.'
                     else ': keep the regular account reviews and the meeting rhythm.' end
             when 'develop' then
-                'Develop: tier C today with ' || {{ euro_text | replace('__X__', 'growth_headroom_eur') }} || ' headroom (uses '
+                'Develop: tier C today with ' || {{ euro_text | replace('__X__', 'growth_headroom_eur') }}
+                || ' headroom (uses '
                 || {{ percent_text | replace('__X__', 'share_of_wallet') }} || ' of its estimated potential): '
                 || case when decision_makers = 0 then 'find and meet the decision maker, then build an account plan.'
                     else 'qualify the potential with the decision maker and build an account plan.' end
             when 'serve efficiently' then
-                'Serve efficiently: tier C with ' || {{ euro_text | replace('__X__', 'gross_margin_ttm_eur') }} || ' gross profit a year'
+                'Serve efficiently: tier C with ' || {{ euro_text | replace('__X__', 'gross_margin_ttm_eur') }}
+                || ' gross profit a year'
                 || case when customer_profitability_ttm_eur < 0
                     then ' and a loss of ' || {{ euro_text | replace('__X__', '0 - customer_profitability_ttm_eur') }}
                         || ' after cost to serve: review pricing and move service to digital channels.'

@@ -30,7 +30,7 @@ revenue_before_churn as (
     from churn
     inner join account_months
         on churn.account_id = account_months.account_id
-        and account_months.month_start < churn.churn_month
+        and churn.churn_month > account_months.month_start
         and account_months.month_start >= {{ add_months('churn.churn_month', -12) }}
     group by 1
 ),
@@ -50,7 +50,7 @@ lost_deals as (
         churn.account_id,
         opportunities.competitor,
         row_number() over (
-            partition by churn.account_id order by opportunities.close_date desc, opportunities.opportunity_id
+            partition by churn.account_id order by opportunities.close_date desc, opportunities.opportunity_id asc
         ) as recency
     from churn
     inner join opportunities

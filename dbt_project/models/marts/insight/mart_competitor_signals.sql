@@ -92,7 +92,7 @@ named_competitors as (
         ) as preference
     from latest_survey_answers
     where preferred_competitor is not null
-    group by account_id, preferred_competitor
+    group by 1, 2
 ),
 
 survey_voice as (
@@ -199,7 +199,9 @@ assembled as (
 worded as (
     select
         assembled.*,
-        {%- set amounts = ['revenue_ttm_eur_of_those_accounts', 'lost_opportunity_amount_12m_eur', 'revenue_lost_eur'] %}
+        {%- set amounts = [
+            'revenue_ttm_eur_of_those_accounts', 'lost_opportunity_amount_12m_eur', 'revenue_lost_eur'
+        ] %}
         {%- for amount in amounts %}
         'EUR ' || case
             when abs({{ amount }}) < 1000

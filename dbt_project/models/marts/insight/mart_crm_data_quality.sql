@@ -144,6 +144,8 @@ field_shares as (
         '% of accounts: share of wallet, growth headroom and the grow/develop care models are weaker for them'
             as sentence_end
     from shares
+    -- The later branches take the first branch's column names (aliasing.expression off until the end of the CTE).
+    -- noqa: disable=AL03
     union all
     select
         account_owner_key, 2, 'Contact roles', share_with_contact_roles,
@@ -162,13 +164,15 @@ field_shares as (
         'No activity logged in {{ var("crm_activity_days") }} days for ',
         '% of accounts: engagement, relationship strength and the churn-risk reasons are weaker for them'
     from shares
+    -- noqa: enable=AL03
 ),
 
 ranked_fields as (
     select
         field_shares.*,
         row_number() over (
-            partition by account_owner_key order by share_complete, field_order
+            partition by field_shares.account_owner_key
+            order by field_shares.share_complete, field_shares.field_order
         ) as weakness_rank
     from field_shares
 ),

@@ -105,7 +105,7 @@ valued as (
 unheard as (
     select
         valued.*,
-        row_number() over (order by valued.revenue_ttm_eur desc, valued.account_id) as coverage_rank
+        row_number() over (order by valued.revenue_ttm_eur desc, valued.account_id asc) as coverage_rank
     from valued
     where valued.responses_12m = 0
 ),

@@ -60,55 +60,55 @@ rolling as (
         account_months.month_start as snapshot_month,
         account_months.is_active,
         account_months.revenue_eur as revenue_1m,
-        sum(revenue_eur) over (
+        sum(account_months.revenue_eur) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 2 preceding and current row) as revenue_3m,
-        sum(revenue_eur) over (
+        sum(account_months.revenue_eur) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 5 preceding and 3 preceding) as revenue_prior_3m,
-        sum(revenue_eur) over (
+        sum(account_months.revenue_eur) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 11 preceding and current row) as revenue_12m,
-        sum(revenue_eur) over (
+        sum(account_months.revenue_eur) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 23 preceding and 12 preceding) as revenue_prior_12m,
-        sum(gross_margin_eur) over (
+        sum(account_months.gross_margin_eur) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 11 preceding and current row) as gross_margin_12m,
-        sum(late_payments) over (
+        sum(account_months.late_payments) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 11 preceding and current row) as late_payments_12m,
-        sum(invoices_due) over (
+        sum(account_months.invoices_due) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 11 preceding and current row) as invoices_due_12m,
-        sum(late_payments) over (
+        sum(account_months.late_payments) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 2 preceding and current row) as late_payments_3m,
-        sum(invoices_due) over (
+        sum(account_months.invoices_due) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 2 preceding and current row) as invoices_due_3m,
-        sum(activities) over (
+        sum(account_months.activities) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 2 preceding and current row) as activities_3m,
-        sum(activities) over (
+        sum(account_months.activities) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 11 preceding and current row) as activities_12m,
-        sum(meetings) over (
+        sum(account_months.meetings) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 11 preceding and current row) as meetings_12m,
-        sum(meetings) over (
+        sum(account_months.meetings) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 2 preceding and current row) as meetings_3m,
-        sum(respondents) over (
+        sum(account_months.respondents) over (
             partition by account_months.account_id order by account_months.month_start
             rows between 11 preceding and current row) as respondents_12m,
-        max(case when revenue_eur > 0 then account_months.month_start end) over (
+        max(case when account_months.revenue_eur > 0 then account_months.month_start end) over (
             partition by account_months.account_id order by account_months.month_start
             rows between unbounded preceding and current row) as last_invoice_month,
-        max(case when respondents > 0 then account_months.month_start end) over (
+        max(case when account_months.respondents > 0 then account_months.month_start end) over (
             partition by account_months.account_id order by account_months.month_start
             rows between unbounded preceding and current row) as latest_survey_month,
-        max(last_meeting_date_in_month) over (
+        max(account_months.last_meeting_date_in_month) over (
             partition by account_months.account_id order by account_months.month_start
             rows between unbounded preceding and current row) as last_meeting_date,
         count(*) over (

@@ -27,7 +27,7 @@ scored as (
         count(churn_scores.account_id) as accounts_scored,
         max(churn_scores.model_version) as scoring_model
     from newest_scores
-    left join churn_scores on churn_scores.snapshot_month = newest_scores.scored_month
+    left join churn_scores on newest_scores.scored_month = churn_scores.snapshot_month
     group by newest_scores.scored_month
 ),
 
@@ -63,10 +63,14 @@ analyses as (
         case when accounts > 0 then 'available' else 'withheld' end as status,
         case when accounts > 0
             then cast(months_of_data as {{ dbt.type_string() }}) || ' months of data, '
-                || cast(first_month as {{ dbt.type_string() }}) || ' to ' || cast(as_of_month as {{ dbt.type_string() }})
+                || cast(first_month as {{ dbt.type_string() }}) || ' to '
+                || cast(as_of_month as {{ dbt.type_string() }})
             else 'no accounts in the data' end as reason,
         case when accounts = 0 then 'drop crm/accounts exports into the landing zone' end as enable_hint
     from facts
+
+    -- The later branches take the first branch's column names (aliasing.expression off until the end of the CTE).
+    -- noqa: disable=AL03
 
     union all
 
@@ -75,7 +79,8 @@ analyses as (
         'churn model',
         'mart_churn_scores, mart_model_performance, mart_account_360.churn_probability',
         'Snapshot months with final churn labels (3 evaluation + 3 calibration + the churn horizon; 12 with the '
-            || 'default six-month horizon) and at least 30 churners in each of the fit, calibration and evaluation months',
+            || 'default six-month horizon) and at least 30 churners in each of the fit, calibration '
+            || 'and evaluation months',
         case model_status when 'trained' then 'available' when 'kept_champion' then 'degraded' else 'withheld' end,
         coalesce(model_status_reason, 'churn model: no training has run yet'),
         case when model_status = 'not trained' then 'run the refresh_and_train job'
@@ -202,7 +207,8 @@ analyses as (
         case when payments = 0 then 'withheld'
             when invoice_lines_with_due_date = 0 then 'degraded' else 'available' end,
         case when payments = 0 then 'no payments: late payments are unknown and counted as none'
-            when invoice_lines_with_due_date = 0 then 'no due dates: invoices count as due 30 days after the invoice date'
+            when invoice_lines_with_due_date = 0
+                then 'no due dates: invoices count as due 30 days after the invoice date'
             else cast(payments as {{ dbt.type_string() }}) || ' payments' end,
         case when payments = 0 then 'add finance/payments exports'
             when invoice_lines_with_due_date = 0 then 'export due_date with the invoice lines' end
@@ -220,7 +226,8 @@ analyses as (
             when responses < {{ var('min_respondents') }} then 'degraded' else 'available' end,
         case when responses = 0 then 'no survey responses'
             when responses < {{ var('min_respondents') }}
-                then 'only ' || cast(responses as {{ dbt.type_string() }}) || ' responses: NPS figures are withheld below '
+                then 'only ' || cast(responses as {{ dbt.type_string() }})
+                    || ' responses: NPS figures are withheld below '
                     || cast({{ var('min_respondents') }} as {{ dbt.type_string() }})
             else cast(responses as {{ dbt.type_string() }}) || ' responses' end,
         case when responses < {{ var('min_respondents') }} then 'add survey/responses exports' end
@@ -253,7 +260,8 @@ analyses as (
             then 'withheld' else 'available' end,
         case when responses_with_driver_ratings = 0 then 'no driver ratings (driver_* columns) in the responses'
             when relationship_responses < {{ var('min_respondents') }}
-                then 'only ' || cast(relationship_responses as {{ dbt.type_string() }}) || ' relationship-survey responses'
+                then 'only ' || cast(relationship_responses as {{ dbt.type_string() }})
+                    || ' relationship-survey responses'
             else cast(responses_with_driver_ratings as {{ dbt.type_string() }}) || ' responses with driver ratings' end,
         case when responses_with_driver_ratings = 0 then 'export the driver_* ratings with the survey responses'
             when relationship_responses < {{ var('min_respondents') }} then 'add relationship-survey responses' end
@@ -274,7 +282,8 @@ analyses as (
                 then 'no competitor data in the CRM or the survey'
             when responses_considering_answered = 0
                 then 'no considering_alternatives answers: the driver gaps against competitors are withheld'
-            else cast(responses_considering_answered as {{ dbt.type_string() }}) || ' considering_alternatives answers' end,
+            else cast(responses_considering_answered as {{ dbt.type_string() }})
+                || ' considering_alternatives answers' end,
         case when responses_considering_answered = 0
             then 'ask considering_alternatives (0-10) in the relationship survey' end
     from facts
@@ -310,6 +319,7 @@ analyses as (
             else cast(invitations as {{ dbt.type_string() }}) || ' invitations' end,
         case when invitations = 0 and responses = 0 then 'add survey/invitations and survey/responses exports' end
     from facts
+    -- noqa: enable=AL03
 )
 
 select

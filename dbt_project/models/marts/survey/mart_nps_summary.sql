@@ -55,8 +55,8 @@ scoped_responses as (
     inner join accounts on responses.account_id = accounts.account_id
     union all
     select
-        'last_12_months',
-        'Last 12 months',
+        'last_12_months' as period_type,
+        'Last 12 months' as year_quarter,
         responses.response_id,
         responses.account_id,
         responses.nps_score,
@@ -79,7 +79,11 @@ scoped_invitations as (
     from invitations
     inner join accounts on invitations.account_id = accounts.account_id
     union all
-    select 'last_12_months', 'Last 12 months', accounts.segment_key, invitations.invitation_id
+    select
+        'last_12_months' as period_type,
+        'Last 12 months' as year_quarter,
+        accounts.segment_key,
+        invitations.invitation_id
     from invitations
     inner join accounts on invitations.account_id = accounts.account_id
     cross join period
@@ -92,13 +96,14 @@ response_groups as (
     select period_type, year_quarter, segment_key, response_id, account_id, nps_score, response_month
     from scoped_responses
     union all
-    select period_type, year_quarter, 0, response_id, account_id, nps_score, response_month from scoped_responses
+    select period_type, year_quarter, 0 as segment_key, response_id, account_id, nps_score, response_month
+    from scoped_responses
 ),
 
 invitation_groups as (
     select period_type, year_quarter, segment_key, count(*) as invitations from scoped_invitations group by 1, 2, 3
     union all
-    select period_type, year_quarter, 0, count(*) from scoped_invitations group by 1, 2
+    select period_type, year_quarter, 0 as segment_key, count(*) as invitations from scoped_invitations group by 1, 2
 ),
 
 counts as (
@@ -148,8 +153,8 @@ period_ends as (
         period_type,
         year_quarter,
         segment_key,
-        case when period_type = 'quarter' then max(response_month) over (partition by period_type, year_quarter)
-            else null end as quarter_last_response_month
+        case when period_type = 'quarter'
+            then max(response_month) over (partition by period_type, year_quarter) end as quarter_last_response_month
     from response_groups
 ),
 
@@ -200,7 +205,8 @@ select
     cast(coalesce(invitation_groups.invitations, 0) as integer) as invitations,
     cast({{ safe_divide('shares.responses', 'invitation_groups.invitations') }} as decimal(18, 6))
         as response_rate,
-    cast(least({{ safe_divide('revenue_weighted.answering_revenue_ttm_eur', 'customer_revenue.customer_revenue_ttm_eur') }},
+    cast(least(
+        {{ safe_divide('revenue_weighted.answering_revenue_ttm_eur', 'customer_revenue.customer_revenue_ttm_eur') }},
         1.0) as decimal(18, 6)) as revenue_coverage,
     cast(case when shares.responses >= {{ var('min_respondents') }} then adjusted.adjusted_nps end
         as decimal(18, 6)) as adjusted_nps,

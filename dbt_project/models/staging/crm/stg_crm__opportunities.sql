@@ -6,7 +6,7 @@ source as (
 
 newest_snapshot as (
     select * from source
-    where _extract_date = (select max(_extract_date) from source)
+    where _extract_date = (select max(all_drops._extract_date) from source as all_drops)
 ),
 
 deduplicated as (

@@ -10,7 +10,8 @@
 {%- endif %}
 with
 
-responses as (
+-- Unread when the survey export has no driver_<name> column (ratings is then empty): noqa for that render.
+responses as (  -- noqa: ST03
     {{ latest_row(source('survey', 'responses'), ['response_id']) }}
 ),
 
