@@ -114,9 +114,11 @@ def scored_models(
 def monthly_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, rules: BusinessRulesResource
 ) -> Iterator[Any]:
-    first = account_months.get_first_partition_window().start.date()
-    partitions_end = account_months.get_last_partition_window().end.date()
-    window = context.partition_time_window
+    first_window, last_window = account_months.get_first_partition_window(), account_months.get_last_partition_window()
+    if first_window is None or last_window is None:
+        raise dg.Failure(description="the monthly partitions are empty: PIPELINE_FIRST_SNAPSHOT_MONTH is in the future")
+    first, partitions_end = first_window.start.date(), last_window.end.date()
+    window = context.partition_time_window  # a partitioned asset always has its window
     window_start, window_end = window.start.date(), window.end.date()
     with warehouse.connect(read_only=True) as conn:
         data_months = data_month_range(conn)
@@ -205,7 +207,7 @@ def _with_row_count(event: Any, conn: Any, relations: dict[str, str]) -> Any:
     if not isinstance(event, dg.Output | dg.AssetMaterialization):
         return event
     unique_id = event.metadata.get("unique_id")
-    relation = relations.get(unique_id.value) if unique_id is not None else None
+    relation = relations.get(str(unique_id.value)) if unique_id is not None else None
     if relation is None:
         return event
     try:

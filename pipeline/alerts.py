@@ -57,7 +57,7 @@ def alerters_from_env(home: Path, env: dict[str, str] | None = None) -> list[Ale
     unknown = [n for n in names if n not in registry]
     if unknown:
         raise ValueError(f"unknown alerter(s) in PIPELINE_ALERTERS: {', '.join(unknown)}")
-    return [registry[n]() for n in names]
+    return [registry[n]() for n in names]  # type: ignore[misc]  # the registry holds Alerter classes
 
 
 def send(alert: Alert, alerters: list[Alerter]) -> None:

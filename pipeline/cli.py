@@ -84,7 +84,7 @@ def company_shape(args: argparse.Namespace):
         changes["relationship_waves"] = args.relationship_waves
     if args.accounts_missing_from_crm is not None:
         changes["accounts_missing_from_crm"] = args.accounts_missing_from_crm
-    return replace(shape, **changes)
+    return replace(shape, **changes)  # type: ignore[arg-type]  # the fields named in `changes`, each its type
 
 
 def cmd_partitions(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ limited to 1 by dagster.yaml.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -60,7 +61,7 @@ def partition_range_tags(start: str, end: str) -> dict[str, str]:
     return {PARTITION_RANGE_START: start, PARTITION_RANGE_END: end}
 
 
-def refresh_window(partition_keys: list[str], months: int) -> tuple[str, str]:
+def refresh_window(partition_keys: Sequence[str], months: int) -> tuple[str, str]:
     """The newest ``months`` partitions: the open month and the closed months whose rows can still change.
 
     A six-month churn label becomes final up to six months (plus the silent-churn confirmation, six more)
@@ -155,7 +156,7 @@ def full_range_tags(partitions_def: dg.PartitionsDefinition) -> dict[str, str]:
     return partition_range_tags(keys[0], keys[-1])
 
 
-def build_schedules(jobs: dict, account_months: dg.PartitionsDefinition) -> list[dg.ScheduleDefinition]:
+def build_schedules(jobs: dict, account_months: dg.PartitionsDefinition) -> list:
     def refresh_request(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         keys = account_months.get_partition_keys(current_time=context.scheduled_execution_time)
         months = Settings.from_env().refresh_months

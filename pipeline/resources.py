@@ -35,7 +35,7 @@ class WarehouseDbtCliResource(DbtCliResource):
     refresh. Both hooks are dagster-dbt internals (pinned in constraints.txt); every job run in ``make test``
     goes through them, so an upgrade that changes them fails there, not in production."""
 
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # dagster-dbt's hook; args unused
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]  # dagster-dbt's hook; args unused
         return None  # dagster-dbt then runs without an adapter, as it does for Fusion
 
     @cached_property

@@ -98,7 +98,7 @@ def connect(
     lock_timeout_seconds: float = 3600,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse; writers hold the writer lock for the connection's whole life."""
-    config: dict[str, object] = {"memory_limit": memory_limit}
+    config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}
     if threads:
         config["threads"] = threads
     if read_only:

@@ -26,7 +26,7 @@ class DriftReport:
 
     @property
     def worst(self) -> tuple[str, float]:
-        name = max(self.psi, key=self.psi.get)
+        name = max(self.psi, key=lambda feature: self.psi[feature])
         return name, self.psi[name]
 
     def over(self, threshold: float) -> dict[str, float]:

@@ -225,7 +225,7 @@ class LogOddsAverage(ClassifierMixin, BaseEstimator):
         self.members = members
 
     def fit(self, X, y):
-        self.members_ = [(name, clone(member).fit(X, y)) for name, member in self.members]
+        self.members_ = [(name, clone(member).fit(X, y)) for name, member in self.members or []]
         self.classes_ = self.members_[0][1].classes_
         return self
 

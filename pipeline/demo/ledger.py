@@ -88,7 +88,7 @@ class DefectLedger:
             self.records.append((source, entity, file, int(row_number), key, column, problem))
 
     def table(self) -> pa.Table:
-        columns = list(zip(*self.records, strict=True)) if self.records else [[]] * 7
+        columns: list = list(zip(*self.records, strict=True)) if self.records else [[]] * 7
         names = ["source", "entity", "file", "row_number", "key", "column", "problem"]
         types = [pa.string(), pa.string(), pa.string(), pa.int64(), pa.string(), pa.string(), pa.string()]
         return pa.table({n: pa.array(list(c), type=t) for n, c, t in zip(names, columns, types, strict=True)})
@@ -125,7 +125,7 @@ class CorrectionLedger:
             "corrected_file",
             "corrected_value",
         ]
-        columns = list(zip(*self.records, strict=True)) if self.records else [[]] * len(names)
+        columns: list = list(zip(*self.records, strict=True)) if self.records else [[]] * len(names)
         return pa.table({n: pa.array(list(c), type=pa.string()) for n, c in zip(names, columns, strict=True)})
 
 

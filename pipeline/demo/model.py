@@ -168,7 +168,7 @@ def draw_ratings(rng: np.random.Generator, account_experience: np.ndarray, state
     """Driver ratings 0..10 [respondent, driver]; account_experience is [respondent, driver]."""
     n = state.shape[0]
     means = np.array([DRIVERS[d][3] for d in DRIVER_NAMES])
-    halo = RATING_HALO_SD * rng.standard_normal(n)
+    halo = RATING_HALO_SD * np.asarray(rng.standard_normal(n))
     latent = (
         means[None, :]
         + account_experience

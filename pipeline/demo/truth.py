@@ -120,7 +120,7 @@ def write_truth(
                     np.where(
                         accounts.churn_kind == CLOSED,
                         "closed",
-                        np.where(accounts.churn_kind == SILENT, "silent", None),
+                        np.where(accounts.churn_kind == SILENT, "silent", None),  # type: ignore[call-overload]
                     ),
                     pa.string(),
                 ),

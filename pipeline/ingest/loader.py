@@ -90,7 +90,7 @@ class FileOutcome:
     rows_read: int
     rows_loaded: int
     rows_quarantined: int
-    detected: dict[str, str]
+    detected: dict[str, str | bool]
     quarantine: pa.Table | None = None
 
     @property
@@ -327,11 +327,11 @@ def ingest_entity(
     for file in drops:
         previous = ledger.get(file.relative_path)
         loaded_before = previous is not None and previous[3] == "loaded"
-        if loaded_before and (previous[1], previous[2]) == file.stat_signature():
+        if previous is not None and loaded_before and (previous[1], previous[2]) == file.stat_signature():
             result.files_unchanged += 1
             continue
         sha256 = file.sha256()
-        if loaded_before and previous[0] == sha256:
+        if previous is not None and loaded_before and previous[0] == sha256:
             result.files_unchanged += 1
             continue
         pending.append((file, sha256, "replaced" if loaded_before else "new"))

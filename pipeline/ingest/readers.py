@@ -65,7 +65,7 @@ class ReadFile:
     columns: dict[str, str]  # lower-cased name -> DuckDB type of the staged column
     rows_parsed: int
     rejects: list[StructuralReject] = field(default_factory=list)
-    detected: dict[str, str] = field(default_factory=dict)
+    detected: dict[str, str | bool] = field(default_factory=dict)
     cleanup: list[str] = field(default_factory=list)  # statements that drop the staged objects
 
     @property
@@ -185,7 +185,7 @@ def detect_encoding(path: Path, *, sample_only: bool = False, name: str | None =
 # invalid UTF-8, so DuckDB rejects their line as a malformed row instead of the whole file failing with
 # a bare UnicodeDecodeError, or the line loading with a replacement character.
 _UNDECODABLE = "ingest_mark_undecodable"
-codecs.register_error(_UNDECODABLE, lambda error: ("\udcff", error.end))
+codecs.register_error(_UNDECODABLE, lambda error: ("\udcff", error.end))  # type: ignore[attr-defined]  # a decode error
 
 
 def transcode_to_utf8(path: Path, encoding: str, target: Path) -> None:

@@ -148,7 +148,7 @@ def _number(col: ColumnPlan) -> str:
 def raw_value_expression(col: ColumnPlan) -> str:
     """The value as the file had it: blank text counts as empty. Typed columns (Parquet) stay typed:
     turning millions of values into text only to report the few failures would dominate the cost."""
-    if col.physical_type.upper() == "VARCHAR":
+    if (col.physical_type or "").upper() == "VARCHAR":
         return f"nullif(trim({quote(col.name)}), '')"
     return quote(col.name)
 
@@ -160,12 +160,12 @@ def _raw_is_typed(col: ColumnPlan) -> bool:
         and col.logical == "text"
         and col.case is None
         and not col.default
-        and col.physical_type.upper() == "VARCHAR"
+        and (col.physical_type or "").upper() == "VARCHAR"
     )
 
 
 def _parses_numbers(col: ColumnPlan) -> bool:
-    return col.present and col.logical in ("integer", "money") and col.physical_type.upper() == "VARCHAR"
+    return col.present and col.logical in ("integer", "money") and (col.physical_type or "").upper() == "VARCHAR"
 
 
 def number_text_expression(col: ColumnPlan, decimal: str) -> str:
@@ -190,7 +190,7 @@ def typed_expression(col: ColumnPlan) -> str:
     if not col.present:
         return f"cast({literal(col.default) if col.default else 'null'} as {col.sql_type})"
     raw = _raw(col)
-    is_text = col.physical_type.upper() == "VARCHAR"
+    is_text = (col.physical_type or "").upper() == "VARCHAR"
     logical = col.logical
     if logical in ("text", "enum"):
         text = raw if is_text else f"nullif(trim(cast({raw} as varchar)), '')"
@@ -200,7 +200,7 @@ def typed_expression(col: ColumnPlan) -> str:
             text = f"upper({text})"
         return f"coalesce({text}, {literal(col.default)})" if col.default else text
     if logical in ("date", "month"):
-        if col.physical_type.upper() == "TIMESTAMP WITH TIME ZONE":
+        if (col.physical_type or "").upper() == "TIMESTAMP WITH TIME ZONE":
             # An instant: its date is the Helsinki date (DESIGN.md), not the server's time zone's.
             return f"cast(timezone({literal(LOCAL_TIME_ZONE)}, {raw}) as date)"
         if not is_text:
@@ -274,11 +274,11 @@ def check_predicate(check: pa.Check, value: str) -> tuple[str, str]:
         bound = stats.get("min_value", stats.get("max_value"))
         return f"{value} {comparisons[name]} {literal(bound)}", f"must be {comparisons[name]} {bound}"
     if name == "valid_business_id":
-        return _business_id_predicate(value), check.error
+        return _business_id_predicate(value), check.error or name
     if name == "not_after_extract_date":
-        return f"{value} <= {literal(stats['extract_date'])}", check.error
+        return f"{value} <= {literal(stats['extract_date'])}", check.error or name
     if name == "first_day_of_month":
-        return f"day({value}) = 1", check.error
+        return f"day({value}) = 1", check.error or name
     raise NotImplementedError(f"check {name!r} has no SQL translation: add one to pipeline.ingest.validation")
 
 
@@ -308,7 +308,13 @@ def failures(plan: FilePlan) -> list[Failure]:
             predicate, words = check_predicate(check, typed)
             # coalesce: a predicate that cannot be evaluated on a value does not pass it.
             found.append(
-                Failure(col.name, check.name, words, f"{typed} is not null and not coalesce({predicate}, false)", value)
+                Failure(
+                    col.name,
+                    check.name or "check",
+                    words,
+                    f"{typed} is not null and not coalesce({predicate}, false)",
+                    value,
+                )
             )
     return found
 

@@ -322,7 +322,9 @@ def _fill_effects(row: dict, effects: pd.DataFrame | None, driver: str, config: 
     for side, name in (("low", "penalty"), ("high", "reward")):
         shown = effects is not None and row[f"{side}_ratings"] >= config.min_group
         for suffix in ("", "_ci_low", "_ci_high"):
-            row[f"{name}{suffix}"] = float(effects.loc[driver, f"{name}{suffix}"]) if shown else np.nan
+            row[f"{name}{suffix}"] = (
+                float(effects.loc[driver, f"{name}{suffix}"]) if shown and effects is not None else np.nan
+            )
     row["asymmetry_index"] = (
         asymmetry_index(row["penalty"], row["reward"])
         if not (pd.isna(row["penalty"]) or pd.isna(row["reward"]))

@@ -197,7 +197,7 @@ def _publish_locked(
 def _reuse_unchanged(previous: Release | None, name: str, fingerprint: str, target: Path) -> dict | None:
     """Link the current release's file for ``name`` to ``target`` if it holds this content; its entry."""
     entry = previous.manifest["tables"].get(name) if previous else None
-    if not entry or entry.get("content") != fingerprint:
+    if previous is None or not entry or entry.get("content") != fingerprint:
         return None
     source = previous.path / entry["file"]
     # A file changed or damaged since it was published is written again, not passed on.

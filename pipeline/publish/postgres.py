@@ -113,7 +113,7 @@ def publish_postgres(
                         sql.Identifier(schema), sql.Identifier(name), sql.Identifier(staging)
                     )
                 )
-            database = pg.execute("select current_database()").fetchone()[0]
+            (database,) = pg.execute("select current_database()").fetchone() or ("",)
             pg.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(retired)))
             if pg.execute("select 1 from pg_namespace where nspname = %s", [schema]).fetchone():
                 pg.execute(
@@ -191,8 +191,7 @@ def _load_table(
         for block in iter(lambda: source.read(1 << 20), b""):
             copy.write(block)
     path.unlink()
-    return int(
-        pg.execute(
-            sql.SQL("select count(*) from {}.{}").format(sql.Identifier(staging), sql.Identifier(name))
-        ).fetchone()[0]
-    )
+    (rows,) = pg.execute(
+        sql.SQL("select count(*) from {}.{}").format(sql.Identifier(staging), sql.Identifier(name))
+    ).fetchone() or (0,)
+    return int(rows)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import math
 from pathlib import Path
+from typing import Any
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -130,7 +131,8 @@ def freshness_parameter(column: str) -> str:
 
 def _rule_expectation(rule: ColumnRule) -> gxe.Expectation:
     meta = {"check": rule.check, "source": rule.source}
-    common = {
+    # Any: keyword arguments of every expectation class alike.
+    common: dict[str, Any] = {
         "catch_exceptions": True,
         "severity": FailureSeverity.CRITICAL if rule.severity == "error" else FailureSeverity.WARNING,
         "meta": meta,
