@@ -120,6 +120,7 @@ def write_truth(
                     np.where(
                         accounts.churn_kind == CLOSED,
                         "closed",
+                        # numpy's stubs have no overload with None as a choice; the result is an object array.
                         np.where(accounts.churn_kind == SILENT, "silent", None),  # type: ignore[call-overload]
                     ),
                     pa.string(),
