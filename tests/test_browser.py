@@ -72,18 +72,34 @@ def _screenshot(page: Page, folder: Path, name: str) -> Path:
 def _launch_backfill_from_the_asset_graph(page: Page, base_url: str, months: list[str]) -> str:
     """The user's path: asset graph of the ml group, select the node, Materialize selected, pick the
     partition range, Launch backfill. Returns the backfill id the UI reports."""
-    # The community sign-up dialog a first visit to a local UI shows: dismissed as a user does, with Skip.
+    # The community sign-up dialog a first visit to a local UI shows is Dagster's onboarding, not ours: it
+    # is marked as dismissed before the page loads (the key Dagster's CommunityNux stores on Skip), and a
+    # handler still skips it should a later Dagster change the key.
+    page.add_init_script("window.localStorage.setItem('communityNux', '\"1\"')")
     page.add_locator_handler(
         page.get_by_text("Join the Dagster community"),
         lambda: page.get_by_role("button", name="Skip").click(),
     )
     page.goto(f"{base_url}/locations/account_intelligence/asset-groups/ml/lineage")
     page.get_by_text("churn_scores", exact=True).click()
-    page.get_by_role("button", name=re.compile("Materialize selected")).click()
 
     # (The time-range menu below is a popover dialog too: keep to the launch dialog.)
     dialog = page.get_by_role("dialog").filter(has_text="Launch runs to materialize ml / churn_scores")
-    expect(dialog).to_be_visible(timeout=UI_STEP_TIMEOUT_MS)
+    materialize = page.get_by_role("button", name=re.compile("Materialize selected"))
+    # The click first loads the asset's partitions (a spinner in the button), then opens the dialog. On a
+    # loaded machine that can take long enough for the click to be lost: once the spinner has gone and no
+    # dialog has opened, click again, as a user would.
+    for attempt in range(3):
+        materialize.click()
+        try:
+            expect(dialog).to_be_visible(timeout=UI_STEP_TIMEOUT_MS)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
+        expect(materialize.get_by_role("progressbar")).to_have_count(0, timeout=UI_STEP_TIMEOUT_MS)
+        if dialog.is_visible():
+            break
     # The dialog may show only the last 90 days of partitions: offer all of them.
     dialog.get_by_role("button", name=re.compile(r"Last \d+ days|This month|Last month|All time")).click()
     page.get_by_role("menuitem", name="All time").click()
