@@ -10,6 +10,7 @@ import dagster as dg
 from pipeline.contract import CONTRACTS, EntityContract
 from pipeline.ingest.landing import LandingFileNameError
 from pipeline.ingest.loader import QuarantineThresholdExceeded, ingest_entity, reconcile
+from pipeline.ingest.mapping import MappingError
 from pipeline.ingest.readers import UnreadableFileError
 from pipeline.ingest.report import files_markdown, preview_markdown
 from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, LandingZoneResource, WarehouseResource
@@ -27,7 +28,8 @@ def build_ingest_asset(contract: EntityContract) -> dg.AssetsDefinition:
         kinds={"duckdb"},
         pool=WAREHOUSE_POOL,
         description=f"{contract.description} Landing folder `{contract.source}/`, {contract.kind} drops "
-        f"named `{contract.entity}_<YYYYMMDD>.<csv|parquet|xlsx>`; key {', '.join(contract.key)}.",
+        f"named `{contract.entity}_<YYYYMMDD>.<csv|parquet|xlsx>` or as a source mapping routes them; "
+        f"key {', '.join(contract.key)}.",
         metadata={"landing_folder": contract.source, "drop_kind": contract.kind, "key": ", ".join(contract.key)},
     )
     def _ingest(
@@ -42,8 +44,9 @@ def build_ingest_asset(contract: EntityContract) -> dg.AssetsDefinition:
                     context.run.run_id,
                     max_quarantine_share=landing_zone.max_quarantine_share,
                     tmp_dir=warehouse.scratch_dir,
+                    mappings_dir=Path(landing_zone.mappings_path) if landing_zone.mappings_path else None,
                 )
-            except (UnreadableFileError, QuarantineThresholdExceeded, LandingFileNameError) as error:
+            except (UnreadableFileError, QuarantineThresholdExceeded, LandingFileNameError, MappingError) as error:
                 raise dg.Failure(description=str(error), allow_retries=False) from error
             preview = preview_markdown(conn, contract, context.run.run_id)
         for name in result.not_understood:

@@ -84,15 +84,19 @@ class Settings:
     bi_reader_role: str = "bi_reader"
     # Whether PIPELINE_BI_POSTGRES_URL is set; the URL itself (a secret) is read by Dagster's EnvVar only.
     bi_postgres_enabled: bool = False
+    # Source mappings (pipeline/ingest/mapping.py): PIPELINE_MAPPINGS_DIR, by default <landing>/mappings.
+    mappings_dir: Path = Path("data/landing/mappings")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         home = _path(env, "PIPELINE_HOME", Path("data").resolve())
         threads = env.get("PIPELINE_DUCKDB_THREADS")
+        landing_dir = _path(env, "PIPELINE_LANDING_DIR", home / "landing")
         return cls(
             home=home,
-            landing_dir=_path(env, "PIPELINE_LANDING_DIR", home / "landing"),
+            landing_dir=landing_dir,
+            mappings_dir=_path(env, "PIPELINE_MAPPINGS_DIR", landing_dir / "mappings"),
             warehouse_path=_path(env, "PIPELINE_WAREHOUSE_PATH", home / "warehouse.duckdb"),
             bi_dir=_path(env, "PIPELINE_BI_DIR", home / "bi"),
             models_dir=_path(env, "PIPELINE_MODELS_DIR", home / "models"),

@@ -87,6 +87,8 @@ class LandingZoneResource(dg.ConfigurableResource):
 
     path: str
     max_quarantine_share: float = 0.05
+    # The source mappings' folder (docs/ingest.md); a missing folder means contract-named files only.
+    mappings_path: str | None = None
 
 
 class ModelStoreResource(dg.ConfigurableResource):
@@ -160,7 +162,9 @@ def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             lock_timeout_seconds=settings.lock_timeout_seconds,
         ),
         "landing_zone": LandingZoneResource(
-            path=str(settings.landing_dir), max_quarantine_share=settings.max_quarantine_share
+            path=str(settings.landing_dir),
+            max_quarantine_share=settings.max_quarantine_share,
+            mappings_path=str(settings.mappings_dir),
         ),
         "model_store": ModelStoreResource(
             path=str(settings.models_dir), promotion_margin=settings.churn_promotion_margin, seed=settings.churn_seed

@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,9 +54,13 @@ class Landing:
 
     def ingest(self, source: str, entity: str, **kwargs) -> IngestResult:
         self.runs += 1
+        kwargs.setdefault("mappings_dir", self.landing / "mappings")  # where production looks by default
         return ingest_entity(
             self.conn, contract_for(source, entity), self.landing, f"run-{self.runs}", tmp_dir=self.root, **kwargs
         )
+
+    def write_mapping(self, name: str, text: str) -> Path:
+        return self.write_bytes(f"mappings/{name}", textwrap.dedent(text).encode())
 
     def rows(self, sql: str, params: list | None = None) -> list[tuple]:
         return self.conn.execute(sql, params or []).fetchall()

@@ -9,8 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.ingest.mapping import MappedFile
 
 FILE_NAME = re.compile(
     r"^(?P<entity>[a-z][a-z0-9_]*?)_(?P<date>\d{8})(?:_[^/]*)?\.(?P<format>csv|parquet|xlsx)$", re.IGNORECASE
@@ -26,6 +31,8 @@ class LandingFile:
     entity: str
     extract_date: dt.date
     format: str  # csv | parquet | xlsx
+    # The source mapping that routed a file not named by the contract (or that renames its columns).
+    mapped: MappedFile | None = field(default=None, compare=False)
 
     def stat_signature(self) -> tuple[int, int]:
         stat = self.path.stat()
@@ -41,6 +48,57 @@ class LandingFile:
 
 class LandingFileNameError(ValueError):
     pass
+
+
+# A date inside an export's file name: 20261130, 2026-11-30, 2026_11_30 or 30.11.2026.
+_NAME_DATES = (
+    (re.compile(r"(?<!\d)(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?!\d)"), (1, 2, 3)),
+    (re.compile(r"(?<!\d)(\d{1,2})\.(\d{1,2})\.(\d{4})(?!\d)"), (3, 2, 1)),
+)
+
+
+def extract_date_from_name(name: str) -> dt.date | None:
+    """The first calendar date written in a file name, or None."""
+    for pattern, (year, month, day) in _NAME_DATES:
+        for match in pattern.finditer(name):
+            try:
+                return dt.date(int(match[year]), int(match[month]), int(match[day]))
+            except ValueError:
+                continue
+    return None
+
+
+_FORMATS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
+
+
+def parse_mapped_file(path: Path, landing_dir: Path, mapped: MappedFile) -> LandingFile:
+    """A drop a source mapping routed: its entity from the mapping, its extract date from its name (or mtime)."""
+    relative = path.relative_to(landing_dir)
+    file_format = _FORMATS.get(path.suffix.lower())
+    if file_format is None:
+        raise LandingFileNameError(
+            f"{path}: the mapping {mapped.mapping.name} matches it, but {path.suffix or 'no suffix'} is not "
+            "csv, txt, parquet or xlsx"
+        )
+    if mapped.rule.extract_date == "modified":
+        extract_date = dt.datetime.fromtimestamp(path.stat().st_mtime).date()
+    else:
+        found = extract_date_from_name(path.name)
+        if found is None:
+            raise LandingFileNameError(
+                f"{path}: the mapping {mapped.mapping.name} reads the extract date from the file name, which has "
+                "no date (20261130, 2026-11-30 or 30.11.2026): rename the file, or set extract_date: modified"
+            )
+        extract_date = found
+    return LandingFile(
+        path=path,
+        relative_path=relative.as_posix(),
+        source=relative.parts[0],
+        entity=mapped.rule.entity,
+        extract_date=extract_date,
+        format=file_format,
+        mapped=mapped,
+    )
 
 
 def parse_file_name(path: Path, landing_dir: Path) -> LandingFile | None:
@@ -67,12 +125,17 @@ def parse_file_name(path: Path, landing_dir: Path) -> LandingFile | None:
 
 
 def discover(
-    landing_dir: Path, source: str, entity: str, known_entities: frozenset[str]
+    landing_dir: Path,
+    source: str,
+    entity: str,
+    known_entities: frozenset[str],
+    route: Callable[[str], MappedFile | None] | None = None,
 ) -> tuple[list[LandingFile], list[str]]:
     """Drops of one entity, oldest first (extract date, then name), and names of files not understood.
 
-    Files not understood (misnamed, or an entity the contract does not know) are reported, never
-    silently dropped: a misnamed export is a finding.
+    ``route`` (the source's mappings, pipeline.ingest.mapping.match_file) is asked first for each name: a
+    file it matches is the entity its rule says. Files not understood (misnamed, or an entity the contract
+    does not know) are reported, never silently dropped: a misnamed export is a finding.
     """
     folder = landing_dir / source
     if not folder.is_dir():
@@ -81,6 +144,12 @@ def discover(
     not_understood: list[str] = []
     for path in sorted(folder.iterdir()):
         if not path.is_file():
+            continue
+        still_arriving = path.name.startswith(".") or path.name.lower().endswith(IN_PROGRESS_SUFFIXES)
+        mapped = route(path.name) if route is not None and not still_arriving else None
+        if mapped is not None:
+            if mapped.rule.entity == entity:
+                drops.append(parse_mapped_file(path, landing_dir, mapped))
             continue
         parsed = parse_file_name(path, landing_dir)
         if parsed is None:

@@ -18,6 +18,8 @@ Semantics (DESIGN.md, landing-zone contract):
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import functools
 import json
 import tempfile
 from dataclasses import dataclass, field
@@ -27,9 +29,9 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.contract import CONTRACTS, EntityContract
-from pipeline.ingest import validation
+from pipeline.ingest import mapping, validation
 from pipeline.ingest.landing import LandingFile, discover
-from pipeline.ingest.readers import ReadFile, UnreadableFileError, read_landing_file
+from pipeline.ingest.readers import ReadFile, ReadOptions, UnreadableFileError, read_landing_file
 from pipeline.ingest.validation import quote
 
 # Where each row came from. Which run loaded the file, its hash and when are in meta.ingest_ledger
@@ -60,6 +62,9 @@ create table if not exists meta.ingest_ledger (
     run_id varchar,
     processed_at timestamptz not null
 );
+-- Added with source mappings: which mapping file (and which version of it) read the file; null: none.
+alter table meta.ingest_ledger add column if not exists mapping varchar;
+alter table meta.ingest_ledger add column if not exists mapping_sha256 varchar;
 create schema if not exists quarantine;
 create table if not exists quarantine.rejected_rows (
     run_id varchar,
@@ -160,9 +165,13 @@ def _record_ledger(
     message: str | None = None,
 ) -> None:
     size, mtime = file.stat_signature()
+    mapped = file.mapped.mapping if file.mapped is not None else None
     conn.execute(
         """
-        insert into meta.ingest_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())
+        insert into meta.ingest_ledger (
+            file, source, entity, extract_date, file_sha256, size_bytes, mtime_ns, status, rows_read,
+            rows_loaded, rows_quarantined, detected, message, run_id, processed_at, mapping, mapping_sha256
+        ) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?)
         """,
         [
             file.relative_path,
@@ -179,11 +188,41 @@ def _record_ledger(
             json.dumps(outcome.detected if outcome else {}),
             message,
             run_id,
+            str(mapped.path) if mapped else None,
+            mapped.sha256 if mapped else None,
         ],
     )
 
 
+def _mapping_change_note(
+    conn: duckdb.DuckDBPyConnection, contract: EntityContract, file: LandingFile, run_id: str
+) -> str | None:
+    """A note for the ledger when this file is read by another mapping (or version of one) than the
+    entity's previous load: numbers that change with a mapping must be traceable to it."""
+    previous = conn.execute(
+        """
+        select file, mapping, mapping_sha256 from meta.ingest_ledger
+        where source = ? and entity = ? and status = 'loaded' and run_id <> ?
+        order by processed_at desc limit 1
+        """,
+        [contract.source, contract.entity, run_id],
+    ).fetchall()
+    if not previous:
+        return None
+    previous_file, previous_mapping, previous_sha = previous[0]
+    mapped = file.mapped.mapping if file.mapped is not None else None
+    now_mapping, now_sha = (str(mapped.path), mapped.sha256) if mapped else (None, None)
+    if (previous_mapping, previous_sha) == (now_mapping, now_sha):
+        return None
+    before = f"{previous_mapping} ({previous_sha[:12]})" if previous_mapping else "no mapping"
+    after = f"{now_mapping} ({now_sha[:12]})" if now_mapping else "no mapping"
+    return f"read with {after}; the previous load ({previous_file}) was read with {before}"
+
+
 def _decimal_separator(conn: duckdb.DuckDBPyConnection, read: ReadFile, plan: validation.FilePlan) -> str:
+    declared = read.detected.get("declared_decimal_separator")
+    if isinstance(declared, str):
+        return declared
     numeric_text = [
         c.name for c in plan.columns if c.present and c.logical in ("money", "integer") and c.physical_type == "VARCHAR"
     ]
@@ -196,6 +235,20 @@ def _decimal_separator(conn: duckdb.DuckDBPyConnection, read: ReadFile, plan: va
     return "comma" if read.detected.get("delimiter") == ";" else "point"
 
 
+def _missing_columns_message(missing: tuple[str, ...], read: ReadFile) -> str:
+    """Which required columns are missing, and the file's columns closest to each (a mapping's first lines)."""
+    hints = []
+    for name in missing:
+        close = difflib.get_close_matches(name, list(read.columns), n=3, cutoff=0.5)
+        if close:
+            hints.append(f"{name}: closest {', '.join(close)}")
+    return (
+        f"required column(s) missing: {', '.join(missing)} (the file has: {', '.join(read.columns) or 'no columns'})"
+        + (f"; {'; '.join(hints)}" if hints else "")
+        + "; a source mapping (docs/ingest.md) can rename them"
+    )
+
+
 def _load_file(
     conn: duckdb.DuckDBPyConnection,
     contract: EntityContract,
@@ -205,12 +258,19 @@ def _load_file(
     run_id: str,
     tmp_dir: Path,
 ) -> FileOutcome:
-    required = {
-        name for name, col in contract.schema(file.extract_date).columns.items() if not col.nullable and not col.regex
-    }
-    read = read_landing_file(conn, file, tmp_dir, required)
+    rule = file.mapped.rule if file.mapped is not None else None
+    if rule is not None:
+        required = mapping.required_source_columns(rule, contract, file.extract_date)
+    else:
+        columns = contract.schema(file.extract_date).columns
+        required = {name for name, col in columns.items() if not col.nullable and not col.regex}
+    read = read_landing_file(conn, file, tmp_dir, required, rule.read_options() if rule else ReadOptions())
     checked, failed = f"{read.table}_checked", f"{read.table}_failed"
     try:
+        if file.mapped is not None:
+            read = mapping.apply(conn, read, file.mapped, contract, file.relative_path, file.extract_date)
+            if file.mapped.rule.decimal_separator:
+                read.detected["declared_decimal_separator"] = file.mapped.rule.decimal_separator
         plan = validation.plan_file(contract, file.extract_date, read.columns)
         reserved = [e for e in plan.extras if e in LINEAGE_COLUMNS or e.startswith(validation.WORKING_PREFIXES)]
         if reserved:
@@ -222,11 +282,7 @@ def _load_file(
                 f"({', '.join(LINEAGE_COLUMNS)}, {'*, '.join(validation.WORKING_PREFIXES)}*): rename or remove them",
             )
         if plan.missing_required:
-            raise UnreadableFileError(
-                file.relative_path,
-                f"required column(s) missing: {', '.join(plan.missing_required)} "
-                f"(the file has: {', '.join(read.columns) or 'no columns'})",
-            )
+            raise UnreadableFileError(file.relative_path, _missing_columns_message(plan.missing_required, read))
         decimal = _decimal_separator(conn, read, plan)
         read.detected["decimal_separator"] = decimal
         conn.execute(validation.checked_table_sql(plan, read.table, checked, decimal))
@@ -309,11 +365,14 @@ def ingest_entity(
     *,
     max_quarantine_share: float = 0.05,
     tmp_dir: Path | None = None,
+    mappings_dir: Path | None = None,
 ) -> IngestResult:
     """Load the entity's new and changed drops; see the module docstring for the guarantees."""
     ensure_tables(conn, contract)
     known = frozenset(c.entity for c in CONTRACTS if c.source == contract.source)
-    drops, not_understood = discover(landing_dir, contract.source, contract.entity, known)
+    mappings = mapping.load_mappings(mappings_dir, contract.source)
+    route = functools.partial(mapping.match_file, mappings) if mappings else None
+    drops, not_understood = discover(landing_dir, contract.source, contract.entity, known, route)
     ledger = _ledger(conn, contract)
     result = IngestResult(
         source=contract.source,
@@ -352,7 +411,8 @@ def ingest_entity(
                 conn.execute("rollback")
             else:
                 for (file, sha256, _), outcome in zip(pending, result.loaded, strict=True):
-                    _record_ledger(conn, contract, file, sha256, "loaded", run_id, outcome)
+                    note = _mapping_change_note(conn, contract, file, run_id)
+                    _record_ledger(conn, contract, file, sha256, "loaded", run_id, outcome, note)
                 conn.execute("commit")
         except UnreadableFileError as error:
             conn.execute("rollback")

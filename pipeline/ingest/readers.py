@@ -73,6 +73,15 @@ class ReadFile:
         return self.rows_parsed + len(self.rejects)
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a source system lays out its export, when a mapping says so (pipeline.ingest.mapping)."""
+
+    header_row: int = 1  # the header's line (CSV) or row from the sheet's first non-empty row (XLSX)
+    rows_after_header: int = 0  # rows under the header that are not data (a survey tool's question texts)
+    sheet: str | None = None  # the one XLSX sheet to read; None: every sheet with the required columns
+
+
 def normalise_column_name(name: object, position: int) -> str:
     """The header as the contract spells its columns: no byte-order mark, no surrounding whitespace, lower
     case, and a run of spaces (no-break spaces too) inside the name as one underscore: ``Account Name``
@@ -235,7 +244,9 @@ _BINARY_SIGNATURES = (
 )
 
 
-def read_csv(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Path) -> ReadFile:
+def read_csv(
+    conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Path, options: ReadOptions = ReadOptions()
+) -> ReadFile:
     if file.path.stat().st_size == 0:
         raise UnreadableFileError(file.relative_path, "the file is empty (no header row)")
     with open(file.path, "rb") as handle:
@@ -245,17 +256,21 @@ def read_csv(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Path) 
             raise UnreadableFileError(file.relative_path, f"not CSV text: the file is {what}")
     # UTF-8 judged on a sample saves a pass over big files; DuckDB flags invalid bytes further on,
     # and then the whole file is detected properly and, unless it is UTF-8 after all, read again.
-    read = _read_csv_as(conn, file, tmp_dir, detect_encoding(file.path, sample_only=True, name=file.relative_path))
+    read = _read_csv_as(
+        conn, file, tmp_dir, detect_encoding(file.path, sample_only=True, name=file.relative_path), options
+    )
     if read.detected["encoding"] == "utf-8" and any(r.problem.startswith("INVALID ENCODING") for r in read.rejects):
         encoding = detect_encoding(file.path, name=file.relative_path)
         if encoding != "utf-8":
             for statement in read.cleanup:
                 conn.execute(statement)
-            read = _read_csv_as(conn, file, tmp_dir, encoding)
-    return read
+            read = _read_csv_as(conn, file, tmp_dir, encoding, options)
+    return _drop_rows_after_header(conn, read, options.rows_after_header)
 
 
-def _read_csv_as(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Path, encoding: str) -> ReadFile:
+def _read_csv_as(
+    conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Path, encoding: str, options: ReadOptions
+) -> ReadFile:
     path = file.path
     readable = path
     if encoding not in ("utf-8", "utf-8-sig"):
@@ -267,6 +282,9 @@ def _read_csv_as(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Pa
             raise UnreadableFileError(file.relative_path, "the file has no header row")
         named_delimiter, sample = excel_separator(sample)
         skip = 0 if named_delimiter is None else 1
+        if options.header_row > 1:  # lines above the header (a report title, an export date)
+            sample = "".join(sample.splitlines(keepends=True)[options.header_row - 1 :])
+            skip += options.header_row - 1
         if not sample.strip():
             raise UnreadableFileError(file.relative_path, "the file has no header row")
         try:
@@ -321,7 +339,7 @@ def _read_csv_as(conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Pa
         rows_parsed=rows_parsed,
         rejects=rejects,
         detected={"format": "csv", "encoding": encoding, "delimiter": delimiter}
-        | ({"excel_separator_line": True} if skip else {}),
+        | ({"excel_separator_line": True} if named_delimiter else {}),
         cleanup=[f"drop view if exists {table}", f"drop table if exists {table}_parsed"],
     )
 
@@ -338,6 +356,53 @@ def _refuse_unclosed_quote(file: LandingFile, rejects: list[StructuralReject]) -
                 "it cannot be split into rows (an unescaped quote in a text field, or a file cut inside a "
                 "quoted value)",
             )
+
+
+def _drop_rows_after_header(conn: duckdb.DuckDBPyConnection, read: ReadFile, count: int) -> ReadFile:
+    """Without the ``count`` rows under the header that are not data (a Qualtrics export's question texts
+    and import ids). The data rows keep their row numbers, so a quarantined row still points at its line."""
+    if not count:
+        return read
+    skipped = conn.execute(f"select count(*) from {read.table} where _row_number <= {count}").fetchall()[0][0]
+    view = f"{read.table}_data"
+    conn.execute(f"create temp view {view} as select * from {read.table} where _row_number > {count}")
+    read.detected["rows_after_header_skipped"] = str(count)
+    return ReadFile(
+        table=view,
+        columns=read.columns,
+        rows_parsed=read.rows_parsed - skipped,
+        rejects=[r for r in read.rejects if r.row_number > count],
+        detected=read.detected,
+        cleanup=[f"drop view if exists {view}", *read.cleanup],
+    )
+
+
+def drop_repeated_headers(conn: duckdb.DuckDBPyConnection, read: ReadFile) -> ReadFile:
+    """Without the rows that repeat the header (two exports pasted into one file): never data, so neither
+    loaded nor quarantined; their count is in the ledger's ``detected.repeated_header_rows``.
+
+    Text columns only (CSV, XLSX): a typed Parquet column cannot hold its own name.
+    """
+    named = [n for i, n in enumerate(read.columns) if n != f"column_{i + 1}" and read.columns[n] == "VARCHAR"]
+    if not named or len(named) < len(read.columns):
+        return read
+    # The value read as a header would be (normalise_column_name), equal to the column's name.
+    as_header = "regexp_replace(lower(trim(replace(\"{}\", chr(65279), ''))), '\\s+', '_', 'g')"
+    repeats = " and ".join(f"{as_header.format(_sql_ident(n))} = '{_sql_string(n)}'" for n in named)
+    found = conn.execute(f"select count(*) from {read.table} where {repeats}").fetchall()[0][0]
+    if not found:
+        return read
+    view = f"{read.table}_no_repeated_header"
+    conn.execute(f"create temp view {view} as select * from {read.table} where not coalesce({repeats}, false)")
+    read.detected["repeated_header_rows"] = str(found)
+    return ReadFile(
+        table=view,
+        columns=read.columns,
+        rows_parsed=read.rows_parsed - found,
+        rejects=read.rejects,
+        detected=read.detected,
+        cleanup=[f"drop view if exists {view}", *read.cleanup],
+    )
 
 
 _STAGED_ROWID = "_rowid_column_of_the_file"
@@ -460,8 +525,11 @@ def _column_text(cells: tuple) -> pa.Array:
     return pc.cast(values, pa.string())  # dates (ISO), booleans (true/false), integers
 
 
-def read_xlsx(conn: duckdb.DuckDBPyConnection, file: LandingFile, required_columns: set[str]) -> ReadFile:
-    """Every sheet whose header holds the required columns is data; other sheets (notes, pivots) are not."""
+def read_xlsx(
+    conn: duckdb.DuckDBPyConnection, file: LandingFile, required_columns: set[str], options: ReadOptions = ReadOptions()
+) -> ReadFile:
+    """Every sheet whose header holds the required columns is data; other sheets (notes, pivots) are not.
+    A mapping may name the one sheet to read instead."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -471,13 +539,24 @@ def read_xlsx(conn: duckdb.DuckDBPyConnection, file: LandingFile, required_colum
     batches: list[pa.Table] = []
     names: list[str] | None = None
     data_sheets, other_sheets = [], []
+    if options.sheet is not None and options.sheet not in workbook.sheet_names:
+        raise UnreadableFileError(
+            file.relative_path,
+            f"the mapping reads sheet {options.sheet!r}, which the workbook does not have "
+            f"(sheets: {', '.join(workbook.sheet_names) or 'none'})",
+        )
     for sheet_name in workbook.sheet_names:
+        if options.sheet is not None and sheet_name != options.sheet:
+            other_sheets.append(sheet_name)
+            continue
         try:
             rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=True)
         except Exception as error:  # calamine's XML and zip errors have no common base class
             raise UnreadableFileError(file.relative_path, f"sheet {sheet_name} cannot be read: {error}") from error
         header_at = next((i for i, row in enumerate(rows) if any(cell not in (None, "") for cell in row)), None)
-        if header_at is None:
+        if header_at is not None:
+            header_at += options.header_row - 1
+        if header_at is None or header_at >= len(rows):
             other_sheets.append(sheet_name)
             continue
         header = [normalise_column_name(n, i) for i, n in enumerate(rows[header_at])]
@@ -509,6 +588,8 @@ def read_xlsx(conn: duckdb.DuckDBPyConnection, file: LandingFile, required_colum
             f"(sheets: {', '.join(workbook.sheet_names) or 'none'})",
         )
     arrow = pa.concat_tables(batches)
+    if options.rows_after_header:
+        arrow = arrow.filter(pc.greater(arrow["_row_number"], options.rows_after_header))
     table = f"_stage_{uuid.uuid4().hex[:12]}"
     conn.register(f"{table}_arrow", arrow)
     conn.execute(f"create temp table {table} as select * from {table}_arrow")
@@ -527,14 +608,18 @@ def read_xlsx(conn: duckdb.DuckDBPyConnection, file: LandingFile, required_colum
 
 
 def read_landing_file(
-    conn: duckdb.DuckDBPyConnection, file: LandingFile, tmp_dir: Path, required_columns: set[str]
+    conn: duckdb.DuckDBPyConnection,
+    file: LandingFile,
+    tmp_dir: Path,
+    required_columns: set[str],
+    options: ReadOptions = ReadOptions(),
 ) -> ReadFile:
     if file.format == "csv":
-        return read_csv(conn, file, tmp_dir)
+        return drop_repeated_headers(conn, read_csv(conn, file, tmp_dir, options))
     if file.format == "parquet":
         return read_parquet(conn, file)
     if file.format == "xlsx":
-        return read_xlsx(conn, file, required_columns)
+        return drop_repeated_headers(conn, read_xlsx(conn, file, required_columns, options))
     raise UnreadableFileError(file.relative_path, f"unsupported format {file.format}")
 
 

@@ -23,8 +23,9 @@ import pandera.pandas as pa
 from pipeline.contract import BUSINESS_ID_WEIGHTS, EntityContract
 
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d")
-TRUE_WORDS = ("true", "t", "1", "yes", "y", "kyllä", "k", "x")
-FALSE_WORDS = ("false", "f", "0", "no", "n", "ei", "e")
+# Yes and no as English, Finnish and Swedish exports write them (any case).
+TRUE_WORDS = ("true", "t", "1", "yes", "y", "kyllä", "k", "tosi", "ja", "sant", "x")
+FALSE_WORDS = ("false", "f", "0", "no", "n", "ei", "e", "epätosi", "nej", "falskt")
 LOCAL_TIME_ZONE = "Europe/Helsinki"  # DESIGN.md: months and dates are Helsinki dates
 
 SQL_TYPE = {
