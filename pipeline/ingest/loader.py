@@ -211,11 +211,12 @@ def _mapping_change_note(
         return None
     previous_file, previous_mapping, previous_sha = previous[0]
     mapped = file.mapped.mapping if file.mapped is not None else None
-    now_mapping, now_sha = (str(mapped.path), mapped.sha256) if mapped else (None, None)
-    if (previous_mapping, previous_sha) == (now_mapping, now_sha):
+    now = (str(mapped.path), mapped.sha256) if mapped else None
+    before_it = (previous_mapping, previous_sha) if previous_mapping else None
+    if before_it == now:
         return None
-    before = f"{previous_mapping} ({previous_sha[:12]})" if previous_mapping else "no mapping"
-    after = f"{now_mapping} ({now_sha[:12]})" if now_mapping else "no mapping"
+    before = f"{before_it[0]} ({before_it[1][:12]})" if before_it else "no mapping"
+    after = f"{now[0]} ({now[1][:12]})" if now else "no mapping"
     return f"read with {after}; the previous load ({previous_file}) was read with {before}"
 
 
@@ -262,8 +263,8 @@ def _load_file(
     if rule is not None:
         required = mapping.required_source_columns(rule, contract, file.extract_date)
     else:
-        columns = contract.schema(file.extract_date).columns
-        required = {name for name, col in columns.items() if not col.nullable and not col.regex}
+        schema_columns = contract.schema(file.extract_date).columns
+        required = {name for name, col in schema_columns.items() if not col.nullable and not col.regex}
     read = read_landing_file(conn, file, tmp_dir, required, rule.read_options() if rule else ReadOptions())
     checked, failed = f"{read.table}_checked", f"{read.table}_failed"
     try:

@@ -196,12 +196,13 @@ def _contract_problems(mapping: SourceMapping) -> list[tuple[tuple[int | str, ..
                 )
                 continue
             meta = column.metadata or {}
-            outputs = [*(column_rule.values or {}).values(), column_rule.when_present, column_rule.when_empty]
-            outputs += [column_rule.constant]
+            outputs: list[str | int | float | bool | None] = [*(column_rule.values or {}).values()]
+            outputs += [column_rule.when_present, column_rule.when_empty, column_rule.constant]
             for value in (v for v in outputs if v is not None):
                 text = canonical(value)
                 if meta.get("logical") == "enum":
-                    allowed = next((c.statistics["allowed_values"] for c in column.checks if c.name == "isin"), [])
+                    isin = [c.statistics["allowed_values"] for c in column.checks if c.name == "isin"]
+                    allowed: list[str] = isin[0] if isin else []
                     if text.lower() not in allowed:
                         problems.append((loc, f"{value!r} is not one of {target}'s values: {', '.join(allowed)}"))
                 elif meta.get("logical") == "bool" and text not in ("true", "false"):
