@@ -1,4 +1,5 @@
-"""The ``pipeline`` command: generate the demo company, run the demo, open the UI, print a summary."""
+"""The ``pipeline`` command: generate the demo company, run the demo, open the UI, print a summary, inspect
+an export."""
 
 from __future__ import annotations
 
@@ -243,6 +244,27 @@ def cmd_ui(args: argparse.Namespace) -> int:
     os.execve(sys.executable, command, env)  # noqa: S606 - our own interpreter, argument list
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from pipeline.ingest.inspection import inspect_file, report
+    from pipeline.ingest.readers import UnreadableFileError
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 2
+    try:
+        inspection = inspect_file(path, source=args.source, entity=args.entity, system=args.system)
+    except (UnreadableFileError, ValueError) as error:
+        print(f"cannot inspect {path}: {error}", file=sys.stderr)
+        return 1
+    print(report(inspection), end="")
+    if not args.no_draft:
+        draft = Path(args.draft or f"mapping-draft-{path.stem}.yml")
+        draft.write_text(inspection.draft, encoding="utf-8")
+        print(f"\nDraft mapping written to {draft}: edit it, then move it to the mappings folder (docs/ingest.md).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -283,6 +305,16 @@ def build_parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="print what the warehouse holds")
     summary.set_defaults(func=cmd_summary)
 
+    inspect = commands.add_parser(
+        "inspect", help="show how an export reads, propose a source mapping to the contract, and write a draft"
+    )
+    inspect.add_argument("file", help="the export: CSV, XLSX or Parquet")
+    inspect.add_argument("--source", choices=["crm", "survey", "finance"], help="default: guessed")
+    inspect.add_argument("--entity", help="the contract entity, e.g. accounts (default: guessed from the header)")
+    inspect.add_argument("--system", help="the exporting system's name, for the draft (e.g. HubSpot)")
+    inspect.add_argument("--draft", help="where to write the draft mapping (default: ./mapping-draft-<file>.yml)")
+    inspect.add_argument("--no-draft", action="store_true", help="only print, write no draft")
+    inspect.set_defaults(func=cmd_inspect)
     ui = commands.add_parser("ui", help="start the Dagster UI over the same data")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from pipeline.ingest.readers import UnreadableFileError
 from tests.conftest import ACCOUNT_HEADER, account_row
 
 ENCODINGS = ["utf-8", "utf-8-sig", "cp1252"]
@@ -209,3 +210,10 @@ def test_windows_1252_bytes_far_into_a_file_are_still_decoded_right(landing):
     assert landing.rows("select account_name from raw.crm__accounts where account_id = 'B000001'") == [
         ("Mäkinen € Oy",)
     ]
+
+
+def test_a_file_whose_line_ends_change_after_the_separator_line_is_refused_not_loaded_empty(landing):
+    # DuckDB's parser returns no rows at all for this file; reporting it as loaded would lose every row.
+    landing.write_bytes("crm/contacts_20250131.csv", b"sep=;\ncontact_id;account_id\r\nC1;A1\r\nC2;A2\r\n")
+    with pytest.raises(UnreadableFileError, match="line ends mixed"):
+        landing.ingest("crm", "contacts")

@@ -380,6 +380,7 @@ def apply(
         rejects=read.rejects,
         detected=read.detected,
         cleanup=[f"drop view if exists {view}", *read.cleanup],
+        header={**read.header, **{t: t for t in targets}},
     )
 
 

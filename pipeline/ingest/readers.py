@@ -67,6 +67,7 @@ class ReadFile:
     rejects: list[StructuralReject] = field(default_factory=list)
     detected: dict[str, str | bool] = field(default_factory=dict)
     cleanup: list[str] = field(default_factory=list)  # statements that drop the staged objects
+    header: dict[str, str] = field(default_factory=dict)  # staged name -> the header as the file spells it
 
     @property
     def rows_read(self) -> int:
@@ -330,6 +331,15 @@ def _read_csv_as(
         conn.execute(f"drop table if exists {rejects_table}; drop table if exists {rejects_scan}")
         _refuse_unclosed_quote(file, rejects)
         rows_parsed = _number_rows(conn, f"{table}_parsed", table, rejects, rename_rowid="rowid" in names)
+        lines_under_header = sum(1 for line in sample.splitlines()[1:] if line.strip())
+        if rows_parsed + len(rejects) == 0 and lines_under_header:
+            # DuckDB's parser returns no rows at all for some files it cannot follow (line ends that change
+            # after a skipped first line): never report such a file as loaded and empty.
+            raise UnreadableFileError(
+                file.relative_path,
+                f"the CSV parser read no rows although {lines_under_header} line(s) follow the header "
+                "(line ends mixed: some lines end in CRLF, others in LF?): save the file again with one kind",
+            )
     finally:
         if readable != path:
             readable.unlink(missing_ok=True)
@@ -341,6 +351,7 @@ def _read_csv_as(
         detected={"format": "csv", "encoding": encoding, "delimiter": delimiter}
         | ({"excel_separator_line": True} if named_delimiter else {}),
         cleanup=[f"drop view if exists {table}", f"drop table if exists {table}_parsed"],
+        header=dict(zip(names, (str(h).replace("\ufeff", "").strip() for h in header), strict=True)),
     )
 
 
@@ -374,6 +385,7 @@ def _drop_rows_after_header(conn: duckdb.DuckDBPyConnection, read: ReadFile, cou
         rejects=[r for r in read.rejects if r.row_number > count],
         detected=read.detected,
         cleanup=[f"drop view if exists {view}", *read.cleanup],
+        header=read.header,
     )
 
 
@@ -402,6 +414,7 @@ def drop_repeated_headers(conn: duckdb.DuckDBPyConnection, read: ReadFile) -> Re
         rejects=read.rejects,
         detected=read.detected,
         cleanup=[f"drop view if exists {view}", *read.cleanup],
+        header=read.header,
     )
 
 
@@ -479,6 +492,7 @@ def read_parquet(conn: duckdb.DuckDBPyConnection, file: LandingFile) -> ReadFile
         rows_parsed=rows,
         detected={"format": "parquet"},
         cleanup=[f"drop view if exists {table}"],
+        header=dict(zip(names, original, strict=True)),
     )
 
 
@@ -538,6 +552,7 @@ def read_xlsx(
         raise UnreadableFileError(file.relative_path, f"not a readable XLSX workbook: {error}") from error
     batches: list[pa.Table] = []
     names: list[str] | None = None
+    spelled: dict[str, str] = {}
     data_sheets, other_sheets = [], []
     if options.sheet is not None and options.sheet not in workbook.sheet_names:
         raise UnreadableFileError(
@@ -569,6 +584,7 @@ def read_xlsx(
                 file.relative_path, f"sheet {sheet_name} has other columns than the first data sheet"
             )
         names = header
+        spelled = {n: str(cell).strip() for n, cell in zip(header, rows[header_at], strict=True)}
         body = rows[header_at + 1 :]
         width = len(header)
         padded = (row[:width] + [None] * (width - len(row)) for row in body)
@@ -604,6 +620,7 @@ def read_xlsx(
             "ignored_sheets": ", ".join(other_sheets),
         },
         cleanup=[f"drop table if exists {table}"],
+        header=spelled,
     )
 
 
