@@ -3,6 +3,10 @@
 For every contract entity, hypothesis draws tables of typed values, valid and invalid alike; the table
 goes through the real ingest (CSV -> DuckDB -> compiled checks) and, separately, through
 ``schema.validate(lazy=True)``. The two sets of (row, column, check) failures must be equal.
+
+The same holds for a file exported by another system and read through a source mapping: every column
+renamed, coded values in the export's spelling mapped back, dates in a US layout, amounts with a euro
+sign and ratings with their scale labels (pipeline.ingest.mapping).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -141,15 +146,73 @@ def _expected(contract: EntityContract, rows: list[dict[str, object]]) -> set[tu
     return found
 
 
-def _ingested_failures(contract: EntityContract, rows: list[dict[str, object]]) -> set[tuple[int, str, str]]:
+def _exported(name: str, column: pa.Column, value: object) -> str:
+    """A value as another system exports it: the form the mapping of ``_mapping`` reads back."""
+    logical = column.metadata["logical"]
+    if value is None:
+        return ""
+    if logical in ("date", "month"):
+        return value.strftime("%m/%d/%Y")  # type: ignore[attr-defined]
+    if logical == "money":
+        return f"{value:.2f} €"
+    if logical == "enum":
+        return str(value).title()
+    if logical == "integer" and any(c.name == "in_range" for c in column.checks) and name != "line_no":
+        return f"{value} - label"
+    return _text(value)
+
+
+def _mapping(contract: EntityContract) -> str:
+    columns: dict[str, object] = {}
+    for name, column in _columns(contract).items():
+        logical = column.metadata["logical"]
+        rule: dict[str, object] = {"from": f"Export {name}"}
+        if logical in ("date", "month"):
+            rule["date_format"] = "%m/%d/%Y"
+        elif logical == "money":
+            rule["strip"] = ["€"]
+        elif logical == "enum":
+            allowed = next(c for c in column.checks if c.name == "isin").statistics["allowed_values"]
+            rule["values"] = {value.title(): value for value in allowed}
+        elif logical == "integer" and name != "line_no" and any(c.name == "in_range" for c in column.checks):
+            rule["scale_labels"] = True
+        columns[name] = rule
+    document = {
+        "system": "property test",
+        "source": contract.source,
+        "files": [{"match": f"export-{contract.entity}-*.csv", "entity": contract.entity, "columns": columns}],
+    }
+    return yaml.safe_dump(document, allow_unicode=True)
+
+
+def _ingested_failures(
+    contract: EntityContract, rows: list[dict[str, object]], *, mapped: bool = False
+) -> set[tuple[int, str, str]]:
     with tempfile.TemporaryDirectory() as root:
         zone = Landing(Path(root))
-        header = list(_columns(contract))
-        zone.write_csv(
-            f"{contract.source}/{contract.entity}_{EXTRACT:%Y%m%d}.csv",
-            [header] + [[_text(row[c]) for c in header] for row in rows],
+        columns = _columns(contract)
+        header = list(columns)
+        if mapped:
+            zone.write_mapping("export.yml", _mapping(contract))
+            zone.write_csv(
+                f"{contract.source}/export-{contract.entity}-{EXTRACT:%Y-%m-%d}.csv",
+                [[f"Export {c}" for c in header]]
+                + [[_exported(c, columns[c], row[c]) for c in header] for row in rows],
+            )
+        else:
+            zone.write_csv(
+                f"{contract.source}/{contract.entity}_{EXTRACT:%Y%m%d}.csv",
+                [header] + [[_text(row[c]) for c in header] for row in rows],
+            )
+        ingest_entity(
+            zone.conn,
+            contract,
+            zone.landing,
+            "run",
+            max_quarantine_share=1.0,
+            tmp_dir=Path(root),
+            mappings_dir=zone.landing / "mappings",
         )
-        ingest_entity(zone.conn, contract, zone.landing, "run", max_quarantine_share=1.0, tmp_dir=Path(root))
         found = set(zone.rows("select row_number, column_name, check_name from quarantine.rejected_rows"))
         zone.conn.close()
     return found
@@ -161,6 +224,16 @@ def test_compiled_sql_flags_exactly_what_pandera_flags(contract):
     @given(rows=tables(contract))
     def check(rows):
         assert _ingested_failures(contract, rows) == _expected(contract, rows)
+
+    check()
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: f"{c.source}/{c.entity}")
+def test_a_mapped_export_is_flagged_exactly_as_pandera_flags_the_values_it_carries(contract):
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(rows=tables(contract))
+    def check(rows):
+        assert _ingested_failures(contract, rows, mapped=True) == _expected(contract, rows)
 
     check()
 

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -329,3 +330,27 @@ def test_an_xlsx_export_with_a_title_row_hidden_columns_and_a_named_sheet(landin
     ]
     columns = {row[0] for row in landing.rows("describe raw.crm__accounts")}
     assert not any("do_not_modify" in c for c in columns)
+
+
+def test_the_readme_worked_example_loads_as_the_readme_says(landing):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    after = readme.split("The draft, once its TODO", 1)[1]
+    example = after.split("```yaml\n", 1)[1].split("```", 1)[0]
+    landing.write_mapping("hubspot.yml", example)
+    landing.write_bytes(
+        "crm/companies-export-2026-11-30.csv",
+        "sep=;\n"
+        "Record ID;Company name;Y-tunnus;Create Date;Lifecycle Stage;Annual Revenue;Industry\n"
+        "101;Pohjolan Kuljetus Oy;0737546-2;2024-03-05 10:22;Customer;1 234,56 €;IT\n"
+        "102;Örn & Åberg Ab;;2019-12-31 08:00;Former customer;12 000 €;Retail\n"
+        "103;Kesken Oy;;2025-01-02 00:00;Lead;500 €;\n".encode(),
+    )
+
+    result = landing.ingest("crm", "accounts")
+
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 3, 0)
+    assert landing.rows("select account_id, status, estimated_annual_potential_eur from raw.crm__accounts") == [
+        ("101", "active", Decimal("1234.56")),
+        ("102", "closed", Decimal("12000.00")),
+        ("103", "active", Decimal("500.00")),
+    ]
