@@ -50,7 +50,10 @@ def build_ingest_asset(contract: EntityContract) -> dg.AssetsDefinition:
                 raise dg.Failure(description=str(error), allow_retries=False) from error
             preview = preview_markdown(conn, contract, context.run.run_id)
         for name in result.not_understood:
-            context.log.warning(f"{name}: not a drop of any known entity (expected <entity>_<YYYYMMDD>.<ext>)")
+            context.log.warning(
+                f"{name}: not a drop of any known entity (expected <entity>_<YYYYMMDD>.<ext>, or a name a source "
+                "mapping's pattern matches: `pipeline inspect` drafts one)"
+            )
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": dg.MetadataValue.int(result.table_rows),

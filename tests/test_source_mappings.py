@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import textwrap
 from decimal import Decimal
 from pathlib import Path
 
@@ -354,3 +355,31 @@ def test_the_readme_worked_example_loads_as_the_readme_says(landing):
         ("102", "closed", Decimal("12000.00")),
         ("103", "active", Decimal("500.00")),
     ]
+
+
+def test_the_ingest_asset_reads_the_mappings_folder_the_settings_name(tmp_path):
+    """Wired as production wires it: Settings -> resources -> the Dagster asset -> the mapping."""
+    import dagster as dg
+
+    from assets.ingest import build_ingest_asset
+    from pipeline.config import Settings
+    from pipeline.contract import contract_for
+    from pipeline.resources import resources_from
+
+    settings = Settings.from_env({"PIPELINE_HOME": str(tmp_path), "PIPELINE_MAPPINGS_DIR": str(tmp_path / "maps")})
+    assert Settings.from_env({"PIPELINE_HOME": str(tmp_path)}).mappings_dir == tmp_path / "landing" / "mappings"
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "hubspot.yml").write_text(textwrap.dedent(HUBSPOT_COMPANIES))
+    (tmp_path / "landing" / "crm").mkdir(parents=True)
+    (tmp_path / "landing" / "crm" / "companies-export-20261130.csv").write_text(
+        ";".join(HUBSPOT_HEADER) + "\n1;A Oy;;2024-01-01 00:00;Customer;10\n", encoding="utf-8"
+    )
+    resources = resources_from(settings)
+    result = dg.materialize(
+        [build_ingest_asset(contract_for("crm", "accounts"))],
+        resources={"warehouse": resources["warehouse"], "landing_zone": resources["landing_zone"]},
+    )
+
+    assert result.success
+    materialization = result.asset_materializations_for_node("raw__crm__accounts")[0]
+    assert materialization.metadata["rows_loaded"].value == 1
