@@ -217,3 +217,25 @@ def test_a_file_whose_line_ends_change_after_the_separator_line_is_refused_not_l
     landing.write_bytes("crm/contacts_20250131.csv", b"sep=;\ncontact_id;account_id\r\nC1;A1\r\nC2;A2\r\n")
     with pytest.raises(UnreadableFileError, match="line ends mixed"):
         landing.ingest("crm", "contacts")
+
+
+def test_iso_instants_with_a_zone_are_read_as_their_helsinki_date_and_fractions_of_seconds_parse(landing):
+    rows = [["contact_id", "account_id", "created_date"]]
+    rows += [
+        ["C1", "A1", "2024-03-05T10:22:00.000Z"],  # Salesforce's date-time fields
+        ["C2", "A1", "2025-12-31T23:30:00.000Z"],  # already New Year's Day in Helsinki
+        ["C3", "A1", "2025-12-31T23:30:00+02:00"],
+        ["C4", "A1", "2024-03-05T10:22:00.5"],  # no zone: the date as written
+        ["C5", "A1", "2024-03-05T25:22:00Z"],  # no such hour
+    ]
+    landing.write_csv("crm/contacts_20260131.csv", rows)
+
+    landing.ingest("crm", "contacts", max_quarantine_share=1.0)
+
+    assert landing.rows("select contact_id, created_date from raw.crm__contacts order by 1") == [
+        ("C1", dt.date(2024, 3, 5)),
+        ("C2", dt.date(2026, 1, 1)),
+        ("C3", dt.date(2025, 12, 31)),
+        ("C4", dt.date(2024, 3, 5)),
+    ]
+    assert [row[2:] for row in landing.quarantine()] == [("created_date", "dtype", "2024-03-05T25:22:00Z")]

@@ -225,6 +225,18 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "month": ("kuukausi", "period", "kausi", "månad"),
     "service_cost_eur": ("service cost", "cost to serve", "palvelukustannus", "palvelun kustannus", "servicekostnad"),
 }
+# Words in export file names that name the entity (English, Finnish, Swedish; stems).
+ENTITY_NAME_WORDS: dict[str, tuple[str, ...]] = {
+    "accounts": ("account", "compan", "organi", "asiakk", "kund"),
+    "contacts": ("contact", "kontakt", "yhteyshenk"),
+    "opportunities": ("opportunit", "deal", "myyntimahd", "affär"),
+    "activities": ("activit", "task", "aktivit", "tehtäv"),
+    "invitations": ("invitation", "kutsu", "inbjud"),
+    "responses": ("response", "vastau", "svar"),
+    "invoice_lines": ("invoice", "lasku", "faktur"),
+    "payments": ("payment", "maksu", "betal"),
+    "cost_to_serve": ("cost_to_serve", "cost-to-serve", "palvelukust"),
+}
 # Common exports' words for the contract's coded values; anything else is left for the user to decide.
 VALUE_SYNONYMS: dict[str, dict[str, str]] = {
     "status": {
@@ -385,11 +397,17 @@ def _guess_source_and_entity(path: Path, header: list[str], source: str | None, 
     if not candidates:
         raise ValueError(f"no contract entity {source or '*'}/{entity or '*'}: see pipeline/contract.py")
 
+    file_name = path.name.lower()
+
     def fit(contract: EntityContract) -> float:
         found = propose(contract, header, dt.date.today())
-        return sum(p.candidates[0].score for p in found if p.candidates and p.required) / max(
+        header_fit = sum(p.candidates[0].score for p in found if p.candidates and p.required) / max(
             1, sum(p.required for p in found)
         )
+        # Exports are often named after their object (Salesforce's Contact, Dynamics' "Active Contacts"),
+        # which tells apart entities whose required columns look alike (an id, an account id, a date).
+        named_after = any(word in file_name for word in ENTITY_NAME_WORDS.get(contract.entity, ()))
+        return header_fit + (1.0 if named_after else 0.0)
 
     best = max(candidates, key=fit)
     return best.source, best.entity

@@ -8,7 +8,8 @@ this module cannot translate is an error at compile time, never silently skipped
 ``tests/test_contract_equivalence.py`` checks that the SQL flags exactly what pandera flags.
 
 Parsing text exports is part of typing: decimal comma or point (decided per file from the values),
-thousands separators, dates in ISO, Finnish (D.M.YYYY) or D/M/YYYY form, booleans in English or Finnish.
+thousands separators, dates in ISO, Finnish (D.M.YYYY) or D/M/YYYY form (an ISO instant with its zone as
+its Helsinki date), booleans in English, Finnish or Swedish.
 A non-empty value that does not parse is a failure of check ``dtype``, never a silent null.
 """
 
@@ -22,7 +23,21 @@ import pandera.pandas as pa
 
 from pipeline.contract import BUSINESS_ID_WEIGHTS, EntityContract
 
-DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d")
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%d.%m.%Y",
+    "%d/%m/%Y",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",  # fractions of a second, any number of digits up to six
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d",
+)
+# An instant written with its zone (Salesforce's 2024-03-05T10:22:00.000Z, an ISO offset +02:00): read as
+# the Helsinki date it falls on, as a Parquet timestamp with a time zone is.
+INSTANT_WITH_ZONE = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"  # date and time
+    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)"  # the zone
+)
 # Yes and no as English, Finnish and Swedish exports write them (any case).
 TRUE_WORDS = ("true", "t", "1", "yes", "y", "kyllä", "k", "tosi", "ja", "sant", "x")
 FALSE_WORDS = ("false", "f", "0", "no", "n", "ei", "e", "epätosi", "nej", "falskt")
@@ -207,7 +222,11 @@ def typed_expression(col: ColumnPlan) -> str:
         if not is_text:
             return f"try_cast({raw} as date)"
         formats = "[" + ", ".join(literal(f) for f in DATE_FORMATS) + "]"
-        parsed = f"cast(try_strptime({raw}, {formats}) as date)"
+        instant = (
+            f"case when length({raw}) > 16 and regexp_full_match({raw}, {literal(INSTANT_WITH_ZONE)}) "
+            f"then cast(timezone({literal(LOCAL_TIME_ZONE)}, try_cast({raw} as timestamptz)) as date) end"
+        )
+        parsed = f"coalesce({instant}, cast(try_strptime({raw}, {formats}) as date))"
         if logical == "month":
             parsed = f"coalesce({parsed}, cast(try_strptime({raw}, '%Y-%m') as date))"
         return parsed
