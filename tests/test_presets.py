@@ -246,8 +246,9 @@ def _dynamics_workbook(path: Path, entity: str, header: list[str], rows: list[li
     hidden.write_row(0, 0, ["account:Ag8AAAB...", "statecode", "Active", "Inactive"])
     hidden.hide()
     workbook.close()
-    midday = dt.datetime(2026, 11, 30, 12, 0).timestamp()  # the export's time: its extract date
-    os.utime(path, (midday, midday))
+    # Copied to the landing zone two days later: the extract date must come from the name, not the mtime.
+    later = dt.datetime(2026, 12, 2, 12, 0).timestamp()
+    os.utime(path, (later, later))
     return path
 
 
@@ -370,7 +371,7 @@ def test_dynamics_365_excel_exports_load_through_the_preset_without_the_hidden_c
     )
 
     outcome = _ingest(landing, "crm", "accounts", mapping_path, (4, 3, 1))
-    assert outcome.extract_date == "2026-11-30"  # from the file's time: the export's name has no ISO date
+    assert outcome.extract_date == "2026-11-30"  # from the name's US-style date, 11-30-2026
     assert outcome.detected["sheets"] == "Active Accounts" and outcome.detected["ignored_sheets"] == "hiddenSheet"
     assert landing.rows(
         "select account_id, account_name, industry, country, employees, created_date, status, owner "

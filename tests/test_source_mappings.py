@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.ingest.landing import LandingFileNameError
+from pipeline.ingest.landing import LandingFileNameError, extract_date_from_name
 from pipeline.ingest.mapping import MappingError, parse_mapping
 from pipeline.ingest.readers import UnreadableFileError
 
@@ -383,3 +383,19 @@ def test_the_ingest_asset_reads_the_mappings_folder_the_settings_name(tmp_path):
     assert result.success
     materialization = result.asset_materializations_for_node("raw__crm__accounts")[0]
     assert materialization.metadata["rows_loaded"].value == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "layout", "expected"),
+    [
+        ("Active Accounts 11-30-2026 10-22-15 AM.xlsx", "%m-%d-%Y", dt.date(2026, 11, 30)),
+        ("Laskut 30.11.2026.csv", None, dt.date(2026, 11, 30)),
+        ("export_2026_11_30_v2.csv", None, dt.date(2026, 11, 30)),
+        ("report-20261130-1.csv", None, dt.date(2026, 11, 30)),
+        ("sales 30-Nov-26.csv", "%d-%b-%y", dt.date(2026, 11, 30)),
+        ("Active Accounts 13-30-2026.xlsx", "%m-%d-%Y", None),  # no 13th month: no date, never a guess
+        ("deals-1234567-8.csv", None, None),
+    ],
+)
+def test_the_extract_date_in_a_file_name(name, layout, expected):
+    assert extract_date_from_name(name, layout) == expected

@@ -57,8 +57,21 @@ _NAME_DATES = (
 )
 
 
-def extract_date_from_name(name: str) -> dt.date | None:
-    """The first calendar date written in a file name, or None."""
+_FORMAT_PARTS = {"%Y": r"\d{4}", "%m": r"\d{1,2}", "%d": r"\d{1,2}", "%y": r"\d{2}", "%b": r"[A-Za-z]{3}"}
+
+
+def extract_date_from_name(name: str, layout: str | None = None) -> dt.date | None:
+    """The first calendar date written in a file name, or None. ``layout`` (strptime directives %Y, %y, %m,
+    %d, %b and literal text, e.g. ``%m-%d-%Y`` for Dynamics 365's US-style names) replaces the defaults."""
+    if layout is not None:
+        parts = re.split(r"(%[Ymdyb])", layout)
+        pattern = "".join(_FORMAT_PARTS.get(part, re.escape(part)) for part in parts)
+        for match in re.finditer(rf"(?<!\d){pattern}(?!\d)", name):
+            try:
+                return dt.datetime.strptime(match.group(0), layout).date()
+            except ValueError:
+                continue
+        return None
     for pattern, (year, month, day) in _NAME_DATES:
         for match in pattern.finditer(name):
             try:
@@ -83,11 +96,13 @@ def parse_mapped_file(path: Path, landing_dir: Path, mapped: MappedFile) -> Land
     if mapped.rule.extract_date == "modified":
         extract_date = dt.datetime.fromtimestamp(path.stat().st_mtime).date()
     else:
-        found = extract_date_from_name(path.name)
+        layout = mapped.rule.file_name_date_format
+        found = extract_date_from_name(path.name, layout)
         if found is None:
+            expected = layout or "20261130, 2026-11-30 or 30.11.2026"
             raise LandingFileNameError(
                 f"{path}: the mapping {mapped.mapping.name} reads the extract date from the file name, which has "
-                "no date (20261130, 2026-11-30 or 30.11.2026): rename the file, or set extract_date: modified"
+                f"no date ({expected}): rename the file, set file_name_date_format, or set extract_date: modified"
             )
         extract_date = found
     return LandingFile(

@@ -97,6 +97,9 @@ class FileRule(BaseModel):
     extract_date: Literal["file_name", "modified"] = Field(
         "file_name", description="where the extract date comes from: a date in the file name, or its mtime"
     )
+    file_name_date_format: str | None = Field(
+        None, description="the layout of the date in the file name when it is none of the four read by default"
+    )
     header_row: int = Field(1, ge=1, description="the header's line (CSV) or row (XLSX, from the first non-empty)")
     rows_after_header: int = Field(0, ge=0, description="rows under the header that are not data")
     sheet: str | None = Field(None, description="the XLSX sheet to read (default: every sheet that has the columns)")
