@@ -156,4 +156,34 @@ def powerbi_project(bi: BiLayerResource, rules: BusinessRulesResource) -> dg.Mat
     )
 
 
-bi_assets = [bi_release, powerbi_project]
+@dg.asset(
+    backfill_policy=ONE_RUN,
+    key=dg.AssetKey(["bi", "brief"]),
+    deps=[BI_RELEASE_KEY],
+    group_name="bi",
+    description="The brief: one self-contained HTML file (PIPELINE_BI_DIR/brief.html) with the current release's "
+    "findings, the accounts to act on and its charts, for people without Power BI (pipeline/publish/brief.py).",
+)
+def brief(warehouse: WarehouseResource, bi: BiLayerResource) -> dg.MaterializeResult:
+    from pipeline.insight.headlines import headlines
+    from pipeline.publish.brief import BRIEF, build_brief
+
+    bi_dir = Path(bi.path)
+    release = current_release(bi_dir)
+    if release is None:
+        raise dg.Failure(description=f"no complete release in {bi_dir}: the brief describes one")
+    with warehouse.connect(read_only=True) as conn:
+        findings = headlines(conn)
+    written = build_brief(release.path, findings, bi_dir / BRIEF)
+    return dg.MaterializeResult(
+        metadata={
+            "brief": dg.MetadataValue.path(str(written.path)),
+            "release_id": release.release_id,
+            "charts": written.charts,
+            "withheld": dg.MetadataValue.json(written.withheld),
+            "bytes": written.bytes,
+        }
+    )
+
+
+bi_assets = [bi_release, powerbi_project, brief]

@@ -39,7 +39,7 @@ def test_score_month_scores_the_newest_month_and_publishes_that_run(scheduled_mo
     home = scheduled_month["home"]
     materialised = set(scheduled_month["runs"]["score_month"]["materialised"])
     assert materialised == selection("score_month")
-    assert {"ml/churn_scores", "bi/release", "bi/powerbi_project"} <= materialised
+    assert {"ml/churn_scores", "bi/release", "bi/powerbi_project", "bi/brief"} <= materialised
     runs = recorded_runs(home / "dagster_home")
     assert runs["refresh_and_train"].success and runs["score_month"].success
     release = current_release(home / "bi")

@@ -65,8 +65,8 @@ def extract_date_from_name(name: str, layout: str | None = None) -> dt.date | No
     %d, %b and literal text, e.g. ``%m-%d-%Y`` for Dynamics 365's US-style names) replaces the defaults."""
     if layout is not None:
         parts = re.split(r"(%[Ymdyb])", layout)
-        pattern = "".join(_FORMAT_PARTS.get(part, re.escape(part)) for part in parts)
-        for match in re.finditer(rf"(?<!\d){pattern}(?!\d)", name):
+        layout_pattern = "".join(_FORMAT_PARTS.get(part, re.escape(part)) for part in parts)
+        for match in re.finditer(rf"(?<!\d){layout_pattern}(?!\d)", name):
             try:
                 return dt.datetime.strptime(match.group(0), layout).date()
             except ValueError:

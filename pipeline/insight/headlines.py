@@ -13,6 +13,8 @@ import pandas as pd
 from pipeline.rules import current_rules
 
 MARTS = "marts"
+# mart_competitor_signals' row gathering the signals where no competitor was named (its SQL writes it).
+NO_COMPETITOR_NAMED = "No competitor named"
 
 
 def _frame(conn: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
@@ -131,7 +133,7 @@ def competitor_headline(conn: duckdb.DuckDBPyConnection) -> str:
     rows = _frame(
         conn,
         f"select signal_summary from {MARTS}.mart_competitor_signals "
-        "where competitor_name <> 'No competitor named' "
+        f"where competitor_name <> '{NO_COMPETITOR_NAMED}' "
         "order by accounts_considering_alternatives desc nulls last, lost_opportunity_amount_12m_eur desc limit 1",
     )
     return rows["signal_summary"].iloc[0] if len(rows) else "No competitor signals."
