@@ -212,6 +212,7 @@ def print_summary(settings: Settings, dagster_home: str) -> None:
     print(f"Warehouse:    {settings.warehouse_path}")
     print("Quarantine:   table quarantine.rejected_rows in the warehouse")
     print(f"BI release:   {settings.bi_dir / 'current'}  (Parquet; CURRENT names the release)")
+    print(f"Brief:        {settings.bi_dir / 'brief.html'}  (one HTML file: open it in a browser, or mail it)")
     print(f"Power BI:     {settings.bi_dir / 'powerbi'}  (open the .pbip; docs/powerbi.md)")
     print(f"Dagster home: {dagster_home}  (browse the runs with `make ui`, http://127.0.0.1:3000)")
     if found:

@@ -33,6 +33,17 @@ def test_the_headline_says_what_is_withheld(company: Company):
     assert all(isinstance(text, str) and text.endswith(".") for text in found.values()), found
 
 
+def test_the_brief_describes_the_release_and_says_what_it_withholds(company: Company):
+    """The brief is written for every shape; a company without survey data gets sections that say so."""
+    page = (company.home / "bi" / "brief.html").read_text(encoding="utf-8")
+    assert company.release.name in page
+    status = company.table("mart_analysis_status").set_index("analysis")["status"]
+    survey_withheld = status.get("NPS") == "withheld"
+    assert ('<h2>NPS, raw and adjusted</h2><p class="withheld">' in page) == survey_withheld
+    if "churn model" in company.spec.withheld:
+        assert '<h2>How well the churn model finds churners</h2><p class="withheld">' in page
+
+
 def test_account_ids_keep_their_text_and_revenue_reconciles_with_the_landing_zone(company: Company):
     assert_ids_and_revenue_survive(company)
 

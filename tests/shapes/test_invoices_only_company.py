@@ -14,6 +14,7 @@ from tests.shapes.checks import (  # noqa: F401 - collected here with this modul
     test_account_ids_keep_their_text_and_revenue_reconciles_with_the_landing_zone,
     test_no_month_of_data_is_missing_from_the_monthly_facts,
     test_no_personal_data_and_no_score_without_a_model,
+    test_the_brief_describes_the_release_and_says_what_it_withholds,
     test_the_headline_says_what_is_withheld,
 )
 from tests.shapes.company import CompanySpec, build_company, landing_revenue_by_account, released_revenue_by_account
