@@ -185,7 +185,7 @@ def newest_snapshot_month(settings: Settings) -> str:
     return month
 
 
-def print_summary(settings: Settings, dagster_home: str) -> None:
+def print_summary(settings: Settings, dagster_home: str, show_tables: bool = False) -> None:
     from pipeline.warehouse import connect
 
     with connect(settings.warehouse_path, read_only=True) as conn:
@@ -202,11 +202,30 @@ def print_summary(settings: Settings, dagster_home: str) -> None:
             ).fetchall()
         )
         files = conn.execute("select count(*) from meta.ingest_ledger where status = 'loaded'").fetchall()[0][0]
-        print("\nWarehouse tables (rows; rows quarantined):")
-        for (table,) in tables:
-            rows = conn.execute(f"select count(*) from {table}").fetchall()[0][0]
-            print(f"  {table:<32} {rows:>12,}  {quarantined.get(table.split('.', 1)[1], 0):>8,}")
+        counts = {table: conn.execute(f"select count(*) from {table}").fetchall()[0][0] for (table,) in tables}
+        raw = {t: n for t, n in counts.items() if t.startswith("raw.")}
+        print(
+            f"\nLoaded {sum(raw.values()):,} rows into {len(raw)} raw tables "
+            f"({sum(quarantined.values()):,} rows quarantined, with their reasons); "
+            f"{sum(t.startswith('marts.') for t in counts)} marts and {sum(t.startswith('ml.') for t in counts)} "
+            "model tables built (`pipeline summary --tables` lists them)."
+        )
+        if show_tables:
+            for table, rows in counts.items():
+                print(f"  {table:<32} {rows:>12,}  {quarantined.get(table.split('.', 1)[1], 0):>8,}")
         found = _findings(conn)
+        act_on = _accounts_to_act_on(conn)
+    if found:
+        print("\nWhat the data says (insight/headlines):")
+        for name, text in found.items():
+            print(f"  - {name.replace('_', ' ')}: {text}")
+    if act_on:
+        print("\nAccounts to act on first (retain, most revenue at risk):")
+        for name, tier, probability, at_risk, action in act_on:
+            risk = f"churn risk {float(probability):.0%}, " if probability is not None else ""
+            money = f"EUR {float(at_risk):,.0f} at risk" if at_risk is not None else "revenue at risk unknown"
+            print(f"  - {name} (tier {tier}, {risk}{money})")
+            print(f"      {action}")
     print(f"\nFiles loaded: {files}")
     print(f"Landing zone: {settings.landing_dir}")
     print(f"Warehouse:    {settings.warehouse_path}")
@@ -215,10 +234,15 @@ def print_summary(settings: Settings, dagster_home: str) -> None:
     print(f"Brief:        {settings.bi_dir / 'brief.html'}  (one HTML file: open it in a browser, or mail it)")
     print(f"Power BI:     {settings.bi_dir / 'powerbi'}  (open the .pbip; docs/powerbi.md)")
     print(f"Dagster home: {dagster_home}  (browse the runs with `make ui`, http://127.0.0.1:3000)")
-    if found:
-        print("\nWhat the data says (insight/headlines):")
-        for name, text in found.items():
-            print(f"  - {name.replace('_', ' ')}: {text}")
+
+
+def _accounts_to_act_on(conn) -> list[tuple]:
+    from pipeline.insight.headlines import accounts_to_act_on
+
+    try:
+        return accounts_to_act_on(conn)
+    except Exception:  # a summary of a half-built warehouse still prints the rest
+        return []
 
 
 def _findings(conn) -> dict[str, str]:
@@ -233,7 +257,7 @@ def _findings(conn) -> dict[str, str]:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    print_summary(settings, dagster_env(settings)["DAGSTER_HOME"])
+    print_summary(settings, dagster_env(settings)["DAGSTER_HOME"], show_tables=args.tables)
     return 0
 
 
@@ -303,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     newest = commands.add_parser("newest-month", help="print the newest month of the data (score_month's partition)")
     newest.set_defaults(func=cmd_newest_month)
 
-    summary = commands.add_parser("summary", help="print what the warehouse holds")
+    summary = commands.add_parser("summary", help="print what the warehouse holds and what it says")
+    summary.add_argument("--tables", action="store_true", help="list every table with its rows")
     summary.set_defaults(func=cmd_summary)
 
     inspect = commands.add_parser(

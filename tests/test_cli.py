@@ -57,3 +57,26 @@ def test_the_demo_keeps_a_runs_output_in_its_log_and_shows_the_error_when_it_fai
     # A second run replaces the log.
     assert run_logged([sys.executable, "-c", "print('ok')"], {}, log)[0] == 0
     assert log.read_text() == "ok\n"
+
+
+def test_the_summary_ends_with_the_findings_the_accounts_to_act_on_and_where_to_look(scheduled_month, capsys):
+    """What `make demo` prints last, on the shared company as the schedules left it."""
+    from pipeline.cli import print_summary
+    from pipeline.config import Settings
+
+    home = scheduled_month["home"]
+    print_summary(Settings.from_env({"PIPELINE_HOME": str(home)}), str(home / "dagster_home"))
+    printed = capsys.readouterr().out
+    lines = printed.splitlines()
+
+    assert len(lines) < 60
+    findings = printed.index("What the data says")
+    act_on = printed.index("Accounts to act on first")
+    where = printed.index("Brief:")
+    assert findings < act_on < where  # the story first, then where to open it
+    assert "times as often as the rest (ROC-AUC" in printed
+    assert "NPS is" in printed and "tier A" in printed
+    accounts = [line for line in lines if line.startswith("  - ") and "at risk)" in line]
+    assert len(accounts) == 5
+    assert all(line.startswith("      Retain: ") for line in lines[lines.index(accounts[0]) + 1 :: 2][:5])
+    assert str(home / "bi" / "brief.html") in printed

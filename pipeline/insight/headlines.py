@@ -139,6 +139,39 @@ def competitor_headline(conn: duckdb.DuckDBPyConnection) -> str:
     return rows["signal_summary"].iloc[0] if len(rows) else "No competitor signals."
 
 
+def churn_model_headline(conn: duckdb.DuckDBPyConnection) -> str:
+    """How well the champion finds churners out of time: the lift DESIGN.md asks for (about three)."""
+    rows = _frame(
+        conn,
+        f"select evaluation_window, top_decile_lift, roc_auc from {MARTS}.mart_model_performance "
+        "where is_champion and top_decile_lift is not null limit 1",
+    )
+    if rows.empty:
+        return "Churn model: none yet (no scores; mart_analysis_status says why)."
+    row = rows.iloc[0]
+    return (
+        f"Churn model, out of time, {row.evaluation_window}: the riskiest tenth of accounts churned "
+        f"{float(row.top_decile_lift):.1f} times as often as the rest (ROC-AUC {float(row.roc_auc):.2f})."
+    )
+
+
+# The accounts to act on first: active, in the care model "retain", most revenue at risk first. The brief
+# reads the same rows from the release ({mart_account_360} is the table's place in either).
+ACCOUNTS_TO_ACT_ON_SQL = """
+    select account_name, value_tier, churn_probability, expected_revenue_at_risk_eur, recommended_action
+    from {mart_account_360}
+    where is_active_customer and care_model = 'retain'
+    order by expected_revenue_at_risk_eur desc nulls last, churn_probability desc nulls last, account_id
+    limit {limit}
+"""
+
+
+def accounts_to_act_on(conn: duckdb.DuckDBPyConnection, limit: int = 5) -> list[tuple]:
+    return conn.execute(
+        ACCOUNTS_TO_ACT_ON_SQL.format(mart_account_360=f"{MARTS}.mart_account_360", limit=int(limit))
+    ).fetchall()
+
+
 def crm_quality_headline(conn: duckdb.DuckDBPyConnection) -> str:
     rows = _frame(
         conn,
@@ -155,6 +188,7 @@ HEADLINES = {
     "care_models": care_headline,
     "survey_coverage": coverage_headline,
     "competitors": competitor_headline,
+    "churn_model": churn_model_headline,
     "crm_data_quality": crm_quality_headline,
 }
 

@@ -127,28 +127,21 @@ def _withheld(release: _Release, brief: Brief, title: str, analysis_words: str) 
 
 
 def _accounts_to_act_on(release: _Release, brief: Brief) -> Section:
-    rows = release.rows(
-        f"""
-        select account_name, value_tier, churn_probability, expected_revenue_at_risk_eur, churn_reasons,
-               recommended_action
-        from {{mart_account_360}}
-        where is_active_customer and care_model = 'retain'
-        order by expected_revenue_at_risk_eur desc nulls last, churn_probability desc nulls last
-        limit {ACCOUNTS_TO_ACT_ON}
-        """
-    )
+    from pipeline.insight.headlines import ACCOUNTS_TO_ACT_ON_SQL
+
+    rows = release.rows(ACCOUNTS_TO_ACT_ON_SQL.format(mart_account_360="{mart_account_360}", limit=ACCOUNTS_TO_ACT_ON))
     if not rows:
         return _withheld(release, brief, "Accounts to act on", "churn")
     body = [
         "<table><thead><tr><th>Account</th><th>Tier</th><th>Churn risk</th><th>Revenue at risk</th>"
         "<th>Recommended action, and why</th></tr></thead><tbody>"
     ]
-    for name, tier, probability, at_risk, reasons, action in rows:
+    for name, tier, probability, at_risk, action in rows:
         risk = f"{float(probability):.0%}" if probability is not None else "–"
         money = f"EUR {float(at_risk):,.0f}" if at_risk is not None else "–"
         body.append(
             f"<tr><td>{_e(name)}</td><td>{_e(tier)}</td><td class='n'>{risk}</td><td class='n'>{money}</td>"
-            f"<td>{_e(action or reasons)}</td></tr>"
+            f"<td>{_e(action)}</td></tr>"
         )
     body.append("</tbody></table>")
     return Section("Accounts to act on", "".join(body))
@@ -347,7 +340,7 @@ def _model(release: _Release, brief: Brief) -> Section:
 
     window, top, auc = rows[0][2], rows[0][3], rows[0][4]
     text = (
-        f"<p>Out of time ({_e(window)}): the riskiest tenth churned {float(top):.1f} times as often as "
+        f"<p>Out of time, {_e(window)}: the riskiest tenth churned {float(top):.1f} times as often as "
         "the other nine tenths" + (f"; ROC-AUC {float(auc):.2f}" if auc is not None else "") + ".</p>"
     )
     return Section(
