@@ -671,3 +671,35 @@ def test_a_project_file_that_breaks_its_published_schema_is_detected(
     change(document)
     (copy / file).write_text(json.dumps(document))
     assert any(expected in error for error in check_project(copy, manifest)), check_project(copy, manifest)
+
+
+def test_columns_read_and_add_up_as_what_they_mean(project):
+    """Ratios show as percentages, every double has a format, and ratings, NPS, ages in days and shares are
+    never summed (a sum of ratings means nothing); revenue and counts still add up."""
+    model = load_definition(project / f"{NAME}.SemanticModel" / "definition")
+
+    def column(table: str, name: str) -> dict:
+        return model.columns(table)[name].properties
+
+    unformatted = [
+        f"{table}.{name}"
+        for table in model.tables
+        if table != MEASURES_TABLE
+        for name, node in model.columns(table).items()
+        if node.properties.get("dataType") == "double" and not node.properties.get("formatString")
+    ]
+    assert unformatted == []
+    assert column("mart_account_360", "gross_margin_pct")["formatString"] == "0.0%"
+    assert column("mart_account_360", "churn_probability")["formatString"] == "0.0%"
+    assert column("mart_nps_summary", "response_rate")["formatString"] == "0.0%"
+    assert column("mart_nps_summary", "nps")["formatString"] == "0.0"
+    for table, name in (
+        ("fct_driver_ratings", "rating"),
+        ("fct_survey_responses", "nps_score"),
+        ("mart_account_360", "days_since_last_meeting"),
+        ("mart_account_360", "gross_margin_pct"),
+        ("mart_account_360", "relationship_strength_index"),
+    ):
+        assert column(table, name)["summarizeBy"] == "none", f"{table}.{name}"
+    assert column("mart_account_360", "revenue_ttm_eur")["summarizeBy"] == "sum"
+    assert column("fct_invoice_lines", "net_amount_eur")["summarizeBy"] == "sum"

@@ -334,11 +334,34 @@ def _date_key_column(table: ModelTable) -> str:
 
 
 _NO_SUMMARY = re.compile(r"(_key|_id|_year|_quarter|_month|decile|rank|_no)$|^calendar_")
+# How a column reads and adds up in Power BI, from its name (the marts name their columns so, see
+# docs/warehouse.md): shares, rates and probabilities are fractions shown as percentages; scores, ratings,
+# NPS figures, ages in days and model metrics are not summed (a sum of ratings means nothing).
+PERCENT_COLUMN = re.compile(r"(_pct|_share|_rate|_coverage|_retention|_yoy|probability)$|^share_of_|_share_of_")
+NON_ADDITIVE_COLUMN = re.compile(
+    r"(^|_)(nps|rating|score|index|days|tenure|lift|auc|brier|probability|weight|performance|penalty|reward"
+    r"|asymmetry|trend|margin_of_error|considering_alternatives|squared|respondents)(_|$)"
+)
+PERCENT_FORMAT, SCORE_FORMAT, NUMBER_FORMAT = "0.0%", "0.0", "#,0.00"
+
+
+def format_string(column: ModelColumn) -> str | None:
+    """The column's formatString: its type's, or by its name for the doubles (which have none by type)."""
+    data_type, _, by_type = tmdl_type(column.data_type)
+    if data_type != "double":
+        return by_type
+    if PERCENT_COLUMN.search(column.name):
+        return PERCENT_FORMAT
+    if NON_ADDITIVE_COLUMN.search(column.name):
+        return SCORE_FORMAT
+    return NUMBER_FORMAT
 
 
 def _summarize_by(column: ModelColumn, is_key: bool) -> str:
     data_type = tmdl_type(column.data_type)[0]
     if is_key or _NO_SUMMARY.search(column.name) or data_type not in ("int64", "decimal"):
+        return "none"
+    if PERCENT_COLUMN.search(column.name) or NON_ADDITIVE_COLUMN.search(column.name):
         return "none"
     return "sum"
 
@@ -353,7 +376,8 @@ def table_tmdl(table: ModelTable, relationships: list[Relationship], is_date_tab
     if is_date_table:
         lines.append("\tdataCategory: Time")
     for column in table.columns:
-        data_type, _, format_string = tmdl_type(column.data_type)
+        data_type = tmdl_type(column.data_type)[0]
+        column_format = format_string(column)
         lines.append("")
         lines += _description(column.description, 1)
         lines.append(f"\tcolumn {tmdl_name(column.name)}")
@@ -362,8 +386,8 @@ def table_tmdl(table: ModelTable, relationships: list[Relationship], is_date_tab
             lines.append("\t\tisKey")
         if column.name in foreign_keys:
             lines.append("\t\tisHidden")
-        if format_string:
-            lines.append(f"\t\tformatString: {format_string}")
+        if column_format:
+            lines.append(f"\t\tformatString: {column_format}")
         lines.append(f"\t\tsummarizeBy: {_summarize_by(column, column.name in key_columns)}")
         lines.append(f"\t\tsourceColumn: {column.name}")
         if tmdl_type(column.data_type)[1] == "type date":
