@@ -703,3 +703,20 @@ def test_columns_read_and_add_up_as_what_they_mean(project):
         assert column(table, name)["summarizeBy"] == "none", f"{table}.{name}"
     assert column("mart_account_360", "revenue_ttm_eur")["summarizeBy"] == "sum"
     assert column("fct_invoice_lines", "net_amount_eur")["summarizeBy"] == "sum"
+
+
+def test_every_table_column_and_measure_has_a_stable_unique_lineage_tag(project, manifest, tmp_path):
+    model = load_definition(project / f"{NAME}.SemanticModel" / "definition")
+    tags = [node.properties.get("lineageTag") for node in model.tables.values()]
+    for table in model.tables:
+        tags += [node.properties.get("lineageTag") for node in model.columns(table).values()]
+    tags += [measure.properties.get("lineageTag") for measure in model.measures().values()]
+    assert None not in tags and len(tags) == len(set(tags))
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", t) for t in tags)
+    # The same manifest, written again elsewhere, gives the same tags: nothing for Desktop to add.
+    again = tmp_path / "again"
+    write_pbip(manifest, again, NAME)
+    rewritten = load_definition(again / f"{NAME}.SemanticModel" / "definition")
+    assert {t: n.properties["lineageTag"] for t, n in rewritten.tables.items()} == {
+        t: n.properties["lineageTag"] for t, n in model.tables.items()
+    }

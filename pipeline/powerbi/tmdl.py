@@ -11,7 +11,9 @@ Pure functions of the manifest (no Dagster, no warehouse): the same manifest giv
 TMDL written here (Microsoft's "Tabular Model Definition Language"): one object per line, children
 indented one tab deeper than their parent, object names in single quotes when they are not plain
 identifiers, descriptions as ``///`` lines right above the object, and multi-line expressions (M, DAX)
-indented two tabs deeper than the line that ends in ``=``. No ``lineageTag``: Desktop adds them on save.
+indented two tabs deeper than the line that ends in ``=``. Every table, column and measure carries a
+``lineageTag`` derived from its name (a UUID 5), so the same manifest gives the same tags and Desktop has
+none to add on save: a project kept in Git does not change on opening.
 """
 
 from __future__ import annotations
@@ -345,6 +347,14 @@ NON_ADDITIVE_COLUMN = re.compile(
 PERCENT_FORMAT, SCORE_FORMAT, NUMBER_FORMAT = "0.0%", "0.0", "#,0.00"
 
 
+# The namespace of the model's lineage tags: a tag is uuid5(namespace, "<kind>:<table>[.<object>]").
+LINEAGE_NAMESPACE = uuid.UUID("5b7a3d56-2f1e-4c51-9a8e-4f0c2d6b1e70")
+
+
+def lineage_tag(kind: str, *names: str) -> str:
+    return str(uuid.uuid5(LINEAGE_NAMESPACE, f"{kind}:{'.'.join(names)}"))
+
+
 def format_string(column: ModelColumn) -> str | None:
     """The column's formatString: its type's, or by its name for the doubles (which have none by type)."""
     data_type, _, by_type = tmdl_type(column.data_type)
@@ -373,6 +383,7 @@ def table_tmdl(table: ModelTable, relationships: list[Relationship], is_date_tab
     foreign_keys = {r.from_column for r in relationships if r.from_table == table.name}
     date_key = _date_key_column(table) if is_date_table else None
     lines = [*_description(table.description, 0), f"table {tmdl_name(table.name)}"]
+    lines.append(f"\tlineageTag: {lineage_tag('table', table.name)}")
     if is_date_table:
         lines.append("\tdataCategory: Time")
     for column in table.columns:
@@ -382,6 +393,7 @@ def table_tmdl(table: ModelTable, relationships: list[Relationship], is_date_tab
         lines += _description(column.description, 1)
         lines.append(f"\tcolumn {tmdl_name(column.name)}")
         lines.append(f"\t\tdataType: {data_type}")
+        lines.append(f"\t\tlineageTag: {lineage_tag('column', table.name, column.name)}")
         if column.name == date_key:
             lines.append("\t\tisKey")
         if column.name in foreign_keys:
@@ -401,12 +413,14 @@ def measures_table_tmdl(measures: list[Measure]) -> str:
     lines = [
         "/// The headline measures (DAX). Descriptions say what each figure is and which mart it reads.",
         f"table {tmdl_name(MEASURES_TABLE)}",
+        f"\tlineageTag: {lineage_tag('table', MEASURES_TABLE)}",
     ]
     for measure in measures:
         lines.append("")
         lines += _description(measure.description, 1)
         lines.append(f"\tmeasure {tmdl_name(measure.name)} =")
         lines += _expression(measure.expression, 3)
+        lines.append(f"\t\tlineageTag: {lineage_tag('measure', measure.name)}")
         if measure.format_string:
             lines.append(f"\t\tformatString: {measure.format_string}")
         if measure.display_folder:
@@ -416,6 +430,7 @@ def measures_table_tmdl(measures: list[Measure]) -> str:
         "\t/// Placeholder: a table needs a column; hidden so that the table shows as a measure table.",
         "\tcolumn Value",
         "\t\tdataType: string",
+        f"\t\tlineageTag: {lineage_tag('column', MEASURES_TABLE, 'Value')}",
         "\t\tisHidden",
         "\t\tsummarizeBy: none",
         "\t\tsourceColumn: Value",
