@@ -271,18 +271,22 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     from pipeline.ingest.inspection import inspect_file, report
+    from pipeline.ingest.mapping import MappingError
     from pipeline.ingest.readers import UnreadableFileError
 
     path = Path(args.file)
     if not path.is_file():
         print(f"{path}: no such file", file=sys.stderr)
         return 2
+    mapping = Path(args.mapping) if args.mapping else None
     try:
-        inspection = inspect_file(path, source=args.source, entity=args.entity, system=args.system)
-    except (UnreadableFileError, ValueError) as error:
+        inspection = inspect_file(path, source=args.source, entity=args.entity, system=args.system, mapping=mapping)
+    except (UnreadableFileError, MappingError, ValueError) as error:
         print(f"cannot inspect {path}: {error}", file=sys.stderr)
         return 1
     print(report(inspection), end="")
+    if mapping is not None:
+        return 1 if inspection.load_error else 0
     if not args.no_draft:
         draft = Path(args.draft or f"mapping-draft-{path.stem}.yml")
         draft.write_text(inspection.draft, encoding="utf-8")
@@ -340,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--system", help="the exporting system's name, for the draft (e.g. HubSpot)")
     inspect.add_argument("--draft", help="where to write the draft mapping (default: ./mapping-draft-<file>.yml)")
     inspect.add_argument("--no-draft", action="store_true", help="only print, write no draft")
+    inspect.add_argument(
+        "--mapping", help="check an existing mapping file against the export: trial-load through it, write no draft"
+    )
     inspect.set_defaults(func=cmd_inspect)
     ui = commands.add_parser("ui", help="start the Dagster UI over the same data")
     ui.add_argument("--host", default="127.0.0.1")

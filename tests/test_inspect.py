@@ -119,3 +119,36 @@ def test_the_inspect_command_prints_the_proposal_and_writes_the_draft(tmp_path, 
     assert written["files"][0]["columns"]["amount_eur"] == {"from": "Maksettu", "strip": ["€"]}
     mapping = parse_mapping(draft.read_text(), "draft")
     assert mapping.files[0].columns["paid_date"].source == "Maksupäivä"
+
+
+def test_an_edited_mapping_is_checked_against_the_export_it_should_read(tmp_path, capsys):
+    export = _write(
+        tmp_path / "crm" / "companies-export-2026-11-30.csv",
+        [
+            ["Record ID", "Company name", "Create Date", "Lifecycle Stage"],
+            ["101", "Alfa Oy", "2024-03-05 10:22", "Customer"],
+            ["102", "Beta Oy", "2024-03-06 11:00", "Lead"],
+        ],
+    )
+    mapping = tmp_path / "hubspot.yml"
+    mapping.write_text(
+        "system: HubSpot\nsource: crm\nfiles:\n  - match: companies-export-*.csv\n    entity: accounts\n"
+        "    columns:\n      account_id: Record ID\n      account_name: Company name\n"
+        '      created_date: {from: Create Date, date_format: "%Y-%m-%d %H:%M"}\n'
+        "      status: {from: Lifecycle Stage, values: {Customer: active}}\n"
+    )
+
+    assert main(["inspect", str(export), "--mapping", str(mapping)]) == 0
+    printed = capsys.readouterr().out
+    assert f"Trial load through {mapping}: 2 rows read, 1 would load, 1 would be quarantined" in printed
+    assert "status isin: 1 row(s), e.g. 'Lead'" in printed
+    assert not list(tmp_path.glob("mapping-draft-*"))  # a check writes no draft
+
+    mapping.write_text(mapping.read_text().replace("entity: accounts", "entity: acounts"))
+    assert main(["inspect", str(export), "--mapping", str(mapping)]) == 1
+    assert f"{mapping}, line 5: crm has no entity 'acounts'" in capsys.readouterr().err
+
+    other = _write(tmp_path / "crm" / "deals-2026-11-30.csv", [["Deal ID"], ["1"]])
+    mapping.write_text(mapping.read_text().replace("entity: acounts", "entity: accounts"))
+    assert main(["inspect", str(other), "--mapping", str(mapping)]) == 1
+    assert "no rule of" in capsys.readouterr().err

@@ -345,6 +345,7 @@ class Inspection:
     rows_quarantined: int = 0
     quarantine: list[tuple[str, str, int, str]] = field(default_factory=list)  # column, check, rows, example
     load_error: str | None = None
+    mapping_used: Path | None = None  # an existing mapping the file was trial-loaded through, instead of a draft
 
 
 def _score(column: str, header: str) -> Candidate | None:
@@ -610,9 +611,30 @@ def _trial_load(inspection: Inspection) -> None:
         conn.close()
 
 
+def _mapping_for(path: Path, mapping: Path) -> tuple[str, str, str]:
+    """(the mapping's text, its source, the entity of the rule that matches the file): an existing mapping,
+    checked against the file it should read. Raises MappingError (file, line, problem) or ValueError."""
+    text = mapping.read_text(encoding="utf-8-sig")
+    parsed = parse_mapping(text, str(mapping))
+    rule = next((r for r in parsed.files if r.matches(path.name)), None)
+    if rule is None:
+        patterns = ", ".join(p for r in parsed.files for p in r.match)
+        raise ValueError(f"no rule of {mapping} matches the file name {path.name!r} (its patterns: {patterns})")
+    return text, parsed.source, rule.entity
+
+
 def inspect_file(
-    path: Path, *, source: str | None = None, entity: str | None = None, system: str | None = None
+    path: Path,
+    *,
+    source: str | None = None,
+    entity: str | None = None,
+    system: str | None = None,
+    mapping: Path | None = None,
 ) -> Inspection:
+    """Inspect ``path``; with ``mapping``, trial-load it through that mapping instead of a draft."""
+    mapping_text = None
+    if mapping is not None:
+        mapping_text, source, entity = _mapping_for(path, mapping)
     with tempfile.TemporaryDirectory(prefix="inspect-read-") as scratch:
         conn = duckdb.connect()
         try:
@@ -637,7 +659,10 @@ def inspect_file(
             )
         finally:
             conn.close()
-    inspection.draft = draft_mapping(inspection, system or "TODO the exporting system")
+    if mapping_text is not None:
+        inspection.draft, inspection.mapping_used = mapping_text, mapping
+    else:
+        inspection.draft = draft_mapping(inspection, system or "TODO the exporting system")
     _trial_load(inspection)
     return inspection
 
@@ -645,6 +670,7 @@ def inspect_file(
 def report(inspection: Inspection) -> str:
     """The inspection as a person reads it in a terminal."""
     d = inspection.detected
+    through = str(inspection.mapping_used) if inspection.mapping_used else "the draft"
     out = [f"{inspection.file}", ""]
     out.append("Detected: " + ", ".join(f"{k} {v}" for k, v in d.items() if k != "mapping"))
     out.append(
@@ -669,10 +695,10 @@ def report(inspection: Inspection) -> str:
             out.append(f"   {'':<32}    values to map: {', '.join(p.unmapped_values[:8])}")
     out.append("")
     if inspection.load_error:
-        out.append(f"Trial load through the draft: not possible yet: {inspection.load_error}")
+        out.append(f"Trial load through {through}: not possible yet: {inspection.load_error}")
     else:
         out.append(
-            f"Trial load through the draft: {inspection.rows_read} rows read, {inspection.rows_loaded} would load, "
+            f"Trial load through {through}: {inspection.rows_read} rows read, {inspection.rows_loaded} would load, "
             f"{inspection.rows_quarantined} would be quarantined"
         )
         for column, check, rows, example in inspection.quarantine[:15]:
