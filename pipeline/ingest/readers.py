@@ -375,14 +375,27 @@ def _drop_rows_after_header(conn: duckdb.DuckDBPyConnection, read: ReadFile, cou
     if not count:
         return read
     skipped = conn.execute(f"select count(*) from {read.table} where _row_number <= {count}").fetchall()[0][0]
-    view = f"{read.table}_data"
-    conn.execute(f"create temp view {view} as select * from {read.table} where _row_number > {count}")
     read.detected["rows_after_header_skipped"] = str(count)
+    kept = [r for r in read.rejects if r.row_number > count]
+    return _keeping(conn, read, "data", f"_row_number > {count}", skipped, kept)
+
+
+def _keeping(
+    conn: duckdb.DuckDBPyConnection,
+    read: ReadFile,
+    suffix: str,
+    predicate: str,
+    dropped_rows: int,
+    rejects: list[StructuralReject],
+) -> ReadFile:
+    """``read`` as a view of the rows where ``predicate`` holds; ``dropped_rows`` are not rows read."""
+    view = f"{read.table}_{suffix}"
+    conn.execute(f"create temp view {view} as select * from {read.table} where {predicate}")
     return ReadFile(
         table=view,
         columns=read.columns,
-        rows_parsed=read.rows_parsed - skipped,
-        rejects=[r for r in read.rejects if r.row_number > count],
+        rows_parsed=read.rows_parsed - dropped_rows,
+        rejects=rejects,
         detected=read.detected,
         cleanup=[f"drop view if exists {view}", *read.cleanup],
         header=read.header,
@@ -404,18 +417,8 @@ def drop_repeated_headers(conn: duckdb.DuckDBPyConnection, read: ReadFile) -> Re
     found = conn.execute(f"select count(*) from {read.table} where {repeats}").fetchall()[0][0]
     if not found:
         return read
-    view = f"{read.table}_no_repeated_header"
-    conn.execute(f"create temp view {view} as select * from {read.table} where not coalesce({repeats}, false)")
     read.detected["repeated_header_rows"] = str(found)
-    return ReadFile(
-        table=view,
-        columns=read.columns,
-        rows_parsed=read.rows_parsed - found,
-        rejects=read.rejects,
-        detected=read.detected,
-        cleanup=[f"drop view if exists {view}", *read.cleanup],
-        header=read.header,
-    )
+    return _keeping(conn, read, "no_repeated_header", f"not coalesce({repeats}, false)", found, read.rejects)
 
 
 _STAGED_ROWID = "_rowid_column_of_the_file"
