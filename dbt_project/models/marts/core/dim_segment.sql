@@ -23,14 +23,25 @@ select
     cast(row_number() over (order by industry, size_band) as integer) as segment_key,
     industry || ' / ' || size_band as segment_name,
     industry,
-    size_band
+    size_band,
+    {{ size_band_order('size_band') }} as size_band_order
 from known_segments
 
 union all
 
-select -1 as segment_key, 'Unknown' as segment_name, 'Unknown' as industry, 'Unknown' as size_band
+select
+    -1 as segment_key,
+    'Unknown' as segment_name,
+    'Unknown' as industry,
+    'Unknown' as size_band,
+    {{ size_band_order("'Unknown'") }} as size_band_order
 
 union all
 
 -- Summaries over every segment (mart_nps_summary) point at this member.
-select 0 as segment_key, 'All segments' as segment_name, 'All' as industry, 'All' as size_band
+select
+    0 as segment_key,
+    'All segments' as segment_name,
+    'All' as industry,
+    'All' as size_band,
+    {{ size_band_order("'All'") }} as size_band_order

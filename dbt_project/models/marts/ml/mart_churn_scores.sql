@@ -22,6 +22,7 @@ select
     cast(scores.churn_probability as decimal(18, 6)) as churn_probability,
     scores.risk_decile,
     scores.risk_band,
+    {{ risk_band_order('scores.risk_band', 'scores.risk_decile') }} as risk_band_order,
     scores.revenue_12m_eur,
     scores.expected_revenue_at_risk_eur,
     scores.reason_1,
