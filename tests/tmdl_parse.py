@@ -28,6 +28,9 @@ OBJECT_TYPES = frozenset(
         "hierarchy",
         "level",
         "role",
+        "tablePermission",
+        "columnPermission",
+        "member",
         "perspective",
         "culture",
         "cultureInfo",
@@ -233,6 +236,7 @@ class SemanticModel:
     tables: dict[str, Node]
     relationships: list[Node]
     expressions: dict[str, Node]
+    roles: dict[str, Node] = field(default_factory=dict)
 
     def columns(self, table: str) -> dict[str, Node]:
         return {c.name: c for c in self.tables[table].of_type("column")}
@@ -279,4 +283,11 @@ def load_definition(definition_dir: Path) -> SemanticModel:
             if node.type != "expression":
                 raise TmdlError(f"expressions.tmdl: unexpected {node.type}")
             expressions[node.name] = node
-    return SemanticModel(database, model, tables, relationships, expressions)
+    roles: dict[str, Node] = {}
+    for path in sorted((definition_dir / "roles").glob("*.tmdl")):
+        role = _single(parse(path), "role", path.name)
+        roles[role.name] = role
+    referenced_roles = [n.name for n in model_nodes if n.type == "ref role"]
+    if sorted(referenced_roles) != sorted(roles):
+        raise TmdlError(f"model.tmdl references roles {sorted(referenced_roles)} but roles/ holds {sorted(roles)}")
+    return SemanticModel(database, model, tables, relationships, expressions, roles)

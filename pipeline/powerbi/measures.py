@@ -57,26 +57,45 @@ class Pattern:
 
 
 PATTERNS = {
-    # One figure of mart_nps_summary for the period and segment in the filter. Defaults: the last 12 months
-    # and all segments (segment_key 0); with several quarters in the filter, the latest. The mart withholds
-    # figures below the minimum number of responses; so does the measure (blank).
+    # One figure of mart_nps_summary for the filter, shared by the five summary measures. The mart has a row
+    # per period (quarter or the last 12 months) and segment, with 0 for all segments, and the
+    # relationship from dim_segment would filter that row away: the pattern lifts dim_segment's filter and
+    # picks the row itself. Segment: the one segment in the filter (dim_segment or the mart's own columns),
+    # else all segments. Period: with a date filter, the latest quarter in it; else the mart's period in
+    # the filter, by default the last 12 months; several quarters: the latest. A filter the mart has no row
+    # for (several segments, an account or owner slicer) gives the measure's fallback, computed from the
+    # responses where that makes sense. The mart withholds figures below the minimum n; so does this.
     "nps_summary_figure": Pattern(
-        dax="""VAR _periodType = SELECTEDVALUE ( mart_nps_summary[period_type], "last_12_months" )
-VAR _segmentKey = SELECTEDVALUE ( mart_nps_summary[segment_key], 0 )
+        dax="""VAR _bySegment =
+    ISFILTERED ( dim_segment )
+        || ISFILTERED ( mart_nps_summary[segment_key] )
+        || ISFILTERED ( mart_nps_summary[segment_name] )
+VAR _segmentKey = IF ( _bySegment, SELECTEDVALUE ( mart_nps_summary[segment_key] ), 0 )
+VAR _byDate = ISFILTERED ( dim_date )
+VAR _quarter = MAX ( dim_date[year_quarter] )
+VAR _periodType =
+    IF ( _byDate, "quarter", SELECTEDVALUE ( mart_nps_summary[period_type], "last_12_months" ) )
 VAR _rows =
     CALCULATETABLE (
         mart_nps_summary,
-        mart_nps_summary[period_type] = _periodType,
-        mart_nps_summary[segment_key] = _segmentKey
+        REMOVEFILTERS ( dim_segment ),
+        mart_nps_summary[segment_key] = _segmentKey,
+        mart_nps_summary[period_type] = _periodType
     )
-VAR _latest = TOPN ( 1, _rows, mart_nps_summary[period], DESC )
+VAR _inPeriod = FILTER ( _rows, NOT _byDate || mart_nps_summary[period] = _quarter )
+VAR _latest = TOPN ( 1, _inPeriod, mart_nps_summary[period], DESC )
+VAR _summary = MAXX ( _latest, mart_nps_summary[$column] )
 RETURN
-    MAXX ( _latest, mart_nps_summary[$column] )""",
-        scope=" Relationship surveys, from mart_nps_summary: the period and segment in the filter, by default the "
-        "last 12 months and all segments; with several quarters selected, the latest. Blank below "
-        "$min_respondents responses.",
+    IF ( ISFILTERED ( dim_account ) || ISBLANK ( _segmentKey ), $fallback, _summary )""",
+        scope=" Relationship surveys, from mart_nps_summary: the segment and quarter in the filter (with several "
+        "quarters, the latest), by default all segments and the last 12 months; under several segments or an "
+        "account filter, $fallback_words. Blank below $min_respondents responses.",
     ),
 }
+
+# What a summary measure shows when the filter is one mart_nps_summary has no row for.
+BLANK_FALLBACK = "BLANK ()"
+BLANK_FALLBACK_WORDS = "blank (the mart cannot combine segments, and this figure needs a whole segment)"
 
 
 class MeasureSpec(BaseModel):
@@ -91,6 +110,9 @@ class MeasureSpec(BaseModel):
     dax: str | None = None
     pattern: Literal[tuple(PATTERNS)] | None = None  # type: ignore[valid-type]  # the declared patterns
     column: str | None = None
+    # For a pattern: the measure shown where the pattern's mart has no row for the filter, e.g.
+    # "[NPS (responses)]"; blank when not given.
+    fallback: str | None = None
 
     @model_validator(mode="after")
     def _one_expression(self) -> MeasureSpec:
@@ -98,6 +120,8 @@ class MeasureSpec(BaseModel):
             raise ValueError("give either dax or pattern (with column)")
         if self.pattern is not None and not self.column:
             raise ValueError(f"pattern {self.pattern} needs column")
+        if self.fallback is not None and self.pattern is None:
+            raise ValueError("fallback is for a pattern's measure")
         return self
 
 
@@ -144,8 +168,10 @@ def declared_measures(manifest: dict, rules: BusinessRules | None = None) -> lis
                 raise MeasureDeclarationError(f"{where}: {error}") from error
             if spec.pattern is not None:
                 pattern = PATTERNS[spec.pattern]
-                dax = Template(pattern.dax).safe_substitute(column=spec.column)
-                description = spec.description + pattern.scope
+                fallback = spec.fallback or BLANK_FALLBACK
+                words = f"{spec.fallback}, from the responses in the filter" if spec.fallback else BLANK_FALLBACK_WORDS
+                dax = Template(pattern.dax).safe_substitute(column=spec.column, fallback=fallback)
+                description = spec.description + Template(pattern.scope).safe_substitute(fallback_words=words)
             else:
                 dax, description = spec.dax or "", spec.description
             dax = _render(dax.strip(), values, where)

@@ -28,12 +28,20 @@ from pathlib import Path
 
 from pipeline.catalog import PUBLISHED_FOLDER, load_manifest, published_models
 from pipeline.powerbi.measures import Measure, declared_measures
+from pipeline.powerbi.report import ModelFields, ReportResult, write_report
 from pipeline.rules import BusinessRules
 
 # --- what is published ------------------------------------------------------------------------------
 
 DATE_TABLE = "dim_date"
 MEASURES_TABLE = "_Measures"
+# Row-level security by account owner: the customer's own table maps sign-in names to the marts'
+# pseudonymous owner keys (the pipeline never publishes who signs in as whom); the role filters every table
+# that carries the owner key, and through dim_account everything related to an account.
+SECURITY_TABLE = "Owner access"
+SECURITY_ROLE = "Account owner"
+OWNER_KEY = "account_owner_key"
+OWNER_ACCESS_PARAMETER = "OwnerAccessFile"
 COMPATIBILITY_LEVEL = 1567
 # Microsoft's published JSON schemas of the project files (github.com/microsoft/json-schemas, fabric/);
 # each file must name its schema.
@@ -207,8 +215,11 @@ def derive_relationships(manifest: dict, tables: list[ModelTable]) -> list[Relat
 
     Order: by the from-table's name, then by its contract column order (the yml author's order, so a
     fact's main date comes before its secondary dates). A relationship that would open a second active
-    filter path between two tables (Power BI calls that ambiguous and refuses it) is kept inactive: the
-    first one wins, and DAX can still use the others with USERELATIONSHIP.
+    filter path between two tables (Power BI calls that ambiguous and refuses it) is not made active: the
+    first one wins. Of the others, a second key to a table the from-table already joins directly (a
+    role-playing date, such as an invoice's due date) stays, inactive, for DAX's USERELATIONSHIP; one to a
+    table the from-table already reaches through another (a mart's segment, which dim_account carries) is
+    left out: the active path filters the same rows, and an unused inactive relationship only confuses.
     """
     by_name = {t.name: t for t in tables}
     position = {(t.name, c.name): i for t in tables for i, c in enumerate(t.columns)}
@@ -233,6 +244,8 @@ def derive_relationships(manifest: dict, tables: list[ModelTable]) -> list[Relat
         downstream = _reachable(edges, to_table)
         upstream = {x for x in by_name if from_table in _reachable(edges, x)}
         ambiguous = from_table in downstream or any(y in _reachable(edges, x) for x in upstream for y in downstream)
+        if ambiguous and to_table not in edges.get(from_table, set()) and to_table in _reachable(edges, from_table):
+            continue  # reached through another table already: left out (see above)
         if not ambiguous:
             edges.setdefault(from_table, set()).add(to_table)
         relationships.append(
@@ -335,7 +348,7 @@ def _date_key_column(table: ModelTable) -> str:
     return "calendar_date" if "calendar_date" in dated else dated[0]
 
 
-_NO_SUMMARY = re.compile(r"(_key|_id|_year|_quarter|_month|decile|rank|_no)$|^calendar_")
+_NO_SUMMARY = re.compile(r"(_key|_id|_year|_quarter|_month|decile|rank|_no|_order)$|^calendar_")
 # How a column reads and adds up in Power BI, from its name (the marts name their columns so, see
 # docs/warehouse.md): shares, rates and probabilities are fractions shown as percentages; scores, ratings,
 # NPS figures, ages in days and model metrics are not summed (a sum of ratings means nothing).
@@ -345,6 +358,9 @@ NON_ADDITIVE_COLUMN = re.compile(
     r"|asymmetry|trend|margin_of_error|considering_alternatives|squared|respondents)(_|$)"
 )
 PERCENT_FORMAT, SCORE_FORMAT, NUMBER_FORMAT = "0.0%", "0.0", "#,0.00"
+# A column <name>_order in the same table sorts <name> (the marts' size_band_order, risk_band_order: business
+# order, not alphabetical; dbt_project/macros/band_order.sql).
+SORT_ORDER_SUFFIX = "_order"
 
 
 # The namespace of the model's lineage tags: a tag is uuid5(namespace, "<kind>:<table>[.<object>]").
@@ -380,7 +396,9 @@ def table_tmdl(table: ModelTable, relationships: list[Relationship], is_date_tab
     key_columns = {r.from_column for r in relationships if r.from_table == table.name} | {
         r.to_column for r in relationships if r.to_table == table.name
     }
-    foreign_keys = {r.from_column for r in relationships if r.from_table == table.name}
+    names = {c.name for c in table.columns}
+    # Surrogate keys and sort orders are plumbing: hidden, so the field list shows what people filter by.
+    hidden = {n for n in names if n.endswith(("_key", SORT_ORDER_SUFFIX))}
     date_key = _date_key_column(table) if is_date_table else None
     lines = [*_description(table.description, 0), f"table {tmdl_name(table.name)}"]
     lines.append(f"\tlineageTag: {lineage_tag('table', table.name)}")
@@ -396,12 +414,14 @@ def table_tmdl(table: ModelTable, relationships: list[Relationship], is_date_tab
         lines.append(f"\t\tlineageTag: {lineage_tag('column', table.name, column.name)}")
         if column.name == date_key:
             lines.append("\t\tisKey")
-        if column.name in foreign_keys:
+        if column.name in hidden:
             lines.append("\t\tisHidden")
         if column_format:
             lines.append(f"\t\tformatString: {column_format}")
         lines.append(f"\t\tsummarizeBy: {_summarize_by(column, column.name in key_columns)}")
         lines.append(f"\t\tsourceColumn: {column.name}")
+        if column.name + SORT_ORDER_SUFFIX in names:
+            lines.append(f"\t\tsortByColumn: {tmdl_name(column.name + SORT_ORDER_SUFFIX)}")
         if tmdl_type(column.data_type)[1] == "type date":
             lines += ["", "\t\tannotation UnderlyingDateTimeDataType = Date"]
     lines += ["", f"\tpartition {tmdl_name(table.name)} = m", "\t\tmode: import", "\t\tsource ="]
@@ -442,6 +462,76 @@ def measures_table_tmdl(measures: list[Measure]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def security_table_tmdl() -> str:
+    """The owner-access table: read from the customer's file (parameter OwnerAccessFile), empty by default."""
+    columns = ("user_principal_name", OWNER_KEY)
+    csv = f'Csv.Document(File.Contents({OWNER_ACCESS_PARAMETER}), [Delimiter = ",", Encoding = 65001])'
+    m = "\n".join(
+        [
+            "let",
+            "    Columns = type table [" + ", ".join(f"{c} = text" for c in columns) + "],",
+            "    Source =",
+            f'        if {OWNER_ACCESS_PARAMETER} = null or {OWNER_ACCESS_PARAMETER} = "" then',
+            "            #table(Columns, {})",
+            "        else",
+            f"            Table.PromoteHeaders({csv}, [PromoteAllScalars = true]),",
+            "    Selected = Table.SelectColumns(Source, {" + ", ".join(_m_text(c) for c in columns) + "}),",
+            "    Typed = Table.TransformColumnTypes(Selected, {"
+            + ", ".join(f"{{{_m_text(c)}, type text}}" for c in columns)
+            + "})",
+            "in",
+            "    Typed",
+        ]
+    )
+    lines = [
+        f"/// Who may see which account owner's accounts (role {SECURITY_ROLE}): one row per sign-in and owner key,",
+        f"/// maintained by your organisation in the file of parameter {OWNER_ACCESS_PARAMETER}; the pipeline never",
+        f"/// publishes sign-in names. Owner keys are dim_account.{OWNER_KEY} (md5 of the owner's name).",
+        f"table {tmdl_name(SECURITY_TABLE)}",
+        f"\tlineageTag: {lineage_tag('table', SECURITY_TABLE)}",
+        "\tisHidden",
+    ]
+    for column in columns:
+        lines += [
+            "",
+            f"\tcolumn {column}",
+            "\t\tdataType: string",
+            f"\t\tlineageTag: {lineage_tag('column', SECURITY_TABLE, column)}",
+            "\t\tisHidden",
+            "\t\tsummarizeBy: none",
+            f"\t\tsourceColumn: {column}",
+        ]
+    lines += ["", f"\tpartition {tmdl_name(SECURITY_TABLE)} = m", "\t\tmode: import", "\t\tsource ="]
+    lines += _expression(m, 4)
+    return "\n".join(lines) + "\n"
+
+
+def owner_filter(table: str) -> str:
+    """The role's DAX filter on a table with the owner key: the keys the signed-in user is granted."""
+    security = tmdl_name(SECURITY_TABLE)
+    return (
+        f"{tmdl_name(table)}[{OWNER_KEY}] IN CALCULATETABLE ( VALUES ( {security}[{OWNER_KEY}] ), "
+        f"{security}[user_principal_name] = USERPRINCIPALNAME () )"
+    )
+
+
+def role_tmdl(owner_tables: list[str]) -> str:
+    """Dynamic row-level security: members see the accounts of the owners their sign-in is mapped to."""
+    security = tmdl_name(SECURITY_TABLE)
+    lines = [
+        f"/// Account managers: the accounts of the owners that {SECURITY_TABLE} maps their sign-in to, and every",
+        "/// fact and mart row of those accounts (through dim_account). Company-wide summaries (NPS by segment,",
+        "/// drivers, competitors, the model's backtest) are aggregates and stay whole.",
+        f"role {tmdl_name(SECURITY_ROLE)}",
+        "\tmodelPermission: read",
+        "",
+        f"\ttablePermission {security} = {security}[user_principal_name] = USERPRINCIPALNAME ()",
+    ]
+    for table in owner_tables:
+        lines += ["", f"\ttablePermission {tmdl_name(table)} = {owner_filter(table)}"]
+    return "\n".join(lines) + "\n"
+
+
 def relationships_tmdl(relationships: list[Relationship]) -> str:
     blocks = []
     for r in relationships:
@@ -454,11 +544,11 @@ def relationships_tmdl(relationships: list[Relationship]) -> str:
     return "\n".join(blocks)
 
 
-def _parameter(name: str, value: str, description: str, allowed: tuple[str, ...] = ()) -> str:
+def _parameter(name: str, value: str, description: str, allowed: tuple[str, ...] = (), *, required: bool = True) -> str:
     meta = "IsParameterQuery=true, "
     if allowed:
         meta += "List={" + ", ".join(_m_text(v) for v in allowed) + f"}}, DefaultValue={_m_text(value)}, "
-    meta += 'Type="Text", IsParameterQueryRequired=true'
+    meta += f'Type="Text", IsParameterQueryRequired={"true" if required else "false"}'
     return "\n".join(
         [
             *_description(description, 0),
@@ -469,7 +559,9 @@ def _parameter(name: str, value: str, description: str, allowed: tuple[str, ...]
     )
 
 
-def expressions_tmdl(parquet_folder: str, postgres_server: str, postgres_database: str) -> str:
+def expressions_tmdl(
+    parquet_folder: str, postgres_server: str, postgres_database: str, *, owner_access: bool = False
+) -> str:
     parameters = [
         _parameter(
             "SourceType",
@@ -490,10 +582,21 @@ def expressions_tmdl(parquet_folder: str, postgres_server: str, postgres_databas
         _parameter("PostgresDatabase", postgres_database, "PostgreSQL database that holds the BI schema."),
         _parameter("PostgresSchema", "bi", "PostgreSQL schema the BI layer publishes the tables in."),
     ]
+    if owner_access:
+        parameters.append(
+            _parameter(
+                OWNER_ACCESS_PARAMETER,
+                "",
+                f"CSV file your organisation maintains for row-level security (role {SECURITY_ROLE}): columns "
+                f"user_principal_name (a Power BI sign-in) and {OWNER_KEY} (an owner key of dim_account). "
+                "Empty: the table is empty and members of the role see no accounts.",
+                required=False,
+            )
+        )
     return "\n\n".join(parameters) + "\n"
 
 
-def model_tmdl(table_names: list[str], culture: str) -> str:
+def model_tmdl(table_names: list[str], culture: str, roles: tuple[str, ...] = ()) -> str:
     lines = [
         "model Model",
         f"\tculture: {culture}",
@@ -505,6 +608,9 @@ def model_tmdl(table_names: list[str], culture: str) -> str:
         "",
     ]
     lines += [f"ref table {tmdl_name(name)}" for name in table_names]
+    if roles:
+        lines.append("")
+        lines += [f"ref role {tmdl_name(name)}" for name in roles]
     return "\n".join(lines) + "\n"
 
 
@@ -518,28 +624,6 @@ def _json(value: object) -> str:
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8", newline="\n")
-
-
-def _blank_report() -> dict:
-    """A one-page empty report (PBIR-Legacy report.json): the BI developer builds the visuals in Desktop."""
-    return {
-        "config": json.dumps({"version": "5.43", "themeCollection": {}, "activeSectionIndex": 0}),
-        "layoutOptimization": 0,
-        "resourcePackages": [],
-        "sections": [
-            {
-                "name": "ReportSection",
-                "displayName": "Overview",
-                "displayOption": 1,
-                "filters": "[]",
-                "ordinal": 0,
-                "visualContainers": [],
-                "config": "{}",
-                "width": 1280,
-                "height": 720,
-            }
-        ],
-    }
 
 
 def write_pbip(
@@ -556,33 +640,68 @@ def write_pbip(
     """Write ``<project_name>.pbip`` and its semantic model and report folders into ``out_dir``; return the .pbip.
 
     The semantic model's ``definition/`` is regenerated whole (it is derived from dbt: change dbt, not it).
-    The report is the BI developer's: an existing ``report.json`` is never overwritten.
+    The report (PBIR, pipeline/powerbi/report.py) is rewritten only while it is as the generator wrote it:
+    once the BI developer edits it, it is theirs.
     """
+    return write_project(
+        manifest_path,
+        out_dir,
+        project_name,
+        parquet_folder=parquet_folder,
+        postgres_server=postgres_server,
+        postgres_database=postgres_database,
+        culture=culture,
+        rules=rules,
+    )[0]
+
+
+def write_project(
+    manifest_path: Path,
+    out_dir: Path,
+    project_name: str = "AccountIntelligence",
+    *,
+    parquet_folder: str = r"C:\AccountIntelligence\bi\current",
+    postgres_server: str = "localhost",
+    postgres_database: str = "warehouse",
+    culture: str = "en-US",
+    rules: BusinessRules | None = None,
+) -> tuple[Path, ReportResult]:
+    """``write_pbip`` with what became of the report: (the .pbip, the report's result)."""
     manifest = load_manifest(manifest_path)
     tables = model_tables(manifest)
     if not tables:
         raise ValueError(f"{manifest_path}: no published marts (models in {PUBLISHED_FOLDER} named dim_/fct_/mart_)")
     relationships = derive_relationships(manifest, tables)
     measures = measures_for(manifest, tables, rules)
+    owner_tables = [t.name for t in tables if t.column(OWNER_KEY) is not None]
+    secured = "dim_account" in owner_tables
 
     out_dir = Path(out_dir)
     model_dir = out_dir / f"{project_name}.SemanticModel"
     report_dir = out_dir / f"{project_name}.Report"
     staging = model_dir / f"definition.tmp-{uuid.uuid4().hex}"
     try:
-        names = [t.name for t in tables] + ([MEASURES_TABLE] if measures else [])
+        names = (
+            [t.name for t in tables] + ([MEASURES_TABLE] if measures else []) + ([SECURITY_TABLE] if secured else [])
+        )
         _write(
             staging / "database.tmdl",
             f"database {tmdl_name(project_name)}\n\tcompatibilityLevel: {COMPATIBILITY_LEVEL}\n",
         )
-        _write(staging / "model.tmdl", model_tmdl(names, culture))
-        _write(staging / "expressions.tmdl", expressions_tmdl(parquet_folder, postgres_server, postgres_database))
+        _write(staging / "model.tmdl", model_tmdl(names, culture, (SECURITY_ROLE,) if secured else ()))
+        _write(
+            staging / "expressions.tmdl",
+            expressions_tmdl(parquet_folder, postgres_server, postgres_database, owner_access=secured),
+        )
         _write(staging / "relationships.tmdl", relationships_tmdl(relationships))
         for table in tables:
             is_date = table.name == DATE_TABLE
             _write(staging / "tables" / f"{table.name}.tmdl", table_tmdl(table, relationships, is_date))
         if measures:
             _write(staging / "tables" / f"{MEASURES_TABLE}.tmdl", measures_table_tmdl(measures))
+        if secured:
+            _write(staging / "tables" / f"{SECURITY_TABLE}.tmdl", security_table_tmdl())
+            _write(staging / "roles" / f"{SECURITY_ROLE}.tmdl", role_tmdl(owner_tables))
         definition = model_dir / "definition"
         if definition.exists():
             shutil.rmtree(definition)
@@ -602,8 +721,11 @@ def write_pbip(
             }
         ),
     )
-    if not (report_dir / "report.json").exists() and not (report_dir / "definition").exists():
-        _write(report_dir / "report.json", _json(_blank_report()))
+    fields = ModelFields(
+        columns={t.name: frozenset(c.name for c in t.columns) for t in tables},
+        measures={MEASURES_TABLE: frozenset(m.name for m in measures)},
+    )
+    report = write_report(report_dir, fields)
     pbip = out_dir / f"{project_name}.pbip"
     _write(
         pbip,
@@ -619,4 +741,4 @@ def write_pbip(
     gitignore = out_dir / ".gitignore"
     if not gitignore.exists():
         _write(gitignore, "**/.pbi/localSettings.json\n**/.pbi/cache.abf\n")
-    return pbip
+    return pbip, report
