@@ -82,7 +82,7 @@ VAR _rows =
         mart_nps_summary[segment_key] = _segmentKey,
         mart_nps_summary[period_type] = _periodType
     )
-VAR _inPeriod = FILTER ( _rows, NOT _byDate || mart_nps_summary[period] = _quarter )
+VAR _inPeriod = FILTER ( _rows, NOT ( _byDate ) || mart_nps_summary[period] = _quarter )
 VAR _latest = TOPN ( 1, _inPeriod, mart_nps_summary[period], DESC )
 VAR _summary = MAXX ( _latest, mart_nps_summary[$column] )
 RETURN

@@ -317,10 +317,12 @@ def _partition_m(table: ModelTable, is_date_table: bool) -> str:
     steps = [
         "let",
         '    Folder = Text.TrimEnd(ParquetFolder, {"\\", "/"}),',
+        # Evaluated only when SourceType picks it (M is lazy); a step of its own so that the item lookup
+        # reads as a step's, which every M tool parses.
+        "    Database = PostgreSQL.Database(PostgresServer, PostgresDatabase),",
         "    Source =",
         '        if SourceType = "PostgreSQL" then',
-        "            PostgreSQL.Database(PostgresServer, PostgresDatabase)"
-        f"{{[Schema = PostgresSchema, Item = {_m_text(table.name)}]}}[Data]",
+        f"            Database{{[Schema = PostgresSchema, Item = {_m_text(table.name)}]}}[Data]",
         "        else",
         f'            Parquet.Document(File.Contents(Folder & "\\{table.name}.parquet")),',
         "    Selected = Table.SelectColumns(Source, {",
