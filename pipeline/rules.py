@@ -63,6 +63,10 @@ class BusinessRules:
     relationship_weight_tenure: float
     crm_activity_days: int
     crm_completeness_target: float
+    feedback_follow_up_days: int
+    nps_band_lower_min: int
+    nps_band_middle_min: int
+    nps_band_top_above: int
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, project_dir: Path = DBT_PROJECT_DIR) -> BusinessRules:
@@ -90,6 +94,12 @@ class BusinessRules:
             problems.append("risk bands need 1 <= high < elevated < moderate < 10 (deciles)")
         if not 0 < self.size_band_medium_min_employees < self.size_band_large_min_employees:
             problems.append("size bands need 0 < size_band_medium_min_employees < size_band_large_min_employees")
+        if self.feedback_follow_up_days < 0:
+            problems.append("feedback_follow_up_days must be zero or more days")
+        if not -100 < self.nps_band_lower_min < self.nps_band_middle_min <= self.nps_band_top_above < 100:
+            problems.append(
+                "NPS bands need -100 < nps_band_lower_min < nps_band_middle_min <= nps_band_top_above < 100"
+            )
         weights = self.relationship_weights()
         if any(w < 0 for w in weights.values()) or abs(sum(weights.values()) - 1) > 1e-9:
             problems.append(f"the relationship-strength weights must be non-negative and sum to 1, not {weights}")
@@ -115,6 +125,11 @@ class BusinessRules:
     def size_band_labels(self) -> list[str]:
         medium, large = self.size_band_medium_min_employees, self.size_band_large_min_employees
         return [f"Small (<{medium})", f"Medium ({medium}-{large - 1})", f"Large ({large}+)", "Unknown"]
+
+    def nps_band_labels(self) -> list[str]:
+        """The account-NPS bands in order, as macros/closing_the_loop.sql writes them."""
+        lower, middle, top = self.nps_band_lower_min, self.nps_band_middle_min, self.nps_band_top_above
+        return [f"below {lower}", f"{lower} to {middle - 1}", f"{middle} to {top}", f"above {top}"]
 
     def risk_band(self, decile: np.ndarray) -> np.ndarray:
         """high / elevated / moderate / low of risk deciles (1 = the tenth most at risk)."""
