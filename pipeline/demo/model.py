@@ -36,6 +36,14 @@ Drivers and NPS
     (low hurts, high adds nothing), differentiator (high lifts, low costs nothing), performance (both),
     weak (neither). ``truth/drivers.json`` holds them.
 
+Satisfaction and growth
+    An account's planted satisfaction is its experience on each driver (``RATING_ACCOUNT_SD`` per driver,
+    in rating points), weighted by how much the driver moves the NPS answer (its low and high effects),
+    standardised to unit variance (``account_satisfaction``). It lifts the ratings and so the NPS answers,
+    and the account's yearly revenue growth is multiplied by ``exp(SATISFACTION_GROWTH_EFFECT * s)``: a
+    satisfied account buys more year after year (DESIGN.md, "NPS and results"). ``truth/nps_and_growth.json``
+    holds the effect and its direction; ``truth/accounts.parquet`` each account's satisfaction.
+
 Non-response
     Every invited contact has a would-be NPS; decision makers and larger accounts answer higher (the
     ``NPS_BY_ROLE`` and ``NPS_BY_SIZE_BAND`` shifts) and also answer more often, so respondents over-represent
@@ -93,6 +101,8 @@ RATING_HALO_SD = 0.5  # a respondent's general mood, shared by their ratings
 RATING_RISK_EFFECT = 0.45
 RATING_NOISE = 1.1
 EXIT_NPS_SHIFT = -1.0  # leaving customers answer lower than their state alone says
+# Log of the yearly revenue growth factor per standard deviation of the account's planted satisfaction.
+SATISFACTION_GROWTH_EFFECT = 0.15
 
 # Who answers what, by the CRM's size band (employees < 50, 50-249, 250+) and the contact's role:
 # decision makers and larger accounts are happier (points on the 0..10 answer) ...
@@ -205,6 +215,13 @@ def response_propensity(nps: np.ndarray, size_band: np.ndarray, role: np.ndarray
     return np.minimum(propensity, MAX_PROPENSITY)
 
 
+def account_satisfaction(experience: np.ndarray) -> np.ndarray:
+    """Planted satisfaction [account] from the experience [account, driver]: each driver's experience
+    weighted by |low effect| + high effect, scaled to unit variance (the experience is i.i.d. per driver)."""
+    weights = np.array([abs(DRIVERS[d][1]) + DRIVERS[d][2] for d in DRIVER_NAMES])
+    return (experience @ weights) / (RATING_ACCOUNT_SD * np.sqrt((weights**2).sum()))
+
+
 def considering_alternatives(rng: np.random.Generator, state: np.ndarray, nps: np.ndarray) -> np.ndarray:
     latent = 2.5 + 1.6 * state - 0.55 * (nps - 7) + 1.5 * rng.standard_normal(state.shape[0])
     return np.clip(np.rint(latent), 0, 10).astype(np.int64)
@@ -236,4 +253,30 @@ def drivers_truth() -> dict:
             "nps_noise_sd": NPS_NOISE,
             "exit_survey_shift": EXIT_NPS_SHIFT,
         },
+    }
+
+
+def nps_and_growth_truth() -> dict:
+    """What ``truth/nps_and_growth.json`` says: how account NPS and revenue growth are linked."""
+    return {
+        "direction": "positive: accounts with a higher NPS grow their revenue faster",
+        "planted": {
+            "satisfaction": (
+                "per account: its experience on each driver (rating points) weighted by |low effect| + high "
+                "effect of the driver, standardised to unit variance (accounts.parquet: satisfaction)"
+            ),
+            "revenue_growth_log_per_sd_of_satisfaction": SATISFACTION_GROWTH_EFFECT,
+            "satisfaction_shows_in_nps": "through the driver ratings (draw_ratings) and their effects on the answer",
+        },
+        "also_linked_through_the_risk_state": {
+            "nps_per_unit_risk_state": -NPS_RISK_EFFECT,
+            "driver_rating_per_unit_risk_state": -RATING_RISK_EFFECT,
+            "revenue_log_per_unit_risk_state": -REVENUE_RISK_EFFECT,
+            "why": (
+                "the risk state lowers the answers and the revenue of the same months, and is persistent "
+                f"(AR(1), {RISK_PERSISTENCE} a month): an account answering low now tends to be buying less than a "
+                "year before"
+            ),
+        },
+        "not_planted": "no link from NPS to margin or cost to serve beyond revenue; no effect of a follow-up",
     }

@@ -52,6 +52,7 @@ class Accounts:
     growth_per_year: np.ndarray
     service_intensity: np.ndarray  # how much serving the account costs beyond its transactions
     experience: np.ndarray  # [account, driver] planted experience, in rating points
+    satisfaction: np.ndarray  # [account] planted satisfaction (model.account_satisfaction), drives growth
     competitor: np.ndarray  # index into vocabulary.COMPETITORS: whom the account would go to
     competitor_propensity: np.ndarray  # fixed uniform draw: competitor shows up when risk is high
     # churn
@@ -171,6 +172,9 @@ def build_accounts(streams: Streams, count: int, calendar: Calendar) -> Accounts
     growth = rng.lognormal(0.02, 0.08, count)
     service_intensity = rng.lognormal(0.0, 0.4, count)
     experience = model.RATING_ACCOUNT_SD * rng.standard_normal((count, len(model.DRIVER_NAMES)))
+    # Satisfied accounts grow: derived from the experience already drawn, so no other draw moves.
+    satisfaction = model.account_satisfaction(experience)
+    growth = growth * np.exp(model.SATISFACTION_GROWTH_EFFECT * satisfaction)
     competitor = rng.integers(0, len(vocabulary.COMPETITORS), count)
     competitor_propensity = rng.random(count)
     has_business_id = (country == "FI") & (rng.random(count) > 0.03)
@@ -211,6 +215,7 @@ def build_accounts(streams: Streams, count: int, calendar: Calendar) -> Accounts
         growth_per_year=growth,
         service_intensity=service_intensity,
         experience=experience,
+        satisfaction=satisfaction,
         competitor=competitor,
         competitor_propensity=competitor_propensity,
         risk_state=risk_state,

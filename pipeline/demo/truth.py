@@ -12,6 +12,8 @@
 - ``accounts.parquet``: planted per-account facts (size, segment, static churn log-odds, simulated churn).
 - ``invited_nps.parquet``: every survey invitation with its would-be NPS and response propensity.
 - ``drivers.json``: each driver's planted class and effects.
+- ``nps_and_growth.json``: how account NPS and revenue growth are linked (the planted satisfaction and the risk
+  state), with the realised correlation of each account's satisfaction and its invited contacts' NPS.
 - ``planted_defects.parquet`` and ``corrections.parquet``: see :mod:`pipeline.demo.ledger`.
 - ``summary.json``: parameters, formats of every file, and what the planted company looks like.
 """
@@ -107,6 +109,7 @@ def write_truth(
                 "created_date": pa.array(accounts.created_date, pa.date32()),
                 "size_eur": pa.array(np.round(accounts.size_eur, 2)),
                 "size_band": pa.array(np.array(["small", "medium", "large"])[accounts.size_band]),
+                "satisfaction": pa.array(np.round(accounts.satisfaction, 6)),
                 "static_churn_logit": pa.array(accounts.static_logit),
                 "simulated_churn_month": pa.array(
                     np.where(
@@ -135,11 +138,32 @@ def write_truth(
 
     (truth_dir / "drivers.json").write_text(json.dumps(model.drivers_truth(), indent=2, sort_keys=True) + "\n")
     written.append("drivers.json")
+    growth = {**model.nps_and_growth_truth(), "realised": satisfaction_in_nps(accounts, account_ids, invited)}
+    (truth_dir / "nps_and_growth.json").write_text(json.dumps(growth, indent=2, sort_keys=True) + "\n")
+    written.append("nps_and_growth.json")
     stats = realised_statistics(calendar, accounts, probabilities, account_months, invited)
     summary = {**summary, "realised": stats}
     (truth_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     written.append("summary.json")
     return written, stats
+
+
+def satisfaction_in_nps(accounts: Accounts, account_ids: pa.Array, invited: pa.Table) -> dict:
+    """How far the planted satisfaction shows in the answers: its correlation with the mean would-be NPS of
+    each account's invited relationship contacts (every invitation, answered or not)."""
+    relationship = np.array(invited.column("survey_type").to_pylist()) == "relationship"
+    index = {account: i for i, account in enumerate(account_ids.to_pylist())}
+    invited_accounts = np.array(invited.column("account_id").to_pylist())[relationship]
+    rows = np.array([index[a] for a in invited_accounts], dtype=np.int64)
+    nps = invited.column("would_be_nps").to_numpy()[relationship].astype(float)
+    count = np.bincount(rows, minlength=accounts.count)
+    asked = count > 0
+    mean_nps = np.bincount(rows, weights=nps, minlength=accounts.count)[asked] / count[asked]
+    correlation = float(np.corrcoef(accounts.satisfaction[asked], mean_nps)[0, 1]) if asked.sum() > 2 else None
+    return {
+        "accounts_invited": int(asked.sum()),
+        "correlation_satisfaction_mean_would_be_nps": None if correlation is None else round(correlation, 4),
+    }
 
 
 def churn_events(calendar: Calendar, accounts: Accounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
