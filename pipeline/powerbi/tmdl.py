@@ -399,8 +399,13 @@ def table_tmdl(table: ModelTable, relationships: list[Relationship], is_date_tab
         r.to_column for r in relationships if r.to_table == table.name
     }
     names = {c.name for c in table.columns}
-    # Surrogate keys and sort orders are plumbing: hidden, so the field list shows what people filter by.
-    hidden = {n for n in names if n.endswith(("_key", SORT_ORDER_SUFFIX))}
+    # Surrogate keys (the integer *_key columns) and sort orders are plumbing: hidden, so the field list
+    # shows what people filter by. A text key such as the pseudonymous owner key is what they filter by.
+    hidden = {
+        c.name
+        for c in table.columns
+        if c.name.endswith(SORT_ORDER_SUFFIX) or (c.name.endswith("_key") and tmdl_type(c.data_type)[0] == "int64")
+    }
     date_key = _date_key_column(table) if is_date_table else None
     lines = [*_description(table.description, 0), f"table {tmdl_name(table.name)}"]
     lines.append(f"\tlineageTag: {lineage_tag('table', table.name)}")
