@@ -198,6 +198,9 @@ def test_the_pages_are_the_issues_and_each_says_what_it_shows(project):
     # What each page is for, by the fields it shows.
     accounts = {f.name for v in by_name["Accounts to act on"].visuals for f in v.fields()}
     assert {"account_owner_key", "value_tier", "care_model", "churn_reasons", "recommended_action"} <= accounts
+    (table,) = [v for v in by_name["Accounts to act on"].visuals if v.visual_type == "tableEx"]
+    assert table.sort == (column("mart_account_360", "churn_probability"), "Descending")
+    assert [(f.field.name, f.values) for f in table.filters] == [("is_active_customer", (True,))]
     slicers = {v.roles["Values"][0].name for v in by_name["Accounts to act on"].visuals if v.visual_type == "slicer"}
     assert {"account_owner_key", "value_tier", "care_model"} <= slicers
     overview = {f.name for v in by_name["Overview"].visuals for f in v.fields()}

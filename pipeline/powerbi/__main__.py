@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 from pipeline.config import Settings
 from pipeline.dbt import run_dbt
-from pipeline.powerbi.tmdl import write_pbip
+from pipeline.powerbi.tmdl import write_project
 
 
 def parse_manifest(work: Path) -> Path:
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parquet_folder = args.parquet_folder or str(Settings.from_env().bi_dir / "current")
     with tempfile.TemporaryDirectory(prefix="pbip-dbt-") as work:
         manifest = args.manifest or parse_manifest(Path(work))
-        pbip = write_pbip(
+        pbip, report = write_project(
             manifest,
             args.out_dir,
             args.name,
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             postgres_database=args.postgres_database,
         )
     print(pbip)
+    if not report.written:
+        print(f"report not regenerated: {report.reason}", file=sys.stderr)
     return 0
 
 

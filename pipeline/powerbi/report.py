@@ -69,7 +69,7 @@ class Filter:
     """A visual-level filter: keep (or, with ``exclude``, drop) rows whose column is one of ``values``."""
 
     field: Field
-    values: tuple[str | int, ...]
+    values: tuple[str | int | bool, ...]
     exclude: bool = False
 
 
@@ -186,7 +186,7 @@ def report_pages() -> tuple[Page, ...]:
     accounts = Page(
         "accounts_to_act_on",
         "Accounts to act on",
-        "The accounts most at risk first, with their reasons and one recommended action, filtered by owner, "
+        "The customers most at risk first, with their reasons and one recommended action, filtered by owner, "
         "value tier and care model.",
         (
             _slicer("owner", "Account owner", column("dim_account", "account_owner_key"), 0),
@@ -210,6 +210,8 @@ def report_pages() -> tuple[Page, ...]:
                         column(A360, "recommended_action"),
                     )
                 },
+                # Customers only: an account that has already churned is lost, not one to act on.
+                (Filter(column(A360, "is_active_customer"), (True,)),),
                 sort=(column(A360, "churn_probability"), "Descending"),
             ),
         ),
@@ -478,8 +480,13 @@ def field_expression(item: Field) -> dict:
     return {"Column": _source(item)}
 
 
-def _literal(value: str | int) -> dict:
-    text = f"{value}L" if isinstance(value, int) else "'" + value.replace("'", "''") + "'"
+def _literal(value: str | int | bool) -> dict:
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, int):
+        text = f"{value}L"
+    else:
+        text = "'" + value.replace("'", "''") + "'"
     return {"Literal": {"Value": text}}
 
 
