@@ -127,6 +127,15 @@ def _report(project_dir: Path) -> Path:
 # --- the report -----------------------------------------------------------------------------------------
 
 
+def test_the_project_files_validate_against_microsofts_schemas(project):
+    for path in (project / f"{NAME}.pbip", project / f"{NAME}.SemanticModel" / "definition.pbism"):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        schema = REGISTRY.contents(document["$schema"])
+        assert list(Draft7Validator(schema, registry=REGISTRY).iter_errors(document)) == [], path.name
+        document["unexpected"] = 1
+        assert list(Draft7Validator(schema, registry=REGISTRY).iter_errors(document)), path.name
+
+
 def test_every_report_file_validates_against_microsofts_schemas(project, tmp_path):
     report = _report(project)
     files = list((report / "definition").rglob("*.json"))
