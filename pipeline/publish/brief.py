@@ -350,6 +350,58 @@ def _model(release: _Release, brief: Brief) -> Section:
     )
 
 
+def _closing_the_loop(release: _Release, brief: Brief) -> Section:
+    """The closed-loop rate and the field's NPS claim against this company's data: sentences and a small
+    table, no chart (mart_feedback_follow_up_summary, mart_nps_and_results)."""
+    follow_up = release.rows(
+        "select follow_up_statement from {mart_feedback_follow_up_summary} where period_type = 'last_12_months' "
+        "and account_owner_key = 'All owners' and segment_key = 0"
+    )
+    open_answers = release.rows(
+        "select count(*), min(response_date) from {mart_feedback_follow_up} where open_follow_up_rank is not null"
+    )
+    bands = release.rows(
+        """
+        select period, nps_band, accounts, profitability_vs_average, profitability_vs_average_ci_low,
+               profitability_vs_average_ci_high, revenue_growth_yoy, results_statement
+        from {mart_nps_and_results}
+        where periods_back = (select min(periods_back) from {mart_nps_and_results})
+        order by nps_band_order
+        """
+    )
+    if not follow_up and not bands:
+        return _withheld(release, brief, "Closing the loop", "nps")
+    body = []
+    if follow_up:
+        body.append(f"<p>Last 12 months: {_e(follow_up[0][0])}</p>")
+    if open_answers and open_answers[0][0]:
+        count, oldest = open_answers[0]
+        body.append(
+            f"<p>{count} answers of current customers await a first follow-up, the oldest from {_e(oldest)}.</p>"
+        )
+    if bands:
+
+        def ratio(value, low, high) -> str:
+            if value is None:
+                return "–"
+            interval = f" ({float(low):.1f} to {float(high):.1f})" if low is not None and high is not None else ""
+            return f"{float(value):.1f}{interval}"
+
+        body.append(f"<p>{_e(bands[0][7])}</p>")
+        body.append(
+            f"<table><thead><tr><th>NPS band, {_e(bands[0][0].lower())}</th><th>Accounts</th>"
+            "<th>Profitability against the average (95% interval)</th><th>Revenue growth</th></tr></thead><tbody>"
+        )
+        for _, band, accounts, value, low, high, growth, _ in bands:
+            grown = f"{float(growth):+.0%}" if growth is not None else "–"
+            body.append(
+                f"<tr><td>{_e(band)}</td><td class='n'>{accounts}</td><td class='n'>{ratio(value, low, high)}</td>"
+                f"<td class='n'>{grown}</td></tr>"
+            )
+        body.append("</tbody></table>")
+    return Section("Closing the loop", "".join(body))
+
+
 def _status(release: _Release) -> Section | None:
     rows = release.rows(
         "select analysis, status, reason, enable_hint from {mart_analysis_status} where status <> 'published' "
@@ -388,7 +440,7 @@ def build_brief(release_folder: Path, headlines: dict[str, str] | None, target: 
     if headlines:
         items = "".join(f"<li>{_e(text)}</li>" for text in headlines.values())
         brief.sections.append(Section("What the data says", f'<ul class="findings">{items}</ul>'))
-    for build in (_accounts_to_act_on, _drivers, _nps, _pareto, _competitors, _voice, _model):
+    for build in (_accounts_to_act_on, _drivers, _nps, _pareto, _competitors, _voice, _model, _closing_the_loop):
         brief.sections.append(build(release, brief))
     status = _status(release)
     if status is not None:

@@ -34,7 +34,7 @@ periods as (
     select
         months.month_start as period_end_month,
         {{ add_months('months.month_start', -11) }} as period_start_month,
-        {{ months_between('months.month_start', 'period.as_of_month') }} / 12 as periods_back,
+        cast({{ months_between('months.month_start', 'period.as_of_month') }} as integer) / 12 as periods_back,
         -- Growth needs the twelve months before the period inside the data too.
         {{ add_months('months.month_start', -23) }} >= first_month.first_data_month as has_prior_period,
         -- Churn in the next twelve months is final once every silent churn dated into them is confirmed.
@@ -43,7 +43,8 @@ periods as (
     from months
     cross join period
     cross join first_month
-    where {{ months_between('months.month_start', 'period.as_of_month') }} % 12 = 0
+    -- The month count is a double on PostgreSQL: cast before the remainder.
+    where cast({{ months_between('months.month_start', 'period.as_of_month') }} as integer) % 12 = 0
         and {{ add_months('months.month_start', -11) }} >= first_month.first_data_month
 ),
 
