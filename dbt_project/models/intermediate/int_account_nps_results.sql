@@ -53,7 +53,8 @@ account_nps as (
         periods.period_end_month,
         responses.account_id,
         count(*) as answers,
-        avg({{ nps_points('responses.nps_score') }}) as account_nps
+        -- Double precision on every engine (PostgreSQL's avg of numeric keeps twenty decimals).
+        cast(avg({{ nps_points('responses.nps_score') }}) as double precision) as account_nps
     from responses
     cross join period
     inner join periods
