@@ -21,6 +21,7 @@ from assets.warehouse import DBT_ASSETS
 from pipeline.config import Settings
 from pipeline.contract import CONTRACTS
 from pipeline.dbt import DBT_PROJECT_DIR
+from pipeline.powerbi import tmdl
 from pipeline.publish.parquet import current_release
 from pipeline.resources import BiLayerResource, resources_from
 from tests.companies import RecordedRun, copy_company, recorded_runs, run_job
@@ -217,7 +218,8 @@ def test_the_run_publishes_a_complete_release_of_every_mart_and_a_power_bi_proje
     # The Power BI model: every table, column and relationship matches the published release.
     definition = next((bi_dir / "powerbi").glob("*.SemanticModel")) / "definition"
     model = load_definition(definition)
-    assert set(model.tables) - {"_Measures"} == marts
+    # Besides the marts: the measures and the security table the customer fills (never published by the pipeline).
+    assert set(model.tables) - {tmdl.MEASURES_TABLE, tmdl.SECURITY_TABLE} == marts
     # The folder parameter names the `current` link, which moves with each release, not today's release.
     expressions = (definition / "expressions.tmdl").read_text()
     assert f'expression ParquetFolder = "{bi_dir.resolve() / "current"}"' in expressions, expressions
