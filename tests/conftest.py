@@ -24,7 +24,7 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # The suite's homes (warehouse, Dagster's storage, releases) go to a RAM-backed folder when the machine has
 # one with room: every Dagster event is a SQLite commit and every DuckDB checkpoint an fsync, about 3 ms each
-# on this machines' disk, and one job run on a 300-account company stores over a thousand events. The files
+# on this machine's disk, and one job run on a 300-account company stores over a thousand events. The files
 # are the same files; only the disk under them differs. PYTEST_DEBUG_TEMPROOT (pytest's own setting) or
 # --basetemp chooses another place.
 RAM_FOLDER = Path("/dev/shm")
