@@ -91,8 +91,14 @@ def test_the_split_is_out_of_time_and_uses_final_labels_only(company):
     assert used["churned_within_6m"].notna().all()
 
 
-def test_same_data_and_seed_give_the_same_model_and_metrics(company):
-    again = training.train(company["frame"], training.TrainingConfig())
+@pytest.fixture(scope="module")
+def retrained(company):
+    """A second training on the same data and seed (read by two tests: each training takes seconds)."""
+    return training.train(company["frame"], training.TrainingConfig())
+
+
+def test_same_data_and_seed_give_the_same_model_and_metrics(company, retrained):
+    again = retrained
     first = company["trained"]
     assert again.chosen == first.chosen
     assert content_hash(again.best.model) == content_hash(first.best.model)
@@ -178,10 +184,11 @@ def test_a_challenger_replaces_the_champion_only_if_at_least_as_good():
     assert "WARNING" in lifecycle.decide(weak, None, 0.0).reason
 
 
-def test_training_twice_keeps_one_version_and_one_champion(company, tmp_path):
-    store = ModelStore(tmp_path)
-    first = lifecycle.train_and_register(company["frame"], training.TrainingConfig(), store, "2026-10-01")
-    second = lifecycle.train_and_register(company["frame"], training.TrainingConfig(), store, "2026-10-01")
+def test_training_twice_keeps_one_version_and_one_champion(company, retrained, tmp_path):
+    store, frame, config = ModelStore(tmp_path), company["frame"], training.TrainingConfig()
+    # Two trainings on the same data (the module's and the retrained one), registered one after the other.
+    first = lifecycle.register(company["trained"], frame, config, store, "2026-10-01")
+    second = lifecycle.register(retrained, frame, config, store, "2026-10-01")
     assert first.version == second.version and first.promoted and not second.promoted
     assert first.decision.reason.startswith("no champion yet") and "same content hash" in second.decision.reason
     assert [m["version"] for m in store.versions()] == [first.version]
@@ -315,7 +322,7 @@ def test_a_run_of_months_is_scored_month_by_month_and_judged_by_its_worst(compan
             yield conn
 
     store = ModelStore(tmp_path / "models")
-    lifecycle.train_and_register(company["frame"], training.TrainingConfig(), store, "2026-10-01")
+    lifecycle.register(company["trained"], company["frame"], training.TrainingConfig(), store, "2026-10-01")
     champion = store.load_champion()
     newest = sorted(company["frame"]["snapshot_month"].unique())[-2:]
     months = [f"{pd.Timestamp(m):%Y-%m-%d}" for m in newest]

@@ -135,7 +135,18 @@ def decide(challenger: dict, champion: dict | None, margin: float) -> Verdict:
 def train_and_register(
     frame: pd.DataFrame, config: training.TrainingConfig, store: ModelStore, data_as_of: str
 ) -> TrainingOutcome:
-    result = training.train(frame, config)
+    return register(training.train(frame, config), frame, config, store, data_as_of)
+
+
+def register(
+    result: training.TrainingResult,
+    frame: pd.DataFrame,
+    config: training.TrainingConfig,
+    store: ModelStore,
+    data_as_of: str,
+) -> TrainingOutcome:
+    """Store a trained model as a version (with its report) and promote it if it beats the champion on the
+    same window. ``result`` is ``training.train(frame, config)``."""
     evaluation_frame = training.rows_in(frame, result.split.evaluation_months)
     importances = importance(result)
     pngs = build_report(result, evaluation_frame, importances)

@@ -45,7 +45,10 @@ def _trial_home(built: dict, stage: str, target: Path) -> Path:
     return home
 
 
-def kill_trial(built: dict, stage: str, seed: int, tmp_path: Path) -> None:
+def kill_trial(built: dict, stage: str, seed: int, tmp_path: Path, *, rerun: tuple[str, ...] | None = None) -> None:
+    """``rerun``: the stages the next run runs (the killed stage alone by default). Every stage from ingest to
+    publish (``safety.STAGES``) makes the next run a materialisation of everything again, which must give
+    exactly the shared company's marts and release, published as a new release."""
     home = _trial_home(built, stage, tmp_path / f"{stage}-{seed}")
     before = current_release(home / "bi").release_id
     releases_before = set(complete_releases(home / "bi"))
@@ -67,13 +70,18 @@ def kill_trial(built: dict, stage: str, seed: int, tmp_path: Path) -> None:
         assert after_kill == before and seen_after_kill == built["release"]
 
     # The next run completes and ends where an uninterrupted run ends.
-    rerun = run_stages(home, stage)
-    assert rerun.returncode == 0, f"killed at {moment:.1f} s; the re-run failed:\n{rerun.log[-4000:]}"
+    rerun_stages = rerun or (stage,)
+    next_run = run_stages(home, *rerun_stages)
+    assert next_run.returncode == 0, f"killed at {moment:.1f} s; the re-run failed:\n{next_run.log[-4000:]}"
     schemas = {"ingest": ("raw",), "dbt": ("raw", "marts"), "publish": ("raw",)}[stage]
+    if "dbt" in rerun_stages:
+        schemas = ("raw", "marts")
     expected = {name: value for name, value in built["warehouse"].items() if name.split(".")[0] in schemas}
     assert warehouse_hashes(home / "warehouse.duckdb", schemas) == expected
-    assert_release_complete(home / "bi")
+    current = assert_release_complete(home / "bi")
     published = release_hashes(home / "bi")
+    if "publish" in rerun_stages and stage != "publish":
+        assert current not in releases_before  # published again: a new release, the same content
     if stage == "publish":
         # The new release holds the changed value, and nothing else differs; what the reader saw right
         # after the kill was one of the two releases whole.
