@@ -49,6 +49,25 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["PYTEST_DEBUG_TEMPROOT"] = str(root)
 
 
+# The companies built once per session and shared by every worker, in the order the workers start them.
+SHARED_COMPANIES = ("scheduled_month", "demo_company_2000")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_shared_companies(request: pytest.FixtureRequest) -> None:
+    """Worker n starts building the n-th shared company this session needs, before its first test: each
+    takes a minute or more, and a worker that reaches a test needing a company another worker is building
+    waits for it, idle. Started at once, the builds run side by side (``--dist loadfile`` orders the
+    modules by their number of tests, not by what they need)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return
+    needed = [name for name in SHARED_COMPANIES if any(name in item.fixturenames for item in request.session.items)]
+    index = int(worker.removeprefix("gw"))
+    if index < len(needed):
+        request.getfixturevalue(needed[index])
+
+
 class Landing:
     """A temporary landing zone and warehouse, with helpers to drop files and ingest them."""
 
