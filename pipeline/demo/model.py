@@ -55,6 +55,8 @@ Non-response
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 # --- risk state and churn ----------------------------------------------------------------------------
@@ -279,4 +281,76 @@ def nps_and_growth_truth() -> dict:
             ),
         },
         "not_planted": "no link from NPS to margin or cost to serve beyond revenue; no effect of a follow-up",
+    }
+
+
+# --- behavioural and needs segments (issue 22, item 4) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Archetype:
+    """A planted behavioural and needs segment: what its accounts buy, how they are served and what they rate.
+
+    ``size_log_offset`` shifts the log of the planted yearly size (the within-segment spread shrinks so the
+    all-accounts size distribution stays lognormal(log 12,000, 1.5)); ``growth_log_per_year`` adds to the log
+    of the yearly growth; ``product_lines`` is how many product lines the account buys (drawn at random, its
+    mix over them Dirichlet(4)); ``contact_multiplier`` multiplies the CRM activities a
+    month, ``invoice_multiplier`` the extra invoices a month; ``experience_shift`` adds rating points to the
+    account's experience of a driver (after its satisfaction is drawn: the NPS-growth link is unchanged)."""
+
+    name: str
+    share: float
+    size_log_offset: float
+    growth_log_per_year: float
+    product_lines: int
+    contact_multiplier: float
+    invoice_multiplier: float
+    experience_shift: dict[str, float]
+    description: str
+
+
+ARCHETYPES: tuple[Archetype, ...] = (
+    Archetype(
+        "key_accounts", 0.15, 2.4, 0.0, 5, 3.0, 2.5, {"driver_expertise": 1.6},
+        "large, broad range, frequent contact, orders often, values expertise",
+    ),
+    Archetype(
+        "price_driven", 0.25, 0.7, -0.03, 1, 0.2, 0.4, {"driver_price_value": -2.6},
+        "mid-sized to large, one product line, little contact, rates price and value low",
+    ),
+    Archetype(
+        "rising", 0.25, -0.2, 0.40, 3, 2.0, 1.0, {},
+        "smaller, several product lines, rising spend, regular contact",
+    ),
+    Archetype(
+        "small_occasional", 0.35, -1.4, -0.10, 2, 0.4, 0.4, {"driver_ease": -2.0},
+        "small, a few product lines, flat or falling spend, rates ease of doing business low",
+    ),
+)
+SIZE_LOG_SD = 1.5  # the all-accounts spread of log size (population.build_accounts draws it)
+
+
+def segments_truth() -> dict:
+    """What ``truth/segments.json`` says: the planted archetypes (``accounts.parquet``: planted_segment)."""
+    return {
+        "how": (
+            "each account drawn into one archetype (stream 'segments', by share); the archetype shifts its "
+            "size, yearly growth, number of product lines, CRM activities a month, invoices a month and its "
+            "experience of some drivers (rating points)"
+        ),
+        "expected_recovery": "adjusted Rand index of at least 0.7 between planted and found segments of active accounts",
+        "archetypes": [
+            {
+                "name": a.name,
+                "share": a.share,
+                "size_log_offset": a.size_log_offset,
+                "growth_log_per_year": a.growth_log_per_year,
+                "product_lines": a.product_lines,
+                "contact_multiplier": a.contact_multiplier,
+                "invoice_multiplier": a.invoice_multiplier,
+                "experience_shift": a.experience_shift,
+                "description": a.description,
+            }
+            for a in ARCHETYPES
+        ],
     }

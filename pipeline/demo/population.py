@@ -53,6 +53,7 @@ class Accounts:
     service_intensity: np.ndarray  # how much serving the account costs beyond its transactions
     experience: np.ndarray  # [account, driver] planted experience, in rating points
     satisfaction: np.ndarray  # [account] planted satisfaction (model.account_satisfaction), drives growth
+    segment: np.ndarray  # [account] index into model.ARCHETYPES: the planted behavioural and needs segment
     competitor: np.ndarray  # index into vocabulary.COMPETITORS: whom the account would go to
     competitor_propensity: np.ndarray  # fixed uniform draw: competitor shows up when risk is high
     # churn
@@ -114,6 +115,14 @@ def _company_names(rng: np.random.Generator, country: np.ndarray) -> tuple[np.nd
     return names, domains
 
 
+def _segment_product_mix(rng: np.random.Generator, lines: np.ndarray) -> np.ndarray:
+    """[account, product line] shares: each account buys ``lines`` product lines drawn at random, Dirichlet(4)."""
+    count, total = lines.shape[0], len(vocabulary.PRODUCT_LINES)
+    chosen = np.argsort(rng.random((count, total)), axis=1) < lines[:, None]
+    weights = rng.gamma(4.0, 1.0, (count, total)) * chosen
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
 def business_ids(rng: np.random.Generator, n: int) -> np.ndarray:
     """Distinct valid Finnish business IDs (Y-tunnus): 7 digits, hyphen, mod-11 check digit."""
     candidates = rng.choice(3_300_000, size=int(n * 1.15) + 20, replace=False) + 100_000
@@ -151,8 +160,18 @@ def build_accounts(streams: Streams, count: int, calendar: Calendar) -> Accounts
     created_date = created_date[order]
     created_month = month_index_of(created_date, calendar)
 
+    # The planted segment, from a stream of its own: every other draw stays where it was.
+    segment_rng = streams("segments")
+    archetypes = model.ARCHETYPES
+    segment = _weighted_choice(segment_rng, [a.share for a in archetypes], count)
     rng = streams("account-attributes")
-    size = np.clip(rng.lognormal(np.log(12_000), 1.5, count), 500, 20_000_000)
+    # Log size: the segment's offset plus the same draw as before scaled so the overall spread stays 1.5.
+    offset = np.array([a.size_log_offset for a in archetypes])
+    shares = np.array([a.share for a in archetypes])
+    within = np.sqrt(model.SIZE_LOG_SD**2 - (shares * (offset - shares @ offset) ** 2).sum()) / model.SIZE_LOG_SD
+    raw_log_size = np.log(rng.lognormal(np.log(12_000), model.SIZE_LOG_SD, count))
+    planted_log_size = np.log(12_000) + offset[segment] - shares @ offset + within * (raw_log_size - np.log(12_000))
+    size = np.clip(np.exp(planted_log_size), 500, 20_000_000)
     log_size = np.log(size)
     size_z = (log_size - log_size.mean()) / log_size.std()
     size_band = np.searchsorted(np.array(SIZE_BAND_LIMITS), size, side="right").astype(np.int64)
@@ -166,7 +185,8 @@ def build_accounts(streams: Streams, count: int, calendar: Calendar) -> Accounts
         + model.STATIC_RISK_NOISE * rng.standard_normal(count)
     )
     static_logit = np.round(model.BASE_CHURN_LOGIT + static_risk, 2)
-    product_mix = rng.dirichlet(np.full(len(vocabulary.PRODUCT_LINES), 0.6), count)
+    rng.dirichlet(np.full(len(vocabulary.PRODUCT_LINES), 0.6), count)  # drawn as before, keeps the stream aligned
+    product_mix = _segment_product_mix(segment_rng, np.array([a.product_lines for a in archetypes])[segment])
     margin_discount = np.clip(0.025 * size_z, -0.03, 0.08)
     payment_terms = np.array([14, 21, 30, 45, 60])[_weighted_choice(rng, (0.25, 0.1, 0.4, 0.15, 0.1), count)]
     growth = rng.lognormal(0.02, 0.08, count)
@@ -175,6 +195,10 @@ def build_accounts(streams: Streams, count: int, calendar: Calendar) -> Accounts
     # Satisfied accounts grow: derived from the experience already drawn, so no other draw moves.
     satisfaction = model.account_satisfaction(experience)
     growth = growth * np.exp(model.SATISFACTION_GROWTH_EFFECT * satisfaction)
+    growth = growth * np.exp(np.array([a.growth_log_per_year for a in archetypes])[segment])
+    # The segment's needs: its experience of some drivers shifted, after the satisfaction that drives growth.
+    for j, driver in enumerate(model.DRIVER_NAMES):
+        experience[:, j] += np.array([a.experience_shift.get(driver, 0.0) for a in archetypes])[segment]
     competitor = rng.integers(0, len(vocabulary.COMPETITORS), count)
     competitor_propensity = rng.random(count)
     has_business_id = (country == "FI") & (rng.random(count) > 0.03)
@@ -216,6 +240,7 @@ def build_accounts(streams: Streams, count: int, calendar: Calendar) -> Accounts
         service_intensity=service_intensity,
         experience=experience,
         satisfaction=satisfaction,
+        segment=segment,
         competitor=competitor,
         competitor_propensity=competitor_propensity,
         risk_state=risk_state,
