@@ -73,6 +73,11 @@ SEGMENT_COLUMNS = [
     "criterion",
     "status",
 ]
+# One row a run: whether the accounts were segmented ("segmented", "segmented on behaviour only", "withheld")
+# and why; mart_analysis_status reads it.
+STATUS_COLUMNS = ["status", "reason", "accounts", "segments_chosen", "features_used", "criterion"]
+STATUS_DTYPES = {**dict.fromkeys(STATUS_COLUMNS, TEXT), "accounts": "int64", "segments_chosen": "Int64"}
+SEGMENTED, BEHAVIOUR_ONLY, WITHHELD = "segmented", "segmented on behaviour only", "withheld"
 SEGMENT_DTYPES = {
     **dict.fromkeys(SEGMENT_COLUMNS, TEXT),
     "segment_number": "int64",
@@ -100,6 +105,33 @@ class Segmentation:
     chosen: int | None
     withheld_reason: str | None = None
     notes: list[str] = field(default_factory=list)
+    accounts_considered: int = 0
+
+    @property
+    def uses_needs(self) -> bool:
+        return any(f.endswith(NEEDS_SUFFIX) for f in self.features)
+
+    def status(self) -> pd.DataFrame:
+        """The run's one-row status (:data:`STATUS_COLUMNS`)."""
+        if self.withheld_reason is not None:
+            status, reason = WITHHELD, self.withheld_reason
+        else:
+            status = SEGMENTED if self.uses_needs else BEHAVIOUR_ONLY
+            reason = f"{len(self.accounts)} active accounts in {self.chosen} segments; " + "; ".join(self.notes)
+        criterion = ", ".join(
+            f"k={int(r.segments)}: BIC {r.bic:.0f}{'' if r.eligible else ' (a segment below the minimum share)'}"
+            for r in self.criterion.itertuples()
+        )
+        return pd.DataFrame(
+            {
+                "status": [status],
+                "reason": [reason],
+                "accounts": [self.accounts_considered],
+                "segments_chosen": pd.array([self.chosen], dtype="Int64"),
+                "features_used": [", ".join(self.features)],
+                "criterion": [criterion or "no candidate fitted"],
+            }
+        ).astype(STATUS_DTYPES)
 
 
 def feature_matrix(features: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -200,26 +232,26 @@ def fit_mixture(x: np.ndarray, k: int, seed: int, n_init: int = N_INIT) -> Mixtu
     return MixtureFit(k, likelihood, -2 * likelihood + parameters * np.log(n), resp)
 
 
-def _empty(reason: str | None, features: list[str], notes: list[str], criterion: pd.DataFrame) -> Segmentation:
+def _empty(reason: str, features: list[str], notes: list[str], criterion: pd.DataFrame, n: int) -> Segmentation:
     accounts = pd.DataFrame({c: pd.Series(dtype=d) for c, d in ACCOUNT_DTYPES.items()})
     segments = pd.DataFrame({c: pd.Series(dtype=SEGMENT_DTYPES[c]) for c in SEGMENT_COLUMNS})
-    return Segmentation(accounts, segments, criterion, features, None, reason, notes)
+    return Segmentation(accounts, segments, criterion, features, None, reason, notes, n)
 
 
 def segment_accounts(features: pd.DataFrame, config: SegmentConfig | None = None) -> Segmentation:
     """Segment the active accounts of ``features`` (one row each; see the module's docstring)."""
     config = config or SegmentConfig()
     rules = config.rules
-    criterion = pd.DataFrame(columns=["segments", "bic", "smallest_share", "eligible"])
+    criterion = pd.DataFrame({"segments": [], "bic": [], "smallest_share": [], "eligible": []})
     if len(features) < rules.segment_min_accounts:
         reason = (
             f"{len(features)} active accounts with purchases: segments need at least {rules.segment_min_accounts}"
         )
-        return _empty(reason, [], [], criterion)
+        return _empty(reason, [], [], criterion, len(features))
     x_frame, notes = feature_matrix(features)
     used = list(x_frame.columns)
     if not used:
-        return _empty("no feature with any spread across the active accounts", used, notes, criterion)
+        return _empty("no feature with any spread across the active accounts", used, notes, criterion, len(x_frame))
     x = x_frame.to_numpy()
     rows, fits = [], {}
     for k in range(rules.segment_candidates_min, rules.segment_candidates_max + 1):
@@ -234,7 +266,8 @@ def segment_accounts(features: pd.DataFrame, config: SegmentConfig | None = None
     criterion = pd.DataFrame(rows)
     eligible = criterion[criterion["eligible"]]
     if eligible.empty:
-        return _empty("no candidate number of segments gives every segment its minimum share", used, notes, criterion)
+        reason = "no candidate number of segments gives every segment its minimum share"
+        return _empty(reason, used, notes, criterion, len(x_frame))
     chosen = int(eligible.loc[eligible["bic"].idxmin(), "segments"])
     labels = fits[chosen].probabilities.argmax(axis=1)
     probability = fits[chosen].probabilities.max(axis=1)
@@ -288,4 +321,4 @@ def segment_accounts(features: pd.DataFrame, config: SegmentConfig | None = None
             "status": "; ".join(notes),
         }
     ).astype(SEGMENT_DTYPES)[SEGMENT_COLUMNS]
-    return Segmentation(accounts, segments, criterion, used, chosen, None, notes)
+    return Segmentation(accounts, segments, criterion, used, chosen, None, notes, len(x_frame))

@@ -72,6 +72,12 @@ latest_scores as (
     where is_latest_snapshot
 ),
 
+-- The behavioural and needs segment (pipeline/insight/segments.py), computed from intermediate models, not
+-- from this mart: no cycle. Accounts not segmented (not active, or the segmentation withheld) get none.
+account_segments as (
+    select account_id, segment_number, segment from {{ ref('stg_insight__account_segments') }}
+),
+
 -- Revenue, margin, cost to serve, lifetime value and tier: one definition, in int_account_value.
 account_value as (
     select * from {{ ref('int_account_value') }}
@@ -333,7 +339,7 @@ actioned as (
 
 select
     cast(account_key as bigint) as account_key,
-    account_id,
+    actioned.account_id,
     account_name,
     cast(segment_key as integer) as segment_key,
     industry,
@@ -408,5 +414,8 @@ select
     cast(care_model as {{ dbt.type_string() }}) as care_model,
     cast(care_model_basis as {{ dbt.type_string() }}) as care_model_basis,
     recommended_action,
-    as_of_date
+    as_of_date,
+    cast(account_segments.segment_number as integer) as segment_number,
+    cast(account_segments.segment as {{ dbt.type_string() }}) as segment
 from actioned
+left join account_segments on actioned.account_id = account_segments.account_id
