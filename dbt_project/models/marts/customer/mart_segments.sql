@@ -78,9 +78,9 @@ select
         as revenue_growth_yoy,
     {{ money('coalesce(by_segment.gross_margin_ttm_eur, 0)') }} as gross_margin_ttm_eur,
     {{ money('coalesce(by_segment.customer_profitability_ttm_eur, 0)') }} as customer_profitability_ttm_eur,
-    cast(by_segment.activities_per_month as decimal(18, 6)) as activities_per_month,
-    cast(by_segment.invoices_per_month as decimal(18, 6)) as invoices_per_month,
-    cast(by_segment.product_lines as decimal(18, 6)) as product_lines,
+    cast(by_segment.activities_per_month as decimal(18, 6)) as mean_activities_per_month,
+    cast(by_segment.invoices_per_month as decimal(18, 6)) as mean_invoices_per_month,
+    cast(by_segment.product_lines as decimal(18, 6)) as mean_product_lines,
     cast(coalesce(answers.respondents_12m, 0) as integer) as respondents_12m,
     cast(case when answers.respondents_12m >= {{ var('min_respondents') }} then answers.nps end
         as decimal(18, 6)) as nps_12m,
@@ -90,7 +90,7 @@ select
     cast(segments.features_used as {{ dbt.type_string() }}) as features_used,
     cast(segments.segments_chosen as integer) as segments_chosen,
     cast(segments.criterion as {{ dbt.type_string() }}) as criterion,
-    cast(segments.notes as {{ dbt.type_string() }}) as notes
+    cast(segments.feature_basis as {{ dbt.type_string() }}) as feature_basis
 from segments
 cross join totals
 left join by_segment on segments.segment_number = by_segment.segment_number

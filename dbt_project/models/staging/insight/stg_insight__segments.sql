@@ -14,7 +14,7 @@ select
     features_used,
     cast(segments_chosen as integer) as segments_chosen,
     criterion,
-    status as notes,
+    status as feature_basis,
     run_id,
     cast(computed_at as timestamp) as computed_at
 from source
