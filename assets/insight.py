@@ -116,7 +116,8 @@ def nps_adjusted(
 SEGMENT_TABLES = {
     "account_segments": "One row per active account: its behavioural and needs segment and the mixture's probability.",
     "segments": "One row per segment: its name and description in words, accounts, traits and the criterion.",
-    "segmentation": "One row: whether the accounts were segmented (on behaviour and needs, or behaviour only), or why not.",
+    "segmentation": "One row: whether the accounts were segmented (on behaviour and needs, or on behaviour "
+    "only), or why not.",
 }
 
 

@@ -71,7 +71,9 @@ def test_each_segment_is_described_by_what_sets_its_planted_archetype_apart(comp
         row = described.loc[number]
         print(number, archetype, "|", row["segment"], "|", row["description"])
         assert any(words in row["description"] for words in PLANTED_WORDS[archetype]), (archetype, row["description"])
-        assert row["segment"] in row["description"] or row["segment"].split(" (")[0].split(", ")[0] in row["description"]
+        assert (
+            row["segment"] in row["description"] or row["segment"].split(" (")[0].split(", ")[0] in row["description"]
+        )
 
 
 def test_every_active_account_with_purchases_has_a_segment_and_the_segments_add_up(company):
@@ -87,7 +89,10 @@ def test_every_active_account_with_purchases_has_a_segment_and_the_segments_add_
     assert abs(marts["revenue_share"].astype(float).sum() - 1) < 1e-6
     assert marts["revenue_ttm_eur"].astype(float).is_monotonic_decreasing  # numbered by revenue
     # The segments' names in mart_account_360 are mart_segments'.
-    assert dict(zip(segmented["segment_number"].astype(int), segmented["segment"], strict=True)) == marts["segment"].to_dict()
+    assert (
+        dict(zip(segmented["segment_number"].astype(int), segmented["segment"], strict=True))
+        == marts["segment"].to_dict()
+    )
     # NPS and churn risk are there where the data has them.
     assert marts["nps_12m"].notna().any() and marts["mean_churn_probability"].notna().all()
 
@@ -161,13 +166,15 @@ def test_too_few_accounts_are_withheld_with_the_reason_and_the_declared_columns(
     status = found.status()
     assert status["status"].iloc[0] == segments.WITHHELD
     assert "30 active accounts" in status["reason"].iloc[0] and "at least 60" in status["reason"].iloc[0]
-    assert found.accounts.dtypes.to_dict() == {c: pd.api.types.pandas_dtype(d) for c, d in segments.ACCOUNT_DTYPES.items()}
+    assert found.accounts.dtypes.to_dict() == {
+        c: pd.api.types.pandas_dtype(d) for c, d in segments.ACCOUNT_DTYPES.items()
+    }
     empty = segments.segment_accounts(frame.iloc[:0], segments.SegmentConfig(rules=rules))
     assert empty.status()["status"].iloc[0] == segments.WITHHELD
 
 
 def test_a_feature_without_spread_is_left_out_and_said_so():
-    frame, groups = _synthetic(drivers=False)
+    frame, _ = _synthetic(drivers=False)
     frame["activities_per_month"] = 0.0  # a CRM without activities
     frame["product_breadth"] = 1.0  # invoices without product lines
     found = segments.segment_accounts(frame)

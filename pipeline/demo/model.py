@@ -38,8 +38,9 @@ Drivers and NPS
 
 Satisfaction and growth
     An account's planted satisfaction is its experience on each driver (``RATING_ACCOUNT_SD`` per driver,
-    in rating points), weighted by how much the driver moves the NPS answer (its low and high effects),
-    standardised to unit variance (``account_satisfaction``). It lifts the ratings and so the NPS answers,
+    in rating points, plus its segment's shift: ``ARCHETYPES``), weighted by how much the driver moves the
+    NPS answer (its low and high effects), scaled to unit variance of the unshifted experience
+    (``account_satisfaction``). It lifts the ratings and so the NPS answers,
     and the account's yearly revenue growth is multiplied by ``exp(SATISFACTION_GROWTH_EFFECT * s)``: a
     satisfied account buys more year after year (DESIGN.md, "NPS and results"). ``truth/nps_and_growth.json``
     holds the effect and its direction; ``truth/accounts.parquet`` each account's satisfaction.
@@ -296,7 +297,9 @@ class Archetype:
     of the yearly growth; ``product_lines`` is how many product lines the account buys (drawn at random, its
     mix over them Dirichlet(4)); ``contact_multiplier`` multiplies the CRM activities a
     month, ``invoice_multiplier`` the extra invoices a month; ``experience_shift`` adds rating points to the
-    account's experience of a driver (after its satisfaction is drawn: the NPS-growth link is unchanged)."""
+    account's experience of a driver (before its satisfaction is derived from the experience: a segment that
+    rates a driver higher is, as far as that driver moves the answer, more satisfied and grows faster, so the
+    NPS-growth link holds across segments too)."""
 
     name: str
     share: float
@@ -311,20 +314,48 @@ class Archetype:
 
 ARCHETYPES: tuple[Archetype, ...] = (
     Archetype(
-        "key_accounts", 0.15, 2.4, 0.0, 5, 3.0, 2.5, {"driver_expertise": 1.6},
-        "large, broad range, frequent contact, orders often, values expertise",
+        name="key_accounts",
+        share=0.15,
+        size_log_offset=2.4,
+        growth_log_per_year=0.0,
+        product_lines=5,
+        contact_multiplier=3.0,
+        invoice_multiplier=2.5,
+        experience_shift={"driver_expertise": 1.6},
+        description="large, broad range, frequent contact, orders often, values expertise",
     ),
     Archetype(
-        "price_driven", 0.25, 0.7, -0.03, 1, 0.2, 0.4, {"driver_price_value": -2.6},
-        "mid-sized to large, one product line, little contact, rates price and value low",
+        name="price_driven",
+        share=0.25,
+        size_log_offset=0.7,
+        growth_log_per_year=-0.03,
+        product_lines=1,
+        contact_multiplier=0.2,
+        invoice_multiplier=0.4,
+        experience_shift={"driver_price_value": -2.6},
+        description="mid-sized to large, one product line, little contact, rates price and value low",
     ),
     Archetype(
-        "rising", 0.25, -0.2, 0.40, 3, 2.0, 1.0, {},
-        "smaller, several product lines, rising spend, regular contact",
+        name="rising",
+        share=0.25,
+        size_log_offset=-0.2,
+        growth_log_per_year=0.2,
+        product_lines=3,
+        contact_multiplier=2.0,
+        invoice_multiplier=1.0,
+        experience_shift={},
+        description="smaller, several product lines, rising spend, regular contact",
     ),
     Archetype(
-        "small_occasional", 0.35, -1.4, -0.10, 2, 0.4, 0.4, {"driver_ease": -2.0},
-        "small, a few product lines, flat or falling spend, rates ease of doing business low",
+        name="small_occasional",
+        share=0.35,
+        size_log_offset=-1.4,
+        growth_log_per_year=-0.05,
+        product_lines=2,
+        contact_multiplier=0.4,
+        invoice_multiplier=0.4,
+        experience_shift={"driver_ease": -2.0},
+        description="small, a few product lines, flat or falling spend, rates ease of doing business low",
     ),
 )
 SIZE_LOG_SD = 1.5  # the all-accounts spread of log size (population.build_accounts draws it)
@@ -338,7 +369,9 @@ def segments_truth() -> dict:
             "size, yearly growth, number of product lines, CRM activities a month, invoices a month and its "
             "experience of some drivers (rating points)"
         ),
-        "expected_recovery": "adjusted Rand index of at least 0.7 between planted and found segments of active accounts",
+        "expected_recovery": (
+            "adjusted Rand index of at least 0.7 between planted and found segments of active accounts"
+        ),
         "archetypes": [
             {
                 "name": a.name,

@@ -192,13 +192,13 @@ def build_accounts(streams: Streams, count: int, calendar: Calendar) -> Accounts
     growth = rng.lognormal(0.02, 0.08, count)
     service_intensity = rng.lognormal(0.0, 0.4, count)
     experience = model.RATING_ACCOUNT_SD * rng.standard_normal((count, len(model.DRIVER_NAMES)))
+    # The segment's needs: its experience of some drivers shifted (no draw).
+    for j, driver in enumerate(model.DRIVER_NAMES):
+        experience[:, j] += np.array([a.experience_shift.get(driver, 0.0) for a in archetypes])[segment]
     # Satisfied accounts grow: derived from the experience already drawn, so no other draw moves.
     satisfaction = model.account_satisfaction(experience)
     growth = growth * np.exp(model.SATISFACTION_GROWTH_EFFECT * satisfaction)
     growth = growth * np.exp(np.array([a.growth_log_per_year for a in archetypes])[segment])
-    # The segment's needs: its experience of some drivers shifted, after the satisfaction that drives growth.
-    for j, driver in enumerate(model.DRIVER_NAMES):
-        experience[:, j] += np.array([a.experience_shift.get(driver, 0.0) for a in archetypes])[segment]
     competitor = rng.integers(0, len(vocabulary.COMPETITORS), count)
     competitor_propensity = rng.random(count)
     has_business_id = (country == "FI") & (rng.random(count) > 0.03)

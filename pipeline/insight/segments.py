@@ -17,11 +17,12 @@ Each feature is standardised (mean 0, standard deviation 1 over the active accou
 feature without spread is left out. Method: a Gaussian mixture with diagonal covariances fitted by EM with
 missing values marginalised out (:func:`fit_mixture`; k-means starts with a fixed seed, the best of
 :data:`N_INIT`; variances floored at :data:`VARIANCE_FLOOR` so that a pile of equal values, e.g. accounts
-buying exactly one product line, cannot become a segment by itself), the number of segments chosen by the lowest BIC over ``segment_candidates_min..max`` among the fits
-whose every segment holds at least ``segment_min_share`` of the accounts. Each account goes to its most
-likely segment. A segment is described in words by its features whose segment mean lies at least
-:data:`DESCRIBE_MIN_SD` standard deviations from the all-accounts mean, largest first ("large, broad range,
-frequent contact"). Segments are numbered by their TTM revenue, largest first.
+buying exactly one product line, cannot become a segment by itself), the number of segments chosen by the
+lowest BIC over ``segment_candidates_min..max`` among the fits whose every segment holds at least
+``segment_min_share`` of the accounts. Each account goes to its most likely segment. A segment is
+described in words by its features whose segment mean lies at least :data:`DESCRIBE_MIN_SD` standard
+deviations from the all-accounts mean, largest first ("large, broad range, frequent contact"). Segments
+are numbered by their TTM revenue, largest first.
 
 Withheld, with a reason, when there are fewer than ``segment_min_accounts`` active accounts; the same
 columns come back (:data:`ACCOUNT_DTYPES`, :data:`SEGMENT_DTYPES`), with no rows.
@@ -214,9 +215,14 @@ def fit_mixture(x: np.ndarray, k: int, seed: int, n_init: int = N_INIT) -> Mixtu
             mass = np.maximum(resp.T @ observed, 1e-12)  # [segment, feature]
             mean = (resp.T @ filled) / mass
             var = np.maximum((resp.T @ filled**2) / mass - mean**2, 0.0) + VARIANCE_FLOOR
-            log_density = -0.5 * (
-                observed[:, None, :] * (np.log(2 * np.pi * var)[None] + (filled[:, None, :] - mean[None]) ** 2 / var[None])
-            ).sum(axis=2) + np.log(np.maximum(weights, 1e-300))[None]
+            log_density = (
+                -0.5
+                * (
+                    observed[:, None, :]
+                    * (np.log(2 * np.pi * var)[None] + (filled[:, None, :] - mean[None]) ** 2 / var[None])
+                ).sum(axis=2)
+                + np.log(np.maximum(weights, 1e-300))[None]
+            )
             top = log_density.max(axis=1, keepdims=True)
             total = top[:, 0] + np.log(np.exp(log_density - top).sum(axis=1))
             resp = np.exp(log_density - total[:, None])
@@ -226,7 +232,8 @@ def fit_mixture(x: np.ndarray, k: int, seed: int, n_init: int = N_INIT) -> Mixtu
             previous = likelihood
         if best is None or likelihood > best[0]:
             best = (likelihood, resp)
-    assert best is not None
+    if best is None:
+        raise ValueError("fit_mixture needs n_init >= 1")
     likelihood, resp = best
     parameters = k - 1 + 2 * k * d
     return MixtureFit(k, likelihood, -2 * likelihood + parameters * np.log(n), resp)
@@ -244,9 +251,7 @@ def segment_accounts(features: pd.DataFrame, config: SegmentConfig | None = None
     rules = config.rules
     criterion = pd.DataFrame({"segments": [], "bic": [], "smallest_share": [], "eligible": []})
     if len(features) < rules.segment_min_accounts:
-        reason = (
-            f"{len(features)} active accounts with purchases: segments need at least {rules.segment_min_accounts}"
-        )
+        reason = f"{len(features)} active accounts with purchases: segments need at least {rules.segment_min_accounts}"
         return _empty(reason, [], [], criterion, len(features))
     x_frame, notes = feature_matrix(features)
     used = list(x_frame.columns)
@@ -280,7 +285,9 @@ def segment_accounts(features: pd.DataFrame, config: SegmentConfig | None = None
     labels = number[labels]
 
     profiles = x_frame.groupby(labels).mean()
-    names, descriptions, traits_text = {}, {}, {}
+    names: dict[int, str] = {}
+    descriptions: dict[int, str] = {}
+    traits_text: dict[int, str] = {}
     for s in range(1, chosen + 1):
         traits = describe(profiles.loc[s]) if s in profiles.index else []
         words = [trait_words(f, v) for f, v in traits] or ["close to the average on every feature"]

@@ -514,7 +514,14 @@ def report_pages() -> tuple[Page, ...]:
                 {
                     "Values": tuple(
                         column(A360, c)
-                        for c in ("account_name", "segment", "value_tier", "revenue_ttm_eur", "churn_probability", "care_model")
+                        for c in (
+                            "account_name",
+                            "segment",
+                            "value_tier",
+                            "revenue_ttm_eur",
+                            "churn_probability",
+                            "care_model",
+                        )
                     )
                 },
                 (Filter(column(A360, "is_active_customer"), (True,)),),

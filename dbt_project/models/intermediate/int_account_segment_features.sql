@@ -73,7 +73,7 @@ by_product_line as (
 product_shares as (
     select
         account_id,
-        revenue_eur / sum(revenue_eur) over (partition by account_id) as share
+        revenue_eur / sum(revenue_eur) over (partition by account_id) as revenue_share
     from by_product_line
 ),
 
@@ -82,7 +82,7 @@ breadth as (
     select
         account_id,
         count(*) as product_lines,
-        1.0 / sum(share * share) as product_breadth
+        1.0 / sum(revenue_share * revenue_share) as product_breadth
     from product_shares
     group by 1
 )
