@@ -205,3 +205,34 @@ def test_the_truth_records_the_planted_archetypes(tmp_path):
     assert names == list(PLANTED_WORDS)
     accounts = pd.read_parquet(tmp_path / "truth" / "accounts.parquet")
     assert set(accounts["planted_segment"]) <= set(names) and accounts["planted_segment"].notna().all()
+
+
+def test_the_brief_shows_each_segment_in_words_or_says_why_it_is_withheld(tmp_path):
+    from pipeline.publish.brief import BRIEF, build_brief
+
+    frame, _ = _synthetic()
+    found = segments.segment_accounts(frame)
+    folder = tmp_path / "release"
+    folder.mkdir()
+    (folder / "_manifest.json").write_text(
+        json.dumps({"release_id": "r1", "published_at": "2026-11-01T05:00:00Z", "data_as_of": "2026-10-31"})
+    )
+    marts = found.segments.rename(columns={"status": "feature_basis"}).assign(
+        revenue_share=found.segments["account_share"],
+        revenue_growth_yoy=0.05,
+        nps_12m=None,
+        mean_churn_probability=0.08,
+    )
+    with duckdb.connect() as conn:
+        conn.register("marts", marts)
+        conn.execute(f"copy (select * from marts) to '{folder / 'mart_segments.parquet'}' (format parquet)")
+    written = build_brief(folder, None, tmp_path / BRIEF)
+    page = written.path.read_text()
+    assert "<h2>Segments</h2>" in page and "Segments" not in written.withheld
+    for name in found.segments["segment"]:
+        assert name in page
+    assert "lowest BIC" in page
+
+    (folder / "mart_segments.parquet").unlink()
+    withheld = build_brief(folder, None, tmp_path / "withheld.html")
+    assert "Segments" in withheld.withheld
