@@ -292,18 +292,18 @@ def nps_and_growth_truth() -> dict:
 class Archetype:
     """A planted behavioural and needs segment: what its accounts buy, how they are served and what they rate.
 
-    ``size_log_offset`` shifts the log of the planted yearly size (the within-segment spread shrinks so the
-    all-accounts size distribution stays lognormal(log 12,000, 1.5)); ``growth_log_per_year`` adds to the log
-    of the yearly growth; ``product_lines`` is how many product lines the account buys (drawn at random, its
-    mix over them Dirichlet(4)); ``contact_multiplier`` multiplies the CRM activities a
-    month, ``invoice_multiplier`` the extra invoices a month; ``experience_shift`` adds rating points to the
+    ``size_order`` ranks the archetypes by size: accounts ranked by their drawn size (plus noise,
+    ``SEGMENT_SIZE_NOISE``) fill them from the lowest order up, each its share, so no account's size moves;
+    ``growth_log_per_year`` adds to the log of the yearly growth; ``product_lines`` is how many product lines
+    the account buys (drawn at random, its mix over them Dirichlet(4)); ``contact_multiplier`` multiplies the
+    CRM activities a month, ``invoice_multiplier`` the extra invoices a month; ``experience_shift`` adds rating points to the
     account's experience of a driver (before its satisfaction is derived from the experience: a segment that
     rates a driver higher is, as far as that driver moves the answer, more satisfied and grows faster, so the
     NPS-growth link holds across segments too)."""
 
     name: str
     share: float
-    size_log_offset: float
+    size_order: int
     growth_log_per_year: float
     product_lines: int
     contact_multiplier: float
@@ -316,18 +316,18 @@ ARCHETYPES: tuple[Archetype, ...] = (
     Archetype(
         name="key_accounts",
         share=0.15,
-        size_log_offset=2.4,
+        size_order=3,
         growth_log_per_year=0.0,
         product_lines=5,
         contact_multiplier=3.0,
         invoice_multiplier=2.5,
-        experience_shift={"driver_expertise": 1.6},
+        experience_shift={"driver_expertise": 0.0},
         description="large, broad range, frequent contact, orders often, values expertise",
     ),
     Archetype(
         name="price_driven",
         share=0.25,
-        size_log_offset=0.7,
+        size_order=2,
         growth_log_per_year=-0.03,
         product_lines=1,
         contact_multiplier=0.2,
@@ -338,7 +338,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
     Archetype(
         name="rising",
         share=0.25,
-        size_log_offset=-0.2,
+        size_order=1,
         growth_log_per_year=0.2,
         product_lines=3,
         contact_multiplier=2.0,
@@ -349,7 +349,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
     Archetype(
         name="small_occasional",
         share=0.35,
-        size_log_offset=-1.4,
+        size_order=0,
         growth_log_per_year=-0.05,
         product_lines=2,
         contact_multiplier=0.4,
@@ -359,15 +359,18 @@ ARCHETYPES: tuple[Archetype, ...] = (
     ),
 )
 SIZE_LOG_SD = 1.5  # the all-accounts spread of log size (population.build_accounts draws it)
+# Accounts are ranked by log size (in standard deviations) plus this much noise and fill the archetypes from the
+# lowest size_order up, each its share: the size selects the archetype, it is not moved.
+SEGMENT_SIZE_NOISE = 0.3
 
 
 def segments_truth() -> dict:
     """What ``truth/segments.json`` says: the planted archetypes (``accounts.parquet``: planted_segment)."""
     return {
         "how": (
-            "each account drawn into one archetype (stream 'segments', by share); the archetype shifts its "
-            "size, yearly growth, number of product lines, CRM activities a month, invoices a month and its "
-            "experience of some drivers (rating points)"
+            "each account put into one archetype by its drawn size plus noise (stream 'segments'), each "
+            "archetype its share; the archetype shifts its yearly growth, number of product lines, CRM "
+            "activities a month, invoices a month and its experience of some drivers (rating points)"
         ),
         "expected_recovery": (
             "adjusted Rand index of at least 0.7 between planted and found segments of active accounts"
@@ -376,7 +379,7 @@ def segments_truth() -> dict:
             {
                 "name": a.name,
                 "share": a.share,
-                "size_log_offset": a.size_log_offset,
+                "size_order": a.size_order,
                 "growth_log_per_year": a.growth_log_per_year,
                 "product_lines": a.product_lines,
                 "contact_multiplier": a.contact_multiplier,

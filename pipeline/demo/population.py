@@ -160,18 +160,20 @@ def build_accounts(streams: Streams, count: int, calendar: Calendar) -> Accounts
     created_date = created_date[order]
     created_month = month_index_of(created_date, calendar)
 
-    # The planted segment, from a stream of its own: every other draw stays where it was.
+    rng = streams("account-attributes")
+    size = np.clip(rng.lognormal(np.log(12_000), model.SIZE_LOG_SD, count), 500, 20_000_000)
+    # The planted segment, from a stream of its own, chosen by the size already drawn: accounts ranked by their
+    # log size plus noise fill the archetypes in the order of their size_order, each its share. No
+    # account's size, nor any other draw, moves.
     segment_rng = streams("segments")
     archetypes = model.ARCHETYPES
-    segment = _weighted_choice(segment_rng, [a.share for a in archetypes], count)
-    rng = streams("account-attributes")
-    # Log size: the segment's offset plus the same draw as before scaled so the overall spread stays 1.5.
-    offset = np.array([a.size_log_offset for a in archetypes])
-    shares = np.array([a.share for a in archetypes])
-    within = np.sqrt(model.SIZE_LOG_SD**2 - (shares * (offset - shares @ offset) ** 2).sum()) / model.SIZE_LOG_SD
-    raw_log_size = np.log(rng.lognormal(np.log(12_000), model.SIZE_LOG_SD, count))
-    planted_log_size = np.log(12_000) + offset[segment] - shares @ offset + within * (raw_log_size - np.log(12_000))
-    size = np.clip(np.exp(planted_log_size), 500, 20_000_000)
+    size_z0 = (np.log(size) - np.log(12_000)) / model.SIZE_LOG_SD
+    score = size_z0 + model.SEGMENT_SIZE_NOISE * segment_rng.standard_normal(count)
+    by_size = np.argsort([a.size_order for a in archetypes], kind="stable")
+    bounds = np.cumsum([archetypes[k].share for k in by_size])[:-1] * count
+    rank = np.empty(count, dtype=np.int64)
+    rank[np.argsort(score, kind="stable")] = np.arange(count)
+    segment = by_size[np.searchsorted(np.round(bounds), rank, side="right")]
     log_size = np.log(size)
     size_z = (log_size - log_size.mean()) / log_size.std()
     size_band = np.searchsorted(np.array(SIZE_BAND_LIMITS), size, side="right").astype(np.int64)
