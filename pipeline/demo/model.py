@@ -296,10 +296,10 @@ class Archetype:
     ``SEGMENT_SIZE_NOISE``) fill them from the lowest order up, each its share, so no account's size moves;
     ``growth_log_per_year`` adds to the log of the yearly growth; ``product_lines`` is how many product lines
     the account buys (drawn at random, its mix over them Dirichlet(4)); ``contact_multiplier`` multiplies the
-    CRM activities a month, ``invoice_multiplier`` the extra invoices a month; ``experience_shift`` adds rating points to the
-    account's experience of a driver (before its satisfaction is derived from the experience: a segment that
-    rates a driver higher is, as far as that driver moves the answer, more satisfied and grows faster, so the
-    NPS-growth link holds across segments too)."""
+    CRM activities a month, ``invoice_multiplier`` the extra invoices a month; ``experience_shift`` adds rating
+    points to the account's experience of a driver (before its satisfaction is derived from the experience: a
+    segment that rates a driver higher is, as far as that driver moves the answer, more satisfied and grows
+    faster, so the NPS-growth link holds across segments too)."""
 
     name: str
     share: float
