@@ -4,15 +4,19 @@ turns the ``insight`` tables into marts (mart_driver_analysis, mart_competitor_d
 mart_nps_summary).
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from assets.warehouse import model_key
-from pipeline.insight import drivers, headlines, nps, tables
+from pipeline.insight import drivers, headlines, nps, segments, tables
 from pipeline.resources import ONE_RUN, WAREHOUSE_POOL, BusinessRulesResource, WarehouseResource
 
 RESPONDENTS_KEY = model_key("int_relationship_respondents")
 INVITATIONS_KEY = model_key("int_relationship_invitations")
 DRIVER_RATINGS_KEY = model_key("fct_driver_ratings")
+SEGMENT_FEATURES_KEY = model_key("int_account_segment_features")
+DRIVER_PROFILE_KEY = model_key("int_account_driver_profile")
 
 
 def _md(frame) -> dg.MetadataValue:
@@ -109,6 +113,60 @@ def nps_adjusted(
     return dg.MaterializeResult(metadata=metadata)
 
 
+SEGMENT_TABLES = {
+    "account_segments": "One row per active account: its behavioural and needs segment and the mixture's probability.",
+    "segments": "One row per segment: its name and description in words, accounts, traits and the criterion.",
+    "segmentation": "One row: whether the accounts were segmented (on behaviour and needs, or on behaviour "
+    "only), or why not.",
+}
+
+
+@dg.multi_asset(
+    backfill_policy=ONE_RUN,
+    specs=[
+        dg.AssetSpec(
+            dg.AssetKey(["insight", table]),
+            deps=[SEGMENT_FEATURES_KEY, DRIVER_PROFILE_KEY],
+            group_name="insight",
+            description=f"{text} Table insight.{table}.",
+        )
+        for table, text in SEGMENT_TABLES.items()
+    ],
+    pool=WAREHOUSE_POOL,
+    description="Behavioural and needs segments of the active accounts: standardised spend level and trend, "
+    "contact, product breadth, order rhythm and each driver's rating against the account's own average; a "
+    "diagonal Gaussian mixture, the number of segments by BIC; each segment described by what sets it apart. "
+    "Read by mart_account_360, mart_segments and mart_analysis_status. Reads intermediate models only (never "
+    "mart_account_360): no cycle.",
+)
+def account_segments(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: BusinessRulesResource
+) -> Iterator[dg.MaterializeResult]:
+    with warehouse.connect(read_only=True) as conn:
+        features = tables.load_segment_features(conn)
+    found = segments.segment_accounts(features, segments.SegmentConfig(rules=rules.rules()))
+    status = found.status()
+    with warehouse.connect() as conn:
+        tables.replace_table(conn, "account_segments", found.accounts, context.run.run_id)
+        tables.replace_table(conn, "segments", found.segments, context.run.run_id)
+        tables.replace_table(conn, "segmentation", status, context.run.run_id)
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey(["insight", "account_segments"]),
+        metadata={
+            "status": str(status["status"].iloc[0]),
+            "reason": str(status["reason"].iloc[0]),
+            "accounts": len(found.accounts),
+            "segments": found.chosen or 0,
+            "criterion": str(status["criterion"].iloc[0]),
+            "segments_found": dg.MetadataValue.md("\n".join(f"- {d}" for d in found.segments["description"])),
+        },
+    )
+    yield dg.MaterializeResult(asset_key=dg.AssetKey(["insight", "segments"]), metadata={"rows": len(found.segments)})
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey(["insight", "segmentation"]), metadata={"status": str(status["status"].iloc[0])}
+    )
+
+
 HEADLINE_MARTS = [
     "mart_analysis_status",
     "mart_account_360",
@@ -139,4 +197,4 @@ def insight_headlines(warehouse: WarehouseResource) -> dg.MaterializeResult:
     )
 
 
-insight_assets = [driver_analysis, competitor_driver_gaps, nps_adjusted, insight_headlines]
+insight_assets = [driver_analysis, competitor_driver_gaps, nps_adjusted, account_segments, insight_headlines]

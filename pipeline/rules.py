@@ -67,6 +67,10 @@ class BusinessRules:
     nps_band_lower_min: int
     nps_band_middle_min: int
     nps_band_top_above: int
+    segment_min_accounts: int
+    segment_candidates_min: int
+    segment_candidates_max: int
+    segment_min_share: float
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, project_dir: Path = DBT_PROJECT_DIR) -> BusinessRules:
@@ -100,6 +104,12 @@ class BusinessRules:
             problems.append(
                 "NPS bands need -100 < nps_band_lower_min < nps_band_middle_min <= nps_band_top_above < 100"
             )
+        if not 1 <= self.segment_candidates_min <= self.segment_candidates_max:
+            problems.append("segments need 1 <= segment_candidates_min <= segment_candidates_max")
+        if not 0 <= self.segment_min_share < 1 / max(1, self.segment_candidates_max):
+            problems.append("segment_min_share must be at least 0 and below 1 / segment_candidates_max")
+        if self.segment_min_accounts < 2 * self.segment_candidates_max:
+            problems.append("segment_min_accounts must be at least twice segment_candidates_max")
         weights = self.relationship_weights()
         if any(w < 0 for w in weights.values()) or abs(sum(weights.values()) - 1) > 1e-9:
             problems.append(f"the relationship-strength weights must be non-negative and sum to 1, not {weights}")

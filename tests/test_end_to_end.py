@@ -295,7 +295,11 @@ def _copy_raw_to_postgres(warehouse: Path, server) -> None:
     with duckdb.connect(str(warehouse), read_only=True) as source, psycopg.connect(server.url) as target:
         tables = [("raw", c.table) for c in CONTRACTS]
         tables += [("ml", "churn_scores"), ("ml", "model_performance"), ("ml", "churn_model_status")]
-        tables += [("insight", t) for t in ("driver_analysis", "competitor_driver_gaps", "nps_adjusted")]
+        tables += [
+            ("insight", t)
+            for t in ("driver_analysis", "competitor_driver_gaps", "nps_adjusted", "account_segments", "segments")
+        ]
+        tables += [("insight", "segmentation")]
         for schema, table in tables:
             target.execute(f"create schema if not exists {schema}")
             columns = source.execute(

@@ -41,6 +41,7 @@ PAGES = [
     "Drivers",
     "NPS",
     "Value and tiers",
+    "Segments",
     "Competitors",
     "Voice coverage and CRM data quality",
     "Model performance",
@@ -218,6 +219,10 @@ def test_the_pages_are_the_issues_and_each_says_what_it_shows(project):
     assert {v.roles["Y"][0].name for v in drivers} == {"penalty", "reward"}
     assert all(v.roles["Series"][0].name == "driver_class" for v in drivers)
     assert any(f.name == "lift" for v in by_name["Model performance"].visuals for f in v.fields())
+    # The segments page: each segment in words with its size, revenue, NPS and churn risk, and its accounts.
+    shown = {(f.table, f.name) for v in by_name["Segments"].visuals for f in v.fields()}
+    assert {("mart_segments", c) for c in ("description", "accounts", "revenue_share", "nps_12m")} <= shown
+    assert {("mart_segments", "mean_churn_probability"), ("mart_account_360", "segment")} <= shown
     # The segment slicers leave out the "All segments" member (segment_key 0).
     segment_slicers = [v for p in report_pages() for v in p.visuals if v.name == "segment"]
     assert segment_slicers and all(

@@ -179,6 +179,8 @@ class Crm:
         state = a.risk_state[accounts, t]
         # Logged calls, emails, meetings and visits per month at zero risk: small, medium, large accounts.
         base_rate = np.array(model.ACTIVITIES_PER_MONTH)[a.size_band[accounts]]
+        # The planted segment's way of being served: key accounts are called on far more than price buyers.
+        base_rate = base_rate * np.array([s.contact_multiplier for s in model.ARCHETYPES])[a.segment[accounts]]
         # Mean-preserving: at-risk accounts go quiet, the average activity rate stays the base rate.
         engagement = np.exp(-model.ENGAGEMENT_RISK_EFFECT * state - model.ENGAGEMENT_RISK_EFFECT**2 / 2)
         rate = base_rate * engagement * np.where(buying[accounts], 1.0, 0.15)

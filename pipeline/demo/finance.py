@@ -104,7 +104,9 @@ class Finance:
         monthly = self.expected_revenue(t, active, rng)
 
         # Invoices: bigger accounts get more of them, each with a few lines.
-        per_account = 1 + rng.poisson(np.minimum(12.0, 0.8 * np.sqrt(monthly / 3000)))
+        # The planted segment's buying rhythm: price buyers order rarely and in bulk, key accounts often.
+        rhythm = np.array([s.invoice_multiplier for s in model.ARCHETYPES])[a.segment[active]]
+        per_account = 1 + rng.poisson(np.minimum(12.0, 0.8 * rhythm * np.sqrt(monthly / 3000)))
         inv_account_pos = np.repeat(np.arange(active.shape[0]), per_account)
         inv_account = active[inv_account_pos]
         inv_date = np.maximum(cal.random_days(rng, np.full(inv_account.shape[0], t)), a.created_date[inv_account])

@@ -63,6 +63,7 @@ TRUTH_FILES = (
     "planted_defects.parquet",
     "corrections.parquet",
     "drivers.json",
+    "segments.json",
     "summary.json",
 )
 _GENERATED_NAME = re.compile(rf"^({'|'.join(ENTITIES)})_\d{{8}}(_[^/]*)?\.(csv|parquet|xlsx)(\.tmp)?$")

@@ -38,8 +38,9 @@ Drivers and NPS
 
 Satisfaction and growth
     An account's planted satisfaction is its experience on each driver (``RATING_ACCOUNT_SD`` per driver,
-    in rating points), weighted by how much the driver moves the NPS answer (its low and high effects),
-    standardised to unit variance (``account_satisfaction``). It lifts the ratings and so the NPS answers,
+    in rating points, plus its segment's shift: ``ARCHETYPES``), weighted by how much the driver moves the
+    NPS answer (its low and high effects), scaled to unit variance of the unshifted experience
+    (``account_satisfaction``). It lifts the ratings and so the NPS answers,
     and the account's yearly revenue growth is multiplied by ``exp(SATISFACTION_GROWTH_EFFECT * s)``: a
     satisfied account buys more year after year (DESIGN.md, "NPS and results"). ``truth/nps_and_growth.json``
     holds the effect and its direction; ``truth/accounts.parquet`` each account's satisfaction.
@@ -54,6 +55,8 @@ Non-response
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -279,4 +282,111 @@ def nps_and_growth_truth() -> dict:
             ),
         },
         "not_planted": "no link from NPS to margin or cost to serve beyond revenue; no effect of a follow-up",
+    }
+
+
+# --- behavioural and needs segments (issue 22, item 4) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Archetype:
+    """A planted behavioural and needs segment: what its accounts buy, how they are served and what they rate.
+
+    ``size_order`` ranks the archetypes by size: accounts ranked by their drawn size (plus noise,
+    ``SEGMENT_SIZE_NOISE``) fill them from the lowest order up, each its share, so no account's size moves;
+    ``growth_log_per_year`` adds to the log of the yearly growth; ``product_lines`` is how many product lines
+    the account buys (drawn at random, its mix over them Dirichlet(4)); ``contact_multiplier`` multiplies the
+    CRM activities a month, ``invoice_multiplier`` the extra invoices a month; ``experience_shift`` adds rating
+    points to the account's experience of a driver (before its satisfaction is derived from the experience: a
+    segment that rates a driver higher is, as far as that driver moves the answer, more satisfied and grows
+    faster, so the NPS-growth link holds across segments too)."""
+
+    name: str
+    share: float
+    size_order: int
+    growth_log_per_year: float
+    product_lines: int
+    contact_multiplier: float
+    invoice_multiplier: float
+    experience_shift: dict[str, float]
+    description: str
+
+
+ARCHETYPES: tuple[Archetype, ...] = (
+    Archetype(
+        name="key_accounts",
+        share=0.15,
+        size_order=3,
+        growth_log_per_year=0.0,
+        product_lines=5,
+        contact_multiplier=3.0,
+        invoice_multiplier=2.5,
+        experience_shift={"driver_expertise": 0.0},
+        description="large, broad range, frequent contact, orders often, values expertise",
+    ),
+    Archetype(
+        name="price_driven",
+        share=0.25,
+        size_order=2,
+        growth_log_per_year=-0.03,
+        product_lines=1,
+        contact_multiplier=0.2,
+        invoice_multiplier=0.4,
+        experience_shift={"driver_price_value": -2.6},
+        description="mid-sized to large, one product line, little contact, rates price and value low",
+    ),
+    Archetype(
+        name="rising",
+        share=0.25,
+        size_order=1,
+        growth_log_per_year=0.2,
+        product_lines=3,
+        contact_multiplier=2.0,
+        invoice_multiplier=1.0,
+        experience_shift={},
+        description="smaller, several product lines, rising spend, regular contact",
+    ),
+    Archetype(
+        name="small_occasional",
+        share=0.35,
+        size_order=0,
+        growth_log_per_year=-0.05,
+        product_lines=2,
+        contact_multiplier=0.4,
+        invoice_multiplier=0.4,
+        experience_shift={"driver_ease": -2.0},
+        description="small, a few product lines, flat or falling spend, rates ease of doing business low",
+    ),
+)
+SIZE_LOG_SD = 1.5  # the all-accounts spread of log size (population.build_accounts draws it)
+# Accounts are ranked by log size (in standard deviations) plus this much noise and fill the archetypes from the
+# lowest size_order up, each its share: the size selects the archetype, it is not moved.
+SEGMENT_SIZE_NOISE = 0.3
+
+
+def segments_truth() -> dict:
+    """What ``truth/segments.json`` says: the planted archetypes (``accounts.parquet``: planted_segment)."""
+    return {
+        "how": (
+            "each account put into one archetype by its drawn size plus noise (stream 'segments'), each "
+            "archetype its share; the archetype shifts its yearly growth, number of product lines, CRM "
+            "activities a month, invoices a month and its experience of some drivers (rating points)"
+        ),
+        "expected_recovery": (
+            "adjusted Rand index of at least 0.7 between planted and found segments of active accounts"
+        ),
+        "archetypes": [
+            {
+                "name": a.name,
+                "share": a.share,
+                "size_order": a.size_order,
+                "growth_log_per_year": a.growth_log_per_year,
+                "product_lines": a.product_lines,
+                "contact_multiplier": a.contact_multiplier,
+                "invoice_multiplier": a.invoice_multiplier,
+                "experience_shift": a.experience_shift,
+                "description": a.description,
+            }
+            for a in ARCHETYPES
+        ],
     }

@@ -53,6 +53,7 @@ class Accounts:
     service_intensity: np.ndarray  # how much serving the account costs beyond its transactions
     experience: np.ndarray  # [account, driver] planted experience, in rating points
     satisfaction: np.ndarray  # [account] planted satisfaction (model.account_satisfaction), drives growth
+    segment: np.ndarray  # [account] index into model.ARCHETYPES: the planted behavioural and needs segment
     competitor: np.ndarray  # index into vocabulary.COMPETITORS: whom the account would go to
     competitor_propensity: np.ndarray  # fixed uniform draw: competitor shows up when risk is high
     # churn
@@ -114,6 +115,14 @@ def _company_names(rng: np.random.Generator, country: np.ndarray) -> tuple[np.nd
     return names, domains
 
 
+def _segment_product_mix(rng: np.random.Generator, lines: np.ndarray) -> np.ndarray:
+    """[account, product line] shares: each account buys ``lines`` product lines drawn at random, Dirichlet(4)."""
+    count, total = lines.shape[0], len(vocabulary.PRODUCT_LINES)
+    chosen = np.argsort(rng.random((count, total)), axis=1) < lines[:, None]
+    weights = rng.gamma(4.0, 1.0, (count, total)) * chosen
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
 def business_ids(rng: np.random.Generator, n: int) -> np.ndarray:
     """Distinct valid Finnish business IDs (Y-tunnus): 7 digits, hyphen, mod-11 check digit."""
     candidates = rng.choice(3_300_000, size=int(n * 1.15) + 20, replace=False) + 100_000
@@ -152,7 +161,19 @@ def build_accounts(streams: Streams, count: int, calendar: Calendar) -> Accounts
     created_month = month_index_of(created_date, calendar)
 
     rng = streams("account-attributes")
-    size = np.clip(rng.lognormal(np.log(12_000), 1.5, count), 500, 20_000_000)
+    size = np.clip(rng.lognormal(np.log(12_000), model.SIZE_LOG_SD, count), 500, 20_000_000)
+    # The planted segment, from a stream of its own, chosen by the size already drawn: accounts ranked by their
+    # log size plus noise fill the archetypes in the order of their size_order, each its share. No
+    # account's size, nor any other draw, moves.
+    segment_rng = streams("segments")
+    archetypes = model.ARCHETYPES
+    size_z0 = (np.log(size) - np.log(12_000)) / model.SIZE_LOG_SD
+    score = size_z0 + model.SEGMENT_SIZE_NOISE * segment_rng.standard_normal(count)
+    by_size = np.argsort([a.size_order for a in archetypes], kind="stable")
+    bounds = np.cumsum([archetypes[k].share for k in by_size])[:-1] * count
+    rank = np.empty(count, dtype=np.int64)
+    rank[np.argsort(score, kind="stable")] = np.arange(count)
+    segment = by_size[np.searchsorted(np.round(bounds), rank, side="right")]
     log_size = np.log(size)
     size_z = (log_size - log_size.mean()) / log_size.std()
     size_band = np.searchsorted(np.array(SIZE_BAND_LIMITS), size, side="right").astype(np.int64)
@@ -166,15 +187,20 @@ def build_accounts(streams: Streams, count: int, calendar: Calendar) -> Accounts
         + model.STATIC_RISK_NOISE * rng.standard_normal(count)
     )
     static_logit = np.round(model.BASE_CHURN_LOGIT + static_risk, 2)
-    product_mix = rng.dirichlet(np.full(len(vocabulary.PRODUCT_LINES), 0.6), count)
+    rng.dirichlet(np.full(len(vocabulary.PRODUCT_LINES), 0.6), count)  # drawn as before, keeps the stream aligned
+    product_mix = _segment_product_mix(segment_rng, np.array([a.product_lines for a in archetypes])[segment])
     margin_discount = np.clip(0.025 * size_z, -0.03, 0.08)
     payment_terms = np.array([14, 21, 30, 45, 60])[_weighted_choice(rng, (0.25, 0.1, 0.4, 0.15, 0.1), count)]
     growth = rng.lognormal(0.02, 0.08, count)
     service_intensity = rng.lognormal(0.0, 0.4, count)
     experience = model.RATING_ACCOUNT_SD * rng.standard_normal((count, len(model.DRIVER_NAMES)))
+    # The segment's needs: its experience of some drivers shifted (no draw).
+    for j, driver in enumerate(model.DRIVER_NAMES):
+        experience[:, j] += np.array([a.experience_shift.get(driver, 0.0) for a in archetypes])[segment]
     # Satisfied accounts grow: derived from the experience already drawn, so no other draw moves.
     satisfaction = model.account_satisfaction(experience)
     growth = growth * np.exp(model.SATISFACTION_GROWTH_EFFECT * satisfaction)
+    growth = growth * np.exp(np.array([a.growth_log_per_year for a in archetypes])[segment])
     competitor = rng.integers(0, len(vocabulary.COMPETITORS), count)
     competitor_propensity = rng.random(count)
     has_business_id = (country == "FI") & (rng.random(count) > 0.03)
@@ -216,6 +242,7 @@ def build_accounts(streams: Streams, count: int, calendar: Calendar) -> Accounts
         service_intensity=service_intensity,
         experience=experience,
         satisfaction=satisfaction,
+        segment=segment,
         competitor=competitor,
         competitor_propensity=competitor_propensity,
         risk_state=risk_state,

@@ -14,6 +14,8 @@
 - ``drivers.json``: each driver's planted class and effects.
 - ``nps_and_growth.json``: how account NPS and revenue growth are linked (the planted satisfaction and the risk
   state), with the realised correlation of each account's satisfaction and its invited contacts' NPS.
+- ``segments.json``: the planted behavioural and needs segments (archetypes); ``accounts.parquet`` has each
+  account's ``planted_segment``.
 - ``planted_defects.parquet`` and ``corrections.parquet``: see :mod:`pipeline.demo.ledger`.
 - ``summary.json``: parameters, formats of every file, and what the planted company looks like.
 """
@@ -110,6 +112,7 @@ def write_truth(
                 "size_eur": pa.array(np.round(accounts.size_eur, 2)),
                 "size_band": pa.array(np.array(["small", "medium", "large"])[accounts.size_band]),
                 "satisfaction": pa.array(np.round(accounts.satisfaction, 6)),
+                "planted_segment": pa.array(np.array([a.name for a in model.ARCHETYPES])[accounts.segment]),
                 "static_churn_logit": pa.array(accounts.static_logit),
                 "simulated_churn_month": pa.array(
                     np.where(
@@ -141,6 +144,8 @@ def write_truth(
     growth = {**model.nps_and_growth_truth(), "realised": satisfaction_in_nps(accounts, account_ids, invited)}
     (truth_dir / "nps_and_growth.json").write_text(json.dumps(growth, indent=2, sort_keys=True) + "\n")
     written.append("nps_and_growth.json")
+    (truth_dir / "segments.json").write_text(json.dumps(model.segments_truth(), indent=2, sort_keys=True) + "\n")
+    written.append("segments.json")
     stats = realised_statistics(calendar, accounts, probabilities, account_months, invited)
     summary = {**summary, "realised": stats}
     (truth_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

@@ -9,12 +9,14 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipeline.insight import drivers, nps
+from pipeline.insight import drivers, nps, segments
 from pipeline.insight.drivers import DRIVER_PREFIX, TEXT
 
 RESPONDENTS = "intermediate.int_relationship_respondents"
 INVITATIONS = "intermediate.int_relationship_invitations"
 DRIVER_RATINGS = "marts.fct_driver_ratings"
+SEGMENT_FEATURES = "intermediate.int_account_segment_features"
+DRIVER_PROFILE = "intermediate.int_account_driver_profile"
 SCHEMA = "insight"
 
 # An empty warehouse table reads as untyped (object) columns: these are typed as a populated one reads.
@@ -26,6 +28,12 @@ TABLE_DTYPES = {
     "driver_analysis": drivers.DTYPES,
     "competitor_driver_gaps": drivers.GAP_DTYPES,
     "nps_adjusted": nps.DTYPES,
+}
+# The segmentation's tables (pipeline/insight/segments.py), declared the same way.
+SEGMENT_TABLE_DTYPES = {
+    "account_segments": segments.ACCOUNT_DTYPES,
+    "segments": segments.SEGMENT_DTYPES,
+    "segmentation": segments.STATUS_DTYPES,
 }
 _DUCKDB_TYPES = {"int64": "BIGINT", "Int64": "BIGINT", "float64": "DOUBLE"}  # any other (text): VARCHAR
 
@@ -57,11 +65,31 @@ def load_invitations(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return invitations.astype({**dict.fromkeys(INVITATION_TEXT, TEXT), "nps_score": "Int64"})
 
 
+def load_segment_features(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per active account: its behaviour, plus a ``driver_<name>`` column per driver rated by anyone
+    (the account's mean rating, NaN when it has none) and ``driver_answers`` (its answers, 0 when none)."""
+    features = conn.sql(
+        f"select account_id, revenue_ttm_eur, revenue_prior_ttm_eur, invoices_per_month, activities_per_month, "
+        f"product_lines, product_breadth from {SEGMENT_FEATURES} order by account_id"
+    ).df()
+    profile = conn.sql(f"select account_id, driver_name, answers, mean_rating from {DRIVER_PROFILE}").df()
+    for column in features.columns.drop("account_id"):
+        features[column] = features[column].astype("Float64").astype(float)
+    if len(profile):
+        wide = profile.pivot_table(index="account_id", columns="driver_name", values="mean_rating", aggfunc="first")
+        wide.columns = [f"{DRIVER_PREFIX}{name}" for name in wide.columns]
+        answers = profile.groupby("account_id")["answers"].max().rename("driver_answers")
+        features = features.merge(wide, left_on="account_id", right_index=True, how="left")
+        features = features.merge(answers, left_on="account_id", right_index=True, how="left")
+        features["driver_answers"] = features["driver_answers"].astype("Float64").fillna(0).astype(float)
+    return features.astype({"account_id": TEXT})
+
+
 def duckdb_types(name: str) -> dict[str, str]:
     """DuckDB type of each column of ``insight.<name>`` (empty for a table without declared columns)."""
     return {
         column: _DUCKDB_TYPES[dtype] if isinstance(dtype, str) else "VARCHAR"
-        for column, dtype in TABLE_DTYPES.get(name, {}).items()
+        for column, dtype in {**TABLE_DTYPES, **SEGMENT_TABLE_DTYPES}.get(name, {}).items()
     }
 
 

@@ -461,7 +461,75 @@ def report_pages() -> tuple[Page, ...]:
             ),
         ),
     )
-    return (overview, accounts, drivers, nps, value, competitors, coverage, performance)
+    segments = Page(
+        "segments",
+        "Segments",
+        "The behavioural and needs segments: what sets each apart in words, its accounts, revenue, growth, NPS "
+        "and churn risk (mart_segments), and the accounts of the segment chosen in the slicer.",
+        (
+            _slicer("behaviour_segment", "Segment", column("mart_segments", "segment"), 0),
+            Visual(
+                "revenue_by_segment",
+                "clusteredBarChart",
+                "Revenue (TTM) by segment",
+                _grid(0, 0, 2, 2),
+                {"Category": (column("mart_segments", "segment"),), "Y": (column("mart_segments", "revenue_ttm_eur"),)},
+            ),
+            Visual(
+                "churn_risk_by_segment",
+                "clusteredBarChart",
+                "Mean churn probability by segment",
+                _grid(2, 0, 2, 2),
+                {
+                    "Category": (column("mart_segments", "segment"),),
+                    "Y": (column("mart_segments", "mean_churn_probability", "avg"),),
+                },
+            ),
+            Visual(
+                "segment_profiles",
+                "tableEx",
+                "What sets each segment apart: accounts, revenue share, growth, NPS, churn risk",
+                _grid(0, 2, 4, 1),
+                {
+                    "Values": tuple(
+                        column("mart_segments", c)
+                        for c in (
+                            "segment_number",
+                            "description",
+                            "accounts",
+                            "revenue_share",
+                            "revenue_growth_yoy",
+                            "nps_12m",
+                            "mean_churn_probability",
+                        )
+                    )
+                },
+                sort=(column("mart_segments", "segment_number"), "Ascending"),
+            ),
+            Visual(
+                "segment_accounts",
+                "tableEx",
+                "Accounts of the segment",
+                _grid(0, 3, 4, 1),
+                {
+                    "Values": tuple(
+                        column(A360, c)
+                        for c in (
+                            "account_name",
+                            "segment",
+                            "value_tier",
+                            "revenue_ttm_eur",
+                            "churn_probability",
+                            "care_model",
+                        )
+                    )
+                },
+                (Filter(column(A360, "is_active_customer"), (True,)),),
+                sort=(column(A360, "revenue_ttm_eur"), "Descending"),
+            ),
+        ),
+    )
+    return (overview, accounts, drivers, nps, value, segments, competitors, coverage, performance)
 
 
 # --- JSON -----------------------------------------------------------------------------------------------

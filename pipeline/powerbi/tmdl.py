@@ -358,6 +358,7 @@ PERCENT_COLUMN = re.compile(r"(_pct|_share|_rate|_coverage|_retention|_yoy|proba
 NON_ADDITIVE_COLUMN = re.compile(
     r"(^|_)(nps|rating|score|index|days|tenure|lift|auc|brier|probability|weight|performance|penalty|reward"
     r"|asymmetry|trend|margin_of_error|considering_alternatives|squared|respondents)(_|$)"
+    r"|^mean_|_per_account"  # means and per-account figures (mart_segments) do not add up either
 )
 PERCENT_FORMAT, SCORE_FORMAT, NUMBER_FORMAT = "0.0%", "0.0", "#,0.00"
 # A column <name>_order in the same table sorts <name> (the marts' size_band_order, risk_band_order: business

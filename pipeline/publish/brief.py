@@ -402,6 +402,43 @@ def _closing_the_loop(release: _Release, brief: Brief) -> Section:
     return Section("Closing the loop", "".join(body))
 
 
+def _segments(release: _Release, brief: Brief) -> Section:
+    """The behavioural and needs segments (mart_segments): one table row per segment, words first."""
+    rows = release.rows(
+        """
+        select segment_number, segment, description, accounts, account_share, revenue_share, revenue_growth_yoy,
+               nps_12m, mean_churn_probability, criterion, feature_basis
+        from {mart_segments}
+        order by segment_number
+        """
+    )
+    if not rows:
+        return _withheld(release, brief, "Segments", "segments")
+    body = [
+        f"<p>{len(rows)} segments of the active accounts, by what they buy, how they are served and what they "
+        "rate low or high; the number chosen by the "
+        f"{_e(rows[0][9].split(' over ')[0])}. {_e(rows[0][10])}.</p>",
+        "<table><thead><tr><th>Segment</th><th>What sets it apart</th><th>Accounts</th><th>Revenue</th>"
+        "<th>Growth</th><th>NPS</th><th>Churn risk</th></tr></thead><tbody>",
+    ]
+    for number, name, description, accounts, share, revenue_share, growth, nps, churn, _, _ in rows:
+        traits = description.split("sets itself apart by being ", 1)[-1]
+        body.append(
+            f"<tr><td>{number}. {_e(name)}</td><td>{_e(traits)}</td>"
+            f"<td class='n'>{accounts} ({float(share):.0%})</td>"
+            f"<td class='n'>{float(revenue_share):.0%}</td>"
+            f"<td class='n'>{f'{float(growth):+.0%}' if growth is not None else '–'}</td>"
+            f"<td class='n'>{f'{float(nps):.0f}' if nps is not None else '–'}</td>"
+            f"<td class='n'>{f'{float(churn):.1%}' if churn is not None else '–'}</td></tr>"
+        )
+    body.append(
+        "</tbody></table><p class='small'>Revenue: share of the segmented accounts' revenue of the last twelve "
+        "months; NPS: relationship answers of the last twelve months, not adjusted for who answered, withheld on "
+        "too few; churn risk: mean churn probability. A description, not a cause: see docs/customer_insight.md.</p>"
+    )
+    return Section("Segments", "".join(body))
+
+
 def _status(release: _Release) -> Section | None:
     rows = release.rows(
         "select analysis, status, reason, enable_hint from {mart_analysis_status} where status <> 'published' "
@@ -440,7 +477,17 @@ def build_brief(release_folder: Path, headlines: dict[str, str] | None, target: 
     if headlines:
         items = "".join(f"<li>{_e(text)}</li>" for text in headlines.values())
         brief.sections.append(Section("What the data says", f'<ul class="findings">{items}</ul>'))
-    for build in (_accounts_to_act_on, _drivers, _nps, _pareto, _competitors, _voice, _model, _closing_the_loop):
+    for build in (
+        _accounts_to_act_on,
+        _drivers,
+        _nps,
+        _pareto,
+        _segments,
+        _competitors,
+        _voice,
+        _model,
+        _closing_the_loop,
+    ):
         brief.sections.append(build(release, brief))
     status = _status(release)
     if status is not None:

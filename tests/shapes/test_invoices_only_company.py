@@ -28,7 +28,7 @@ SPEC = CompanySpec(
     jobs=("daily_refresh",),
     withheld=("churn model", "NPS", "driver analysis", "payment behaviour", "relationship strength", "survey coverage"),
     # The CRM's main competitors remain; the survey's considering_alternatives does not.
-    degraded=("customer profitability", "care model and recommended action", "competitor signals"),
+    degraded=("segments", "customer profitability", "care model and recommended action", "competitor signals"),
     available=("revenue and value tiers", "gross margin"),
 )
 

@@ -26,7 +26,7 @@ SPEC = CompanySpec(
     seed=6,
     jobs=("daily_refresh",),
     withheld=("churn model", "NPS", "response-bias-adjusted NPS", "driver analysis", "survey coverage"),
-    degraded=("customer profitability", "care model and recommended action", "relationship strength"),
+    degraded=("segments", "customer profitability", "care model and recommended action", "relationship strength"),
     available=("revenue and value tiers", "gross margin", "payment behaviour"),
 )
 
@@ -42,3 +42,14 @@ def test_survey_marts_are_empty_and_profitability_is_the_gross_margin(company):
     accounts = company.table("mart_account_360")
     assert (accounts["customer_profitability_ttm_eur"] == accounts["gross_margin_ttm_eur"]).all()
     assert accounts["nps_latest"].isna().all()
+
+
+def test_segments_rest_on_purchase_and_engagement_and_say_so(company):
+    segments = company.table("mart_segments")
+    accounts = company.table("mart_account_360")
+    assert len(segments) >= 2
+    assert segments["features_used"].str.contains("driver_").sum() == 0
+    assert segments["feature_basis"].str.contains("purchase and engagement only").all()
+    assert segments["nps_12m"].isna().all()
+    active = accounts[accounts["is_active_customer"] & (accounts["revenue_ttm_eur"] > 0)]
+    assert active["segment"].notna().all()

@@ -27,6 +27,7 @@ SPEC = CompanySpec(
     months=24,
     seed=7,
     withheld=(
+        "segments",
         "churn model",
         "revenue and value tiers",
         "gross margin",

@@ -72,6 +72,11 @@ latest_scores as (
     where is_latest_snapshot
 ),
 
+-- Segments (insight/segments.py): made without this mart, no cycle.
+account_segments as (
+    select * from {{ ref('stg_insight__account_segments') }}
+),
+
 -- Revenue, margin, cost to serve, lifetime value and tier: one definition, in int_account_value.
 account_value as (
     select * from {{ ref('int_account_value') }}
@@ -207,7 +212,9 @@ assembled as (
         latest_scores.expected_revenue_at_risk_eur,
         latest_scores.reasons as churn_reasons,
         latest_scores.model_version as churn_model_version,
-        period.as_of_date
+        period.as_of_date,
+        account_segments.segment_number,
+        account_segments.segment
     from accounts
     cross join period
     left join account_value on accounts.account_id = account_value.account_id
@@ -218,6 +225,7 @@ assembled as (
     left join last_meeting on accounts.account_id = last_meeting.account_id
     left join pipeline on accounts.account_id = pipeline.account_id
     left join latest_scores on accounts.account_id = latest_scores.account_id
+    left join account_segments on accounts.account_id = account_segments.account_id
 ),
 
 scored as (
@@ -408,5 +416,7 @@ select
     cast(care_model as {{ dbt.type_string() }}) as care_model,
     cast(care_model_basis as {{ dbt.type_string() }}) as care_model_basis,
     recommended_action,
-    as_of_date
+    as_of_date,
+    segment_number,
+    cast(segment as {{ dbt.type_string() }}) as segment
 from actioned

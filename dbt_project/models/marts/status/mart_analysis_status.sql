@@ -31,6 +31,15 @@ scored as (
     group by newest_scores.scored_month
 ),
 
+-- Exactly one row, also before the first segmentation run (no status yet).
+segmentation as (
+    select
+        max(status) as segmentation_status,
+        max(reason) as segmentation_reason,
+        max(accounts) as segmentation_accounts
+    from {{ ref('stg_insight__segmentation') }}
+),
+
 -- Exactly one row, also before the first training (no status yet).
 model_status as (
     select
@@ -48,10 +57,14 @@ facts as (
         model_status.model_enable_hint,
         scored.scored_month,
         scored.accounts_scored,
-        scored.scoring_model
+        scored.scoring_model,
+        segmentation.segmentation_status,
+        segmentation.segmentation_reason,
+        segmentation.segmentation_accounts
     from inventory
     cross join model_status
     cross join scored
+    cross join segmentation
 ),
 
 analyses as (
@@ -318,6 +331,26 @@ analyses as (
         case when invitations = 0 and responses = 0 then 'no survey data: every account is without a voice'
             else cast(invitations as {{ dbt.type_string() }}) || ' invitations' end,
         case when invitations = 0 and responses = 0 then 'add survey/invitations and survey/responses exports' end
+    from facts
+
+    union all
+
+    select
+        17,
+        'segments',
+        'mart_segments, mart_account_360.segment_number, segment',
+        'At least ' || cast({{ var('segment_min_accounts') }} as {{ dbt.type_string() }})
+            || ' active accounts invoiced in the last twelve months; driver ratings in the relationship survey '
+            || 'for the needs side',
+        case segmentation_status when 'segmented' then 'available'
+            when 'segmented on behaviour only' then 'degraded' else 'withheld' end,
+        coalesce(segmentation_reason, 'segments: the segmentation has not run yet'),
+        case when segmentation_status is null then 'run the analyses (the score_month job)'
+            when segmentation_status = 'withheld'
+                then 'more active customers with invoices: at least '
+                    || cast({{ var('segment_min_accounts') }} as {{ dbt.type_string() }})
+            when segmentation_status = 'segmented on behaviour only'
+                then 'add survey/responses with driver_<name> ratings to segment on needs too' end
     from facts
     -- noqa: enable=AL03
 )
