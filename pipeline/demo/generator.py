@@ -68,6 +68,7 @@ TRUTH_FILES = (
     "retention_effect.json",
     "retention_cohorts.parquet",
 )
+PLANTED_RETENTION = RetentionPolicy()  # the demo's retention policy and its planted effect
 _GENERATED_NAME = re.compile(rf"^({'|'.join(ENTITIES)})_\d{{8}}(_[^/]*)?\.(csv|parquet|xlsx)(\.tmp)?$")
 
 FILE_FORMATS = {
@@ -115,7 +116,7 @@ def generate_demo_company(
     seed: int = 42,
     end_month: str = "2026-10",
     shape: CompanyShape = FULL,
-    retention: RetentionPolicy | None = RetentionPolicy(),
+    retention: RetentionPolicy | None = PLANTED_RETENTION,
 ) -> GenerationSummary:
     """Write the demo company's landing zone and its truth. Replaces earlier generated files there.
 

@@ -36,7 +36,7 @@ Z_95 = 1.96
 def split_uniform(account_ids: Iterable[str], cohort_months: Iterable[str], seed: int) -> np.ndarray:
     """The split's uniform number in [0, 1) per (account, cohort month 'YYYY-MM-DD')."""
     values = [
-        int(hashlib.md5(f"{a}|{m}|{int(seed)}".encode()).hexdigest()[:8], 16) / 2**32
+        int(hashlib.md5(f"{a}|{m}|{int(seed)}".encode(), usedforsecurity=False).hexdigest()[:8], 16) / 2**32
         for a, m in zip(account_ids, cohort_months, strict=True)
     ]
     return np.asarray(values, dtype=np.float64)
