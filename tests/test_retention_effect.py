@@ -27,6 +27,8 @@ from pipeline.demo.population import Streams, build_accounts
 from pipeline.demo.retention import RetentionPlan, RetentionPolicy, retention_truth
 from pipeline.insight.retention import cohorts_needed, is_holdout, risk_ratio, split_uniform
 from pipeline.rules import BusinessRules
+from tests.companies import copy_company
+from tests.dbt_cli import run_dbt
 from tests.test_generator import parse_date, read_all
 
 
@@ -122,7 +124,9 @@ def test_the_planted_reduction_is_recovered_within_its_interval_and_a_zero_effec
     assert effect.distinguishable_from_zero and cohorts_needed(effect, planted["truth"]["cohorts_past_horizon"])
     # Per protocol: in the demo the calls reach the contact group at random, so it is unbiased here too.
     r = planted["truth"]["realised"]
-    pp = risk_ratio(r["contacted"]["churned"], r["contacted"]["accounts"], r["holdout"]["churned"], r["holdout"]["accounts"])
+    pp = risk_ratio(
+        r["contacted"]["churned"], r["contacted"]["accounts"], r["holdout"]["churned"], r["holdout"]["accounts"]
+    )
     pp_low, pp_high = pp.reduction_interval
     assert pp_low < planted["truth"]["expected_relative_reduction_per_protocol"] < pp_high
 
@@ -148,3 +152,82 @@ def test_the_interval_covers_the_planted_reduction_over_seeds():
         null_low, null_high = itt(planted_company(20_000, 1.0, seed=100 + seed)["truth"]).reduction_interval
         misses_null += not null_low < 0 < null_high
     assert misses_planted <= 1 and misses_null <= 1
+
+
+def test_the_warehouse_reproduces_the_demo_policy_and_measures_its_effect(scheduled_month, tmp_path):
+    # The shared company scored every month with its own true probabilities as the model (decile 1 = the
+    # generator's top decile, so the warehouse's selection is the generator's): the warehouse must draw
+    # the generator's split, read the generator's calls back from the CRM and measure the effect.
+    home = copy_company(scheduled_month["home"], tmp_path / "home", landing=True)
+    truth_dir = home / "truth"
+    warehouse = home / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute(
+            f"""
+            create or replace temp table true_scores as
+            select account_id, month as snapshot_month, p_churn_6m as churn_probability,
+                   cast(ntile(10) over (partition by month order by p_churn_6m desc, account_id) as integer)
+                       as risk_decile
+            from read_parquet('{truth_dir}/churn_probabilities.parquet')
+            where month in (select snapshot_month from marts.feat_account_snapshot)
+            """
+        )
+        conn.execute("delete from ml.churn_scores")
+        conn.execute(
+            """
+            insert into ml.churn_scores by name
+            select account_id, snapshot_month, churn_probability, risk_decile,
+                   case when risk_decile = 1 then 'high' else 'low' end as risk_band,
+                   'truth' as model_version, now()::timestamp as scored_at
+            from true_scores
+            """
+        )
+    built = run_dbt(
+        ["build", "--select", "int_retention_assignment+", "--exclude-resource-type", "unit_test"],
+        {"PIPELINE_WAREHOUSE_PATH": str(warehouse)},
+        tmp_path,
+    )
+    assert built.returncode == 0, built.stdout[-4000:]
+    cohorts = pq.read_table(truth_dir / "retention_cohorts.parquet").to_pandas()
+    first, last = cohorts["cohort_month"].min(), cohorts["cohort_month"].max()
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        assignment = conn.execute(
+            "select account_id, cohort_month, retention_group = 'holdout', is_contacted, churned_within_horizon, "
+            "is_horizon_passed from intermediate.int_retention_assignment where cohort_month between ? and ?",
+            [first, last],
+        ).fetchall()
+        effect = conn.execute(
+            "select cohorts, accounts_contact_group, churned_contact_group, accounts_holdout, churned_holdout, "
+            "itt_relative_reduction, itt_relative_reduction_ci_low, itt_relative_reduction_ci_high, "
+            "is_per_protocol_randomised, effect_sentence from marts.mart_retention_effect where is_all_cohorts"
+        ).fetchall()
+        status = conn.execute(
+            "select status from marts.mart_analysis_status where analysis = 'retention effect'"
+        ).fetchall()
+        listed = conn.execute("select count(*) from marts.mart_retention_contacts").fetchone()[0]
+    truth = {
+        (a, m): (h, c)
+        for a, m, h, c in zip(
+            cohorts["account_id"], cohorts["cohort_month"], cohorts["holdout"], cohorts["contacted"], strict=True
+        )
+    }
+    warehouse_rows = {(a, m): (h, c) for a, m, h, c, _, _ in assignment}
+    # The same accounts selected (the generator's cohorts end a month before the data: their calls are in
+    # the last month), the same split, and every call found in the CRM, none elsewhere.
+    assert set(warehouse_rows) == set(truth)
+    assert all(warehouse_rows[k] == truth[k] for k in truth)
+    # The effect over the cohorts past the horizon, as the Python twin computes it from the same rows.
+    known = [(h, churned) for _, _, h, _, churned, passed in assignment if passed and churned is not None]
+    assert effect and status == [("available",)] and listed > 0
+    cohorts_n, n1, a, n0, c, reduction, low, high, randomised, sentence = effect[0]
+    assert (n1, a, n0, c) == (
+        sum(not h for h, _ in known),
+        sum(churned for h, churned in known if not h),
+        sum(h for h, _ in known),
+        sum(churned for h, churned in known if h),
+    )
+    twin = risk_ratio(a, n1, c, n0)
+    assert float(reduction) == pytest.approx(twin.relative_reduction, abs=1e-6)
+    if twin.low is not None:
+        assert (float(low), float(high)) == pytest.approx(twin.reduction_interval, abs=1e-6)
+    assert randomised is False and "intention to treat" in sentence and f"Over {cohorts_n} cohort months" in sentence

@@ -318,7 +318,7 @@ def _retention_cohort(
     in_top[active[top], t] = True
     if t < policy.first_cohort:
         return
-    earlier = in_top[:, max(0, t - policy.horizon + 1) : t].any(axis=1)
+    earlier: np.ndarray = np.asarray(in_top[:, max(0, t - policy.horizon + 1) : t].any(axis=1))
     selected = active[top & ~earlier[active]]
     month = str(calendar.month_start(t))
     holdout = is_holdout(

@@ -410,9 +410,7 @@ def _retention_effect(release: _Release, brief: Brief) -> Section:
         "select effect_sentence, per_protocol_relative_reduction, accounts_kept, revenue_kept_eur "
         "from {mart_retention_effect} where is_all_cohorts"
     )
-    contacts = release.rows(
-        "select count(*), min(cohort_month), max(contact_by_date) from {mart_retention_contacts}"
-    )
+    contacts = release.rows("select count(*), min(cohort_month), max(contact_by_date) from {mart_retention_contacts}")
     if not effect and not (contacts and contacts[0][0]):
         return _withheld(release, brief, title, "retention")
     body = []
@@ -427,8 +425,10 @@ def _retention_effect(release: _Release, brief: Brief) -> Section:
         sentence, per_protocol, kept, revenue = effect[0]
         body.append(f"<p>{_e(sentence)}</p>")
         if kept is not None and revenue is not None:
-            body.append(f"<p>Kept against the holdout's churn: about {float(kept):.0f} accounts and "
-                        f"{float(revenue):,.0f} EUR of yearly revenue.</p>".replace(",", " "))
+            body.append(
+                f"<p>Kept against the holdout's churn: about {float(kept):.0f} accounts and "
+                f"{float(revenue):,.0f} EUR of yearly revenue.</p>".replace(",", " ")
+            )
         if per_protocol is not None:
             body.append(
                 f"<p>The accounts actually reached churned {float(per_protocol):.0%} less than the holdout; who is "

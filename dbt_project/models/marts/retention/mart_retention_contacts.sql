@@ -32,7 +32,7 @@ select
     contact_group.cohort_month,
     cast({{ date_key('contact_group.cohort_month') }} as integer) as cohort_date_key,
     cast(row_number() over (
-        order by contact_group.churn_probability desc, contact_group.account_id
+        order by contact_group.churn_probability desc, contact_group.account_id asc
     ) as integer) as contact_priority,
     {{ add_days(month_end('contact_group.cohort_month'), var('retention_contact_window_days')) }}
         as contact_by_date,

@@ -58,32 +58,28 @@ counted as (
     select * from all_cohorts
 ),
 
+{%- set itt = ['churned_contact_group', 'accounts_contact_group', 'churned_holdout', 'accounts_holdout'] %}
+{%- set per_protocol = ['churned_contacted', 'accounts_contacted', 'churned_holdout', 'accounts_holdout'] %}
+
 figures as (
     select
-        counted.*,
+        *,
         {{ safe_divide('churned_contact_group', 'accounts_contact_group') }} as churn_rate_contact_group,
         {{ safe_divide('churned_holdout', 'accounts_holdout') }} as churn_rate_holdout,
         {{ safe_divide('churned_contacted', 'accounts_contacted') }} as churn_rate_contacted,
-        {{ relative_reduction('churned_contact_group', 'accounts_contact_group', 'churned_holdout', 'accounts_holdout') }}
-            as itt_relative_reduction,
-        {{ relative_reduction('churned_contact_group', 'accounts_contact_group', 'churned_holdout', 'accounts_holdout', 'low') }}
-            as itt_relative_reduction_ci_low,
-        {{ relative_reduction('churned_contact_group', 'accounts_contact_group', 'churned_holdout', 'accounts_holdout', 'high') }}
-            as itt_relative_reduction_ci_high,
-        {{ risk_ratio_log_se('churned_contact_group', 'accounts_contact_group', 'churned_holdout', 'accounts_holdout') }}
-            as itt_log_se,
-        {{ relative_reduction('churned_contacted', 'accounts_contacted', 'churned_holdout', 'accounts_holdout') }}
-            as per_protocol_relative_reduction,
-        {{ relative_reduction('churned_contacted', 'accounts_contacted', 'churned_holdout', 'accounts_holdout', 'low') }}
-            as per_protocol_relative_reduction_ci_low,
-        {{ relative_reduction('churned_contacted', 'accounts_contacted', 'churned_holdout', 'accounts_holdout', 'high') }}
-            as per_protocol_relative_reduction_ci_high
+        {{ relative_reduction(*itt) }} as itt_relative_reduction,
+        {{ relative_reduction(*itt, bound='low') }} as itt_relative_reduction_ci_low,
+        {{ relative_reduction(*itt, bound='high') }} as itt_relative_reduction_ci_high,
+        {{ risk_ratio_log_se(*itt) }} as itt_log_se,
+        {{ relative_reduction(*per_protocol) }} as per_protocol_relative_reduction,
+        {{ relative_reduction(*per_protocol, bound='low') }} as per_protocol_relative_reduction_ci_low,
+        {{ relative_reduction(*per_protocol, bound='high') }} as per_protocol_relative_reduction_ci_high
     from counted
 ),
 
 judged as (
     select
-        figures.*,
+        *,
         coalesce(itt_relative_reduction_ci_low > 0 or itt_relative_reduction_ci_high < 0, false)
             as is_distinguishable_from_zero,
         -- Cohorts in all, of the size seen so far, for the interval to exclude zero at the current estimate:
@@ -98,7 +94,7 @@ judged as (
 
 worded as (
     select
-        judged.*,
+        *,
         case
             when is_distinguishable_from_zero then 0
             when cohorts_needed is not null then greatest(cohorts_needed - cohorts, 1)

@@ -358,7 +358,8 @@ analyses as (
             when retention_contacts_marked = 0
                 then 'no retention contact marked in the CRM: contacts cannot be told from other activities'
             when retention_cohorts_past_horizon = 0
-                then 'no cohort month has passed the ' || cast({{ var('churn_horizon_months') }} as {{ dbt.type_string() }})
+                then 'no cohort month has passed the '
+                    || cast({{ var('churn_horizon_months') }} as {{ dbt.type_string() }})
                     || '-month churn horizon yet'
             else cast(retention_cohorts_past_horizon as {{ dbt.type_string() }})
                 || ' cohort months past the horizon'
@@ -369,7 +370,8 @@ analyses as (
                 then 'log retention calls as crm/activities with campaign retention (or map a campaign column to it)'
             when retention_cohorts_past_horizon = 0
                 then 'keep scoring monthly and calling mart_retention_contacts: the first cohort matures '
-                    || cast({{ var('churn_horizon_months') }} as {{ dbt.type_string() }}) || ' months after it is scored'
+                    || cast({{ var('churn_horizon_months') }} as {{ dbt.type_string() }})
+                    || ' months after it is scored'
         end
     from facts
     -- noqa: enable=AL03
