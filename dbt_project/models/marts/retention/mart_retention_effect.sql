@@ -149,7 +149,7 @@ select
                 || '-month churn by ' || {{ retention_percent('-itt_relative_reduction') }}
         end
         || case when itt_relative_reduction is null then ''
-            else ' against the holdout (intention to treat; 95% interval '
+            else ' against the holdout (intention to treat; 95% interval of the reduction '
                 || coalesce(low_text || ' to ' || high_text, 'not available') || '): '
                 || case
                     when is_distinguishable_from_zero then 'distinguishable from zero.'
