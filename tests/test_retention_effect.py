@@ -6,7 +6,7 @@ the churn it drew), large enough for a tight interval; the warehouse's SQL is te
 the dbt unit tests of int_retention_assignment and mart_retention_effect (the split's numbers there are
 this module's Python twin's) and on a built company below.
 
-    .venv/bin/pytest tests/test_retention_effect.py -x -q           # ~40 s
+    .venv/bin/pytest tests/test_retention_effect.py -x -q           # ~2 min (one company through ingest and dbt)
     .venv/bin/pytest tests/test_retention_effect.py -x -q -m slow   # the 100,000-account trial, ~1 min
 """
 
@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.churn.tables import ensure_tables
 from pipeline.demo import formats
 from pipeline.demo.calendar import Calendar
 from pipeline.demo.generator import PLANTED_RETENTION, generate_demo_company
@@ -27,7 +31,7 @@ from pipeline.demo.population import Streams, build_accounts
 from pipeline.demo.retention import RetentionPlan, RetentionPolicy, retention_truth
 from pipeline.insight.retention import cohorts_needed, is_holdout, risk_ratio, split_uniform
 from pipeline.rules import BusinessRules
-from tests.companies import copy_company
+from tests.companies import job_env
 from tests.dbt_cli import run_dbt
 from tests.test_generator import parse_date, read_all
 
@@ -89,7 +93,9 @@ def test_the_warehouse_computes_the_same_split_on_duckdb():
 
 
 def test_the_demo_crm_carries_the_retention_contacts_and_never_calls_the_holdout(tmp_path):
-    generate_demo_company(tmp_path / "landing", tmp_path / "truth", accounts=1000, months=30, seed=4)
+    generate_demo_company(
+        tmp_path / "landing", tmp_path / "truth", accounts=1000, months=30, seed=4, retention=PLANTED_RETENTION
+    )
     cohorts = pq.read_table(tmp_path / "truth" / "retention_cohorts.parquet").to_pandas()
     truth = json.loads((tmp_path / "truth" / "retention_effect.json").read_text())
     assert truth["policy"]["odds_multiplier"] == 0.6 and len(cohorts) > 100
@@ -154,11 +160,35 @@ def test_the_interval_covers_the_planted_reduction_over_seeds():
     assert misses_planted <= 1 and misses_null <= 1
 
 
-def test_the_warehouse_reproduces_the_demo_policy_and_measures_its_effect(scheduled_month, tmp_path):
-    # The shared company scored every month with its own true probabilities as the model (decile 1 = the
+@pytest.fixture(scope="module")
+def planted_warehouse(tmp_path_factory) -> Path:
+    """A 400-account company with the planted policy (seed 7), ingested and built by dbt (no model)."""
+    home = tmp_path_factory.mktemp("planted") / "home"
+    generate_demo_company(
+        home / "landing", home / "truth", accounts=400, months=36, seed=7, retention=PLANTED_RETENTION
+    )
+    from pipeline.cli import DAGSTER_YAML
+
+    (home / "dagster_home").mkdir()
+    (home / "dagster_home" / "dagster.yaml").write_text(DAGSTER_YAML)  # as run_job and `pipeline` write it
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.runner", "ingest", "dbt"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=job_env(home),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
+    return home
+
+
+def test_the_warehouse_reproduces_the_demo_policy_and_measures_its_effect(planted_warehouse, tmp_path):
+    # The planted company scored every month with its own true probabilities as the model (decile 1 = the
     # generator's top decile, so the warehouse's selection is the generator's): the warehouse must draw
     # the generator's split, read the generator's calls back from the CRM and measure the effect.
-    home = copy_company(scheduled_month["home"], tmp_path / "home", landing=True)
+    home = planted_warehouse
     truth_dir = home / "truth"
     warehouse = home / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as conn:
@@ -172,6 +202,7 @@ def test_the_warehouse_reproduces_the_demo_policy_and_measures_its_effect(schedu
             where month in (select snapshot_month from marts.feat_account_snapshot)
             """
         )
+        ensure_tables(conn)  # the churn model's tables, as the scoring asset makes them
         conn.execute("delete from ml.churn_scores")
         conn.execute(
             """
@@ -183,7 +214,14 @@ def test_the_warehouse_reproduces_the_demo_policy_and_measures_its_effect(schedu
             """
         )
     built = run_dbt(
-        ["build", "--select", "int_retention_assignment+", "--exclude-resource-type", "unit_test"],
+        [
+            "build",
+            "--select",
+            "path:models/staging/ml",
+            "int_retention_assignment+",
+            "--exclude-resource-type",
+            "unit_test",
+        ],
         {"PIPELINE_WAREHOUSE_PATH": str(warehouse)},
         tmp_path,
     )

@@ -116,13 +116,16 @@ def generate_demo_company(
     seed: int = 42,
     end_month: str = "2026-10",
     shape: CompanyShape = FULL,
-    retention: RetentionPolicy | None = PLANTED_RETENTION,
+    retention: RetentionPolicy | None = None,
 ) -> GenerationSummary:
     """Write the demo company's landing zone and its truth. Replaces earlier generated files there.
 
     ``shape`` (pipeline.demo.shape) leaves entities or optional columns out, writes digit ids or a 1-10
     answer scale: the same planted company, exported the way another company's systems would. ``retention``
-    is the planted retention policy (pipeline.demo.retention; None: no retention contacts at all)."""
+    plants a retention policy and its effect (pipeline.demo.retention; ``PLANTED_RETENTION`` is the demo's,
+    which ``pipeline demo`` and ``pipeline generate`` plant). None, the default here, leaves the company as it
+    was before the policy existed: a policy changes who churns and so every later draw over the active
+    accounts (survey samples, revenue), and the companies the tests share keep their planted figures."""
     if not MIN_ACCOUNTS <= accounts <= MAX_ACCOUNTS:
         raise ValueError(f"accounts must be between {MIN_ACCOUNTS} and {MAX_ACCOUNTS}, got {accounts}")
     if not MIN_MONTHS <= months <= MAX_MONTHS:
