@@ -8,7 +8,7 @@ the jinja context (see library_path in dbt_project/.sqlfluff) and wins over sqlf
 - ``dbt``: the cross-database macros the models call (date_trunc, dateadd, datediff, hash, type_*) rendered
   as DuckDB SQL;
 - ``execute``, ``adapter``: stg_survey__driver_ratings's column discovery (two made-up driver columns) and
-  ``adapter.dispatch`` with dbt's ``return`` (macros/retention.sql's dispatched macros);
+  ``adapter.dispatch`` (macros/retention.sql's dispatched macros);
 - ``modules``, ``exceptions``, ``target``: what within_partition_months and generate_schema_name touch.
 
 Linting only: nothing of this reaches dbt.
@@ -73,10 +73,6 @@ class _Adapter:
         """A dispatched macro (macros/retention.sql) renders as a cast of its argument: an expression of
         the same place in the SQL, which is all the linter needs."""
         return lambda *args, **kwargs: f"cast({args[0]} as varchar)"
-
-
-# dbt's return(): a macro's value (the dispatching macros return the implementation's text).
-globals()["return"] = lambda value: value
 
 
 class _Modules:
