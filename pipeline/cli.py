@@ -62,6 +62,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             seed=args.seed,
             end_month=args.end_month,
             shape=shape,
+            retention=_retention_policy(args),
         )
     except ValueError as error:
         print(f"pipeline generate: {error}", file=sys.stderr)
@@ -107,6 +108,17 @@ def cmd_newest_month(args: argparse.Namespace) -> int:
     return 0
 
 
+def _retention_policy(args: argparse.Namespace):
+    """The planted retention policy with the effect asked for (--retention-effect; 'none': no policy)."""
+    import dataclasses
+
+    from pipeline.demo.generator import PLANTED_RETENTION
+
+    if args.retention_effect == "none":
+        return None
+    return dataclasses.replace(PLANTED_RETENTION, odds_multiplier=float(args.retention_effect))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if landing_is_empty(settings.landing_dir):
@@ -114,7 +126,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from pipeline.demo.generator import generate_demo_company
 
         generate_demo_company(
-            settings.landing_dir, settings.truth_dir, accounts=args.accounts, months=args.months, seed=args.seed
+            settings.landing_dir,
+            settings.truth_dir,
+            accounts=args.accounts,
+            months=args.months,
+            seed=args.seed,
+            retention=_retention_policy(args),
         )
     env = dagster_env(settings)
     # The jobs as a data engineer runs them on real exports (README): Dagster's `dg launch`. 1. Ingest, the
@@ -302,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--accounts", type=int, default=2000)
     generate.add_argument("--months", type=int, default=36)
     generate.add_argument("--seed", type=int, default=42)
+    generate.add_argument(
+        "--retention-effect",
+        default="0.6",
+        help="planted retention policy: the called accounts' churn-odds multiplier (1: no effect; none: no policy)",
+    )
     generate.add_argument("--end-month", default="2026-10", help="last simulated month, YYYY-MM")
     generate.add_argument("--out", help="landing folder (default: PIPELINE_LANDING_DIR or PIPELINE_HOME/landing)")
     generate.add_argument("--truth", help="truth folder (default: 'truth' beside the landing folder)")
@@ -323,6 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--accounts", type=int, default=int(os.environ.get("PIPELINE_DEMO_ACCOUNTS", "2000")))
     demo.add_argument("--months", type=int, default=int(os.environ.get("PIPELINE_DEMO_MONTHS", "36")))
     demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument(
+        "--retention-effect",
+        default="0.6",
+        help="planted retention policy: the called accounts' churn-odds multiplier (1: no effect; none: no policy)",
+    )
     demo.set_defaults(func=cmd_demo)
     partitions = commands.add_parser(
         "partitions", help="print FIRST...LAST of the monthly partitions (for dg launch --partition-range)"

@@ -193,6 +193,9 @@ def _activities(d: dt.date) -> dict[str, pa.Column]:
         "activity_type": column("enum", pa.Check.isin(["meeting", "call", "email", "visit"]), required=True),
         "activity_date": column("date", not_after(d), required=True),
         "notes": column("text", personal=True),
+        # A retention contact is an activity with campaign "retention" (case and spaces ignored): the contact
+        # the retention-effect analysis reads back (docs/customer_insight.md); any other value is kept.
+        "campaign": column("text"),
     }
 
 

@@ -71,6 +71,10 @@ class BusinessRules:
     segment_candidates_min: int
     segment_candidates_max: int
     segment_min_share: float
+    retention_contact_max_decile: int
+    retention_holdout_share: float
+    retention_split_seed: int
+    retention_contact_window_days: int
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, project_dir: Path = DBT_PROJECT_DIR) -> BusinessRules:
@@ -110,6 +114,12 @@ class BusinessRules:
             problems.append("segment_min_share must be at least 0 and below 1 / segment_candidates_max")
         if self.segment_min_accounts < 2 * self.segment_candidates_max:
             problems.append("segment_min_accounts must be at least twice segment_candidates_max")
+        if not 1 <= self.retention_contact_max_decile <= 10:
+            problems.append("retention_contact_max_decile must be a decile, 1 to 10")
+        if not 0 < self.retention_holdout_share < 1:
+            problems.append("retention_holdout_share must lie strictly between 0 and 1")
+        if self.retention_contact_window_days < 1:
+            problems.append("retention_contact_window_days must be one day or more")
         weights = self.relationship_weights()
         if any(w < 0 for w in weights.values()) or abs(sum(weights.values()) - 1) > 1e-9:
             problems.append(f"the relationship-strength weights must be non-negative and sum to 1, not {weights}")

@@ -53,7 +53,7 @@ OPTIONAL = {
     },
     ("crm", "contacts"): {"role", "email", "is_active", "created_date"},
     ("crm", "opportunities"): {"close_date", "amount_eur", "lost_reason", "competitor"},
-    ("crm", "activities"): {"contact_id", "notes"},
+    ("crm", "activities"): {"contact_id", "notes", "campaign"},
     ("survey", "invitations"): {"contact_id"},
     ("survey", "responses"): {
         "survey_type",

@@ -26,6 +26,7 @@ from pipeline.demo.population import (
     Streams,
     invalid_business_id,
 )
+from pipeline.demo.retention import RetentionPlan
 
 FINNISH_LOCALE_SNAPSHOT = 1  # index of the snapshot exported with Finnish date settings
 FINNISH_LOCALE_MONTHS = range(6, 12)  # history months whose activity drops use Finnish dates
@@ -53,6 +54,7 @@ class Crm:
     contact_ids: pa.Array
     output: LandingOutput
     defects: DefectLedger
+    retention: RetentionPlan | None = None  # the planted retention policy's calls (pipeline.demo.retention)
 
     def __post_init__(self) -> None:
         self.next_activity_number = 1
@@ -222,12 +224,43 @@ class Crm:
                 "activity_type": formats.pick(ACTIVITY_TYPES, kind),
                 "activity_date": formats.format_dates(dates, style),
                 "notes": formats.pick(self.note_pool, note),
+                "campaign": pa.nulls(count, pa.string()),
             }
         )
         table = self._plant_unknown_types(rng, t, table)
+        called = self.retention.contacted_in(t) if self.retention is not None else np.zeros(0, dtype=np.int64)
+        if called.shape[0]:
+            table = pa.concat_tables([table, self._retention_calls(t, called, style)])
         self.output.write_csv(table, "crm", "activities", cal.stamp(t), formats.CRM_CSV, date_style=style)
         counts = np.bincount(account * len(ACTIVITY_TYPES) + kind, minlength=a.count * len(ACTIVITY_TYPES))
-        return counts.reshape(a.count, len(ACTIVITY_TYPES))
+        counts = counts.reshape(a.count, len(ACTIVITY_TYPES))
+        np.add.at(counts[:, CALL], called, 1)
+        return counts
+
+    def _retention_calls(self, t: int, called: np.ndarray, style: str) -> pa.Table:
+        """The planted retention policy's calls of month t: one call per account, marked campaign = retention,
+        with its first contact when that contact is still there (own stream: nothing else moves)."""
+        a, c, cal = self.accounts, self.contacts, self.calendar
+        rng = self.streams("retention-calls", t)
+        called = np.sort(called)
+        dates = np.maximum(cal.random_days(rng, np.full(called.shape[0], t)), a.created_date[called])
+        contact_row = c.first_of_account[called]
+        with_contact = c.active_on(contact_row, dates, a)
+        numbers = self.next_activity_number + np.arange(called.shape[0])
+        self.next_activity_number += called.shape[0]
+        return pa.table(
+            {
+                "activity_id": formats.ids("ACT", numbers, 9),
+                "account_id": self.account_ids.take(pa.array(called)),
+                "contact_id": pc.if_else(
+                    pa.array(with_contact), self.contact_ids.take(pa.array(contact_row)), pa.scalar(None, pa.string())
+                ),
+                "activity_type": pa.array(["call"] * called.shape[0], pa.string()),
+                "activity_date": formats.format_dates(dates, style),
+                "notes": pa.nulls(called.shape[0], pa.string()),
+                "campaign": pa.array(["retention"] * called.shape[0], pa.string()),
+            }
+        )
 
     def _plant_unknown_types(self, rng: np.random.Generator, t: int, table: pa.Table) -> pa.Table:
         """Planted: activities of a type the contract does not know (a new CRM picklist value)."""

@@ -37,6 +37,7 @@ from pipeline.demo.crm import Crm
 from pipeline.demo.finance import Finance, service_cost, write_cost_to_serve
 from pipeline.demo.ledger import CorrectionLedger, DefectLedger, LandingOutput
 from pipeline.demo.population import Streams, build_accounts, build_contacts, build_opportunities
+from pipeline.demo.retention import RetentionPlan, RetentionPolicy, retention_truth
 from pipeline.demo.shape import FULL, CompanyShape
 from pipeline.demo.surveys import Surveys
 
@@ -65,7 +66,10 @@ TRUTH_FILES = (
     "drivers.json",
     "segments.json",
     "summary.json",
+    "retention_effect.json",
+    "retention_cohorts.parquet",
 )
+PLANTED_RETENTION = RetentionPolicy()  # the demo's retention policy and its planted effect
 _GENERATED_NAME = re.compile(rf"^({'|'.join(ENTITIES)})_\d{{8}}(_[^/]*)?\.(csv|parquet|xlsx)(\.tmp)?$")
 
 FILE_FORMATS = {
@@ -113,11 +117,16 @@ def generate_demo_company(
     seed: int = 42,
     end_month: str = "2026-10",
     shape: CompanyShape = FULL,
+    retention: RetentionPolicy | None = None,
 ) -> GenerationSummary:
     """Write the demo company's landing zone and its truth. Replaces earlier generated files there.
 
     ``shape`` (pipeline.demo.shape) leaves entities or optional columns out, writes digit ids or a 1-10
-    answer scale: the same planted company, exported the way another company's systems would."""
+    answer scale: the same planted company, exported the way another company's systems would. ``retention``
+    plants a retention policy and its effect (pipeline.demo.retention; ``PLANTED_RETENTION`` is the demo's,
+    which ``pipeline demo`` and ``pipeline generate`` plant). None, the default here, leaves the company as it
+    was before the policy existed: a policy changes who churns and so every later draw over the active
+    accounts (survey samples, revenue), and the companies the tests share keep their planted figures."""
     if not MIN_ACCOUNTS <= accounts <= MAX_ACCOUNTS:
         raise ValueError(f"accounts must be between {MIN_ACCOUNTS} and {MAX_ACCOUNTS}, got {accounts}")
     if not MIN_MONTHS <= months <= MAX_MONTHS:
@@ -128,11 +137,12 @@ def generate_demo_company(
     _remove_earlier_output(landing_dir, truth_dir)
 
     streams = Streams(seed)
-    population = build_accounts(streams, accounts, calendar)
+    # Digit ids keep their leading zeros: an id is text, never a number (DESIGN.md).
+    account_ids = formats.ids("" if shape.digit_ids else "A", np.arange(1, accounts + 1), 6)
+    plan = None if retention is None else RetentionPlan(retention, np.array(account_ids.to_pylist(), dtype=object))
+    population = build_accounts(streams, accounts, calendar, plan)
     contacts = build_contacts(streams, population, calendar)
     opportunities = build_opportunities(streams, population, calendar)
-    # Digit ids keep their leading zeros: an id is text, never a number (DESIGN.md).
-    account_ids = formats.ids("" if shape.digit_ids else "A", population.number, 6)
     contact_ids = formats.ids("C", contacts.number, 7)
     missing = frozenset(account_ids.slice(0, shape.accounts_missing_from_crm).to_pylist())
     output = LandingOutput(landing_dir, shape=shape, missing_accounts=missing)
@@ -140,7 +150,7 @@ def generate_demo_company(
     for source in SOURCES:
         (landing_dir / source).mkdir(parents=True, exist_ok=True)
 
-    crm = Crm(streams, calendar, population, contacts, opportunities, account_ids, contact_ids, output, defects)
+    crm = Crm(streams, calendar, population, contacts, opportunities, account_ids, contact_ids, output, defects, plan)
     finance = Finance(streams, calendar, population, account_ids, output, defects, corrections)
     surveys = Surveys(streams, calendar, population, contacts, account_ids, contact_ids, output, defects, corrections)
     account_months = truth.AccountMonths()
@@ -201,6 +211,8 @@ def generate_demo_company(
         corrections.table(),
         summary,
     )
+    if plan is not None:
+        truth_files += write_retention_truth(truth_dir, plan, calendar, population)
     return GenerationSummary(
         files=tuple(output.files),
         truth_files=tuple(truth_files),
@@ -213,6 +225,23 @@ def generate_demo_company(
         end_month=end_month,
         realised=realised,
     )
+
+
+def write_retention_truth(truth_dir: Path, plan: RetentionPlan, calendar: Calendar, population) -> list[str]:
+    """truth/retention_effect.json and truth/retention_cohorts.parquet (pipeline.demo.retention)."""
+    import json
+
+    import pyarrow as pa
+
+    columns, effect = retention_truth(
+        plan, calendar, population.static_logit, population.risk_state, population.churn_month
+    )
+    (truth_dir / "retention_effect.json").write_text(json.dumps(effect, indent=2, sort_keys=True) + "\n")
+    if not columns:
+        return ["retention_effect.json"]
+    table = pa.table({k: pa.array(v, pa.date32() if k == "cohort_month" else None) for k, v in columns.items()})
+    formats.write_parquet(table, truth_dir / "retention_cohorts.parquet")
+    return ["retention_effect.json", "retention_cohorts.parquet"]
 
 
 def _remove_earlier_output(landing_dir: Path, truth_dir: Path) -> None:

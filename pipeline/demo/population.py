@@ -14,6 +14,8 @@ import numpy as np
 
 from pipeline.demo import model, vocabulary
 from pipeline.demo.calendar import NAT, Calendar, month_index_of
+from pipeline.demo.retention import RetentionPlan, select_entering
+from pipeline.insight.retention import is_holdout
 
 NO_CHURN = 1 << 30  # churn month of accounts that do not churn inside the history
 CLOSED, SILENT = 1, 2  # churn kinds
@@ -142,7 +144,11 @@ def invalid_business_id(valid: str) -> str:
     return f"{valid[:-1]}{(check + 3) % 10}"
 
 
-def build_accounts(streams: Streams, count: int, calendar: Calendar) -> Accounts:
+def build_accounts(
+    streams: Streams, count: int, calendar: Calendar, retention: RetentionPlan | None = None
+) -> Accounts:
+    """The accounts; ``retention``, when given, is the planted retention policy, simulated with churn and
+    filled in with what it did (:mod:`pipeline.demo.retention`)."""
     months = calendar.months
     rng = streams("accounts")
     # Creation: most accounts are older than the history; new ones arrive at ~10 % of the base a year.
@@ -210,7 +216,14 @@ def build_accounts(streams: Streams, count: int, calendar: Calendar) -> Accounts
 
     risk_state = model.simulate_risk_states(streams("risk-state"), count, months)
     churn_month, churn_kind, closed_date = _simulate_churn(
-        streams("churn"), calendar, created_month, static_logit, risk_state, size_z
+        streams("churn"),
+        calendar,
+        created_month,
+        static_logit,
+        risk_state,
+        size_z,
+        retention,
+        streams("retention-policy"),
     )
     owner, region, employees, potential, shown = _snapshot_attributes(
         streams("snapshot-attributes"),
@@ -264,15 +277,42 @@ def _simulate_churn(
     static_logit: np.ndarray,
     risk_state: np.ndarray,
     size_z: np.ndarray,
+    retention: RetentionPlan | None = None,
+    policy_rng: np.random.Generator | None = None,
 ):
-    """Draw each account's churn month from the monthly hazards; then how it shows (closed or silent)."""
+    """Draw each account's churn month from the monthly hazards; then how it shows (closed or silent).
+
+    With a retention plan, each month's cohort is selected and split first, and a contacted account's churn
+    odds are multiplied by the plan's factor for the horizon (the churn draws themselves are unchanged)."""
     count = created_month.shape[0]
     churn_month = np.full(count, NO_CHURN, dtype=np.int64)
     alive = np.ones(count, dtype=bool)
+    effect_until = np.full(count, -1, dtype=np.int64)  # last month of a contact's effect
+    if retention is not None:
+        probability = model.SixMonthChurnProbability(static_logit)
+        in_top = np.zeros((count, calendar.months), dtype=bool)
     for m in range(1, calendar.months):
+        if retention is not None and policy_rng is not None:
+            _retention_cohort(
+                retention,
+                policy_rng,
+                calendar,
+                m - 1,
+                alive,
+                created_month,
+                static_logit,
+                risk_state,
+                probability,
+                in_top,
+            )
+            if retention.cohort_month and retention.cohort_month[-1] == m - 1:
+                # Cohort m - 1's contacts are called in month m and work for months m .. m - 1 + horizon.
+                called = retention.cohort_account[-1][retention.cohort_contacted[-1]]
+                effect_until[called] = m - 1 + retention.policy.horizon
         # An account churns at the earliest in the month after it was created (it invoiced once).
         eligible = alive & (created_month < m)
-        hazard = model.monthly_hazard(static_logit, risk_state[:, m - 1])
+        shift = 0.0 if retention is None else np.where(effect_until >= m, retention.policy.logit_shift, 0.0)
+        hazard = model.monthly_hazard(static_logit + shift, risk_state[:, m - 1])
         churned = eligible & (rng.random(count) < hazard)
         churn_month[churned] = m
         alive &= ~churned
@@ -284,6 +324,38 @@ def _simulate_churn(
     is_closed = churn_kind == CLOSED
     closed_date[is_closed] = calendar.random_days(rng, churn_month[is_closed])
     return churn_month, churn_kind, closed_date
+
+
+def _retention_cohort(
+    plan: RetentionPlan,
+    rng: np.random.Generator,
+    calendar: Calendar,
+    t: int,
+    alive: np.ndarray,
+    created_month: np.ndarray,
+    static_logit: np.ndarray,
+    risk_state: np.ndarray,
+    probability: model.SixMonthChurnProbability,
+    in_top: np.ndarray,
+) -> None:
+    """Month t's cohort: accounts entering the top of the risk proxy, split by the warehouse's hash."""
+    policy = plan.policy
+    active = np.flatnonzero(alive & (created_month <= t))
+    top = select_entering(probability(static_logit[active], risk_state[active, t]), active, policy.selected_share)
+    in_top[active[top], t] = True
+    if t < policy.first_cohort:
+        return
+    earlier: np.ndarray = np.asarray(in_top[:, max(0, t - policy.horizon + 1) : t].any(axis=1))
+    selected = active[top & ~earlier[active]]
+    month = str(calendar.month_start(t))
+    holdout = is_holdout(
+        plan.account_ids[selected], [month] * selected.shape[0], policy.split_seed, policy.holdout_share
+    )
+    contacted = ~holdout & (rng.random(selected.shape[0]) < policy.contact_rate)
+    plan.cohort_account.append(selected)
+    plan.cohort_month.append(t)
+    plan.cohort_holdout.append(holdout)
+    plan.cohort_contacted.append(contacted)
 
 
 def _snapshot_attributes(

@@ -155,6 +155,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "activity_type": ("type", "activity type", "task type", "tyyppi", "aktiviteetin tyyppi", "typ"),
     "activity_date": ("date", "activity date", "due date", "päivämäärä", "päivä", "datum"),
     "notes": ("description", "notes", "body", "kuvaus", "muistiinpanot", "anteckningar", "beskrivning"),
+    "campaign": ("campaign name", "kampanja", "kampanjan nimi", "kampanj"),
     "invitation_id": ("invitation id", "kutsu id", "inbjudan id"),
     "survey_id": ("survey", "survey name", "kysely", "kyselyn nimi", "enkät"),
     "sent_date": ("sent", "sent date", "lähetetty", "lähetyspäivä", "skickad"),

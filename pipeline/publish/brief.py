@@ -439,6 +439,43 @@ def _segments(release: _Release, brief: Brief) -> Section:
     return Section("Segments", "".join(body))
 
 
+def _retention_effect(release: _Release, brief: Brief) -> Section:
+    """This month's retention contact list and, once a cohort has passed the horizon, the effect measured
+    against the holdout (mart_retention_contacts, mart_retention_effect): sentences only."""
+    title = "Retention contacts and their effect"
+    effect = release.rows(
+        "select effect_sentence, per_protocol_relative_reduction, accounts_kept, revenue_kept_eur "
+        "from {mart_retention_effect} where is_all_cohorts"
+    )
+    contacts = release.rows("select count(*), min(cohort_month), max(contact_by_date) from {mart_retention_contacts}")
+    if not effect and not (contacts and contacts[0][0]):
+        return _withheld(release, brief, title, "retention")
+    body = []
+    if contacts and contacts[0][0]:
+        count, month, due = contacts[0]
+        body.append(
+            f"<p>{count} accounts are on the retention contact list of {_e(str(month)[:7])}, to be called by "
+            f"{_e(due)}; a random holdout of the selected accounts is left off the list, so that the calls' "
+            "effect can be measured.</p>"
+        )
+    if effect:
+        sentence, per_protocol, kept, revenue = effect[0]
+        body.append(f"<p>{_e(sentence)}</p>")
+        if kept is not None and revenue is not None:
+            body.append(
+                f"<p>Kept against the holdout's churn: about {float(kept):.0f} accounts and "
+                f"{float(revenue):,.0f} EUR of yearly revenue.</p>".replace(",", " ")
+            )
+        if per_protocol is not None:
+            body.append(
+                f"<p>The accounts actually reached churned {float(per_protocol):.0%} less than the holdout; who is "
+                "reached is not chosen at random, so this figure is not an effect.</p>"
+            )
+    else:
+        body.append(f"<p>The effect is not measured yet: {_e(_withheld_reason(release, 'retention'))}</p>")
+    return Section(title, "".join(body))
+
+
 def _status(release: _Release) -> Section | None:
     rows = release.rows(
         "select analysis, status, reason, enable_hint from {mart_analysis_status} where status <> 'published' "
@@ -487,6 +524,7 @@ def build_brief(release_folder: Path, headlines: dict[str, str] | None, target: 
         _voice,
         _model,
         _closing_the_loop,
+        _retention_effect,
     ):
         brief.sections.append(build(release, brief))
     status = _status(release)

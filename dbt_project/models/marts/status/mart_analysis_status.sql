@@ -16,6 +16,25 @@ churn_scores as (
     select * from {{ ref('stg_ml__churn_scores') }}
 ),
 
+retention_assignment as (
+    select * from {{ ref('int_retention_assignment') }}
+),
+
+activities as (
+    select * from {{ ref('stg_crm__activities') }}
+),
+
+-- Retention effect: cohorts past the horizon with final outcomes, and contacts marked in the CRM.
+retention as (
+    select
+        (
+            select count(distinct cohort_month) from retention_assignment
+            where is_horizon_passed and churned_within_horizon is not null
+        ) as retention_cohorts_past_horizon,
+        (select count(distinct cohort_month) from retention_assignment) as retention_cohorts,
+        (select count(*) from activities where {{ is_retention_contact('campaign') }}) as retention_contacts_marked
+),
+
 -- The newest scored month: how many accounts, by which model (none before a model exists).
 newest_scores as (
     select max(snapshot_month) as scored_month from churn_scores
@@ -60,11 +79,15 @@ facts as (
         scored.scoring_model,
         segmentation.segmentation_status,
         segmentation.segmentation_reason,
-        segmentation.segmentation_accounts
+        segmentation.segmentation_accounts,
+        retention.retention_cohorts_past_horizon,
+        retention.retention_cohorts,
+        retention.retention_contacts_marked
     from inventory
     cross join model_status
     cross join scored
     cross join segmentation
+    cross join retention
 ),
 
 analyses as (
@@ -351,6 +374,38 @@ analyses as (
                     || cast({{ var('segment_min_accounts') }} as {{ dbt.type_string() }})
             when segmentation_status = 'segmented on behaviour only'
                 then 'add survey/responses with driver_<name> ratings to segment on needs too' end
+    from facts
+
+    union all
+
+    select
+        18,
+        'retention effect',
+        'mart_retention_effect, mart_retention_contacts',
+        'Churn scores for months whose churn horizon has passed, and retention contacts marked in the CRM '
+        || '(crm/activities with campaign retention)',
+        case when retention_cohorts_past_horizon > 0 and retention_contacts_marked > 0 then 'available'
+            else 'withheld' end,
+        case
+            when retention_cohorts = 0 then 'no account selected for a retention contact yet (no scored month)'
+            when retention_contacts_marked = 0
+                then 'no retention contact marked in the CRM: contacts cannot be told from other activities'
+            when retention_cohorts_past_horizon = 0
+                then 'no cohort month has passed the '
+                    || cast({{ var('churn_horizon_months') }} as {{ dbt.type_string() }})
+                    || '-month churn horizon yet'
+            else cast(retention_cohorts_past_horizon as {{ dbt.type_string() }})
+                || ' cohort months past the horizon'
+        end,
+        case
+            when retention_cohorts = 0 then 'score a month with the churn model (score_month)'
+            when retention_contacts_marked = 0
+                then 'log retention calls as crm/activities with campaign retention (or map a campaign column to it)'
+            when retention_cohorts_past_horizon = 0
+                then 'keep scoring monthly and calling mart_retention_contacts: the first cohort matures '
+                    || cast({{ var('churn_horizon_months') }} as {{ dbt.type_string() }})
+                    || ' months after it is scored'
+        end
     from facts
     -- noqa: enable=AL03
 )

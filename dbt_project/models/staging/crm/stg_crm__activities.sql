@@ -39,6 +39,8 @@ renamed as (
         activity_type,
         activity_date,
         notes,
+        -- 'retention' marks a retention contact (DESIGN.md; docs/customer_insight.md).
+        lower(trim(campaign)) as campaign,
         -- The version of the row (latest_row's order), for the next incremental run.
         _extract_date,
         _file,
