@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -29,6 +30,7 @@ from pipeline.demo.calendar import Calendar
 from pipeline.demo.generator import PLANTED_RETENTION, generate_demo_company
 from pipeline.demo.population import Streams, build_accounts
 from pipeline.demo.retention import RetentionPlan, RetentionPolicy, retention_truth
+from pipeline.insight import tables as insight_tables
 from pipeline.insight.retention import cohorts_needed, is_holdout, risk_ratio, split_uniform
 from pipeline.rules import BusinessRules
 from tests.companies import job_env
@@ -203,6 +205,8 @@ def test_the_warehouse_reproduces_the_demo_policy_and_measures_its_effect(plante
             """
         )
         ensure_tables(conn)  # the churn model's tables, as the scoring asset makes them
+        # mart_analysis_status also reads the segmentation's status: a company whose analyses have not run.
+        insight_tables.replace_table(conn, "segmentation", pd.DataFrame(), "not run")
         conn.execute("delete from ml.churn_scores")
         conn.execute(
             """
@@ -219,6 +223,7 @@ def test_the_warehouse_reproduces_the_demo_policy_and_measures_its_effect(plante
             "--select",
             "path:models/staging/ml",
             "int_retention_assignment+",
+            "stg_insight__segmentation",
             "--exclude-resource-type",
             "unit_test",
         ],
