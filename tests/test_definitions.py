@@ -11,7 +11,7 @@ from pathlib import Path
 from pipeline.contract import CONTRACTS
 
 PROBE = """
-import json, dagster as dg
+import json, sys, dagster as dg
 from pipeline.definitions import defs
 graph = defs.resolve_asset_graph()
 print(json.dumps({
@@ -22,6 +22,7 @@ print(json.dumps({
     "checks": len(list(graph.asset_check_keys)),
     "jobs": sorted(j.name for j in defs.resolve_all_job_defs()),
     "resources": sorted(defs.resources),
+    "modelling_modules": sorted(m for m in ("sklearn", "skops", "matplotlib") if m in sys.modules),
 }))
 """
 
@@ -53,6 +54,8 @@ def test_loading_the_definitions_reads_and_writes_no_data(tmp_path):
     assert loaded["groups"]["insight/driver_analysis"] == "insight"
     assert loaded["checks"] > 100  # dbt tests and the ingest reconciliation checks
     assert "ingest" in loaded["jobs"]
+    # Every run, sensor tick and UI reload loads the definitions: the modelling libraries load when an asset runs.
+    assert loaded["modelling_modules"] == []
     # No warehouse, no landing zone, no scratch folder: only the empty DAGSTER_HOME we made.
     assert sorted(p.name for p in home.iterdir()) == ["dagster"]
 

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
 
 from pipeline.insight.drivers import DRIVER_PREFIX, TEXT, driver_label
 from pipeline.rules import BusinessRules, current_rules
@@ -202,6 +201,8 @@ def fit_mixture(x: np.ndarray, k: int, seed: int, n_init: int = N_INIT) -> Mixtu
     feature neither counts for nor against any segment. Started from k-means on the observed values (missing
     as 0), ``n_init`` seeds from ``seed``; the fit with the highest likelihood wins. BIC = -2 log L + p log n,
     p = k - 1 weights + k x features means and variances."""
+    from sklearn.cluster import KMeans  # here, not at import: the definitions load without scikit-learn
+
     observed = ~np.isnan(x)
     filled = np.where(observed, x, 0.0)
     n, d = x.shape
