@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,6 +68,19 @@ def _start_shared_companies(request: pytest.FixtureRequest) -> None:
     index = int(worker.removeprefix("gw"))
     if index < len(needed):
         request.getfixturevalue(needed[index])
+
+
+# PYTEST_TIMELINE=<file>: each test's worker, start and end (setup and teardown included) as a JSON line,
+# to see where the two workers wait (benchmarks/suite_timeline.py reads it).
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    timeline = os.environ.get("PYTEST_TIMELINE")
+    started = time.time()
+    yield
+    if timeline:
+        line = {"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"), "test": item.nodeid}
+        with open(timeline, "a", encoding="utf-8") as out:
+            out.write(json.dumps({**line, "start": started, "end": time.time()}) + "\n")
 
 
 class Landing:
