@@ -33,9 +33,11 @@ demo: install
 test: install postgres chromium lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
-# Long trials marked `slow`: the 21 kill trials (tests/reliability/test_kill_*.py) and the like.
+# Long trials marked `slow` (CI runs them after `make test`: .ci/run): the 23 kill trials of ingest and
+# publishing (tests/reliability/test_kill_ingest_publish.py), two runs at once (test_rerun.py), the late-data
+# backfill and the retention interval over seeds. About 14 minutes on two workers.
 test-slow: install postgres
-	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m slow -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # The PostgreSQL tests start their own throwaway cluster; they need Debian's server binaries.
 postgres:

@@ -2,8 +2,9 @@
 release, exactly the previous or the new one, and the next run completes where an uninterrupted one ends
 (tests/reliability/kills.py).
 
-`make test` runs one trial per stage (this module and test_kill_dbt.py); `make test-slow` (pytest -m slow)
-runs 21 more, seven per stage, at other moments (seeded, so a failure can be replayed).
+`make test` runs the dbt trial (test_kill_dbt.py: a kill mid-build, then everything materialised again must
+equal the uninterrupted build); `make test-slow` (pytest -m slow, which CI runs after `make test`: .ci/run)
+runs these two and 21 more, seven per stage, at other moments (seeded, so a failure can be replayed).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 from tests.reliability.kills import kill_trial
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("stage", "seed"), [("ingest", 1), ("publish", 3)])
 def test_a_run_killed_mid_stage_leaves_everything_usable_and_the_next_run_completes(built, stage, seed, tmp_path):
     kill_trial(built, stage, seed, tmp_path)

@@ -1,6 +1,6 @@
 """Re-run safety: two runs at once corrupt nothing. (Materialising everything again after the scheduled
 jobs gives the same marts and release: the dbt kill trial's next run, test_kill_dbt.py; the other kill
-trials: test_kill_ingest_publish.py.)"""
+trials: test_kill_ingest_publish.py.) A long trial: `make test-slow`, which CI runs after `make test` (.ci/run)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 
 from pipeline.publish.parquet import complete_releases
 from tests.reliability.safety import (
@@ -20,6 +21,7 @@ from tests.reliability.safety import (
 )
 
 
+@pytest.mark.slow
 def test_two_runs_started_at_once_both_complete_and_corrupt_nothing(built, tmp_path):
     """Two processes (two Dagster instances, so no shared pool) ingest a new drop into the same warehouse
     and publish at once: the file locks make the second wait; both succeed, the new drop is loaded once,
