@@ -31,7 +31,7 @@ demo: install
 	$(BIN)/pipeline demo
 
 test: install postgres chromium lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Long trials marked `slow` (CI runs them after `make test`: .ci/run): the 23 kill trials of ingest and
 # publishing (tests/reliability/test_kill_ingest_publish.py), two runs at once (test_rerun.py), the late-data
