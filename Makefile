@@ -33,9 +33,10 @@ demo: install
 test: install postgres chromium lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
-# Long trials marked `slow`: the 21 kill trials (tests/reliability/test_kill_*.py) and the like.
+# Long trials marked `slow`: the 21 kill trials (tests/reliability/test_kill_*.py) and the like; the Spark
+# comparison (also `slow`) needs the spark extra: `make test-spark`.
 test-slow: install postgres
-	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m 'slow and not spark' $(PYTEST_ARGS)
 
 # The `spark` extra (issue 23): dbt-spark with pyspark (630 MB) into the same .venv, pinned by
 # constraints-spark.txt on top of constraints.txt so that nothing of the default install moves; never part
