@@ -11,7 +11,7 @@ MANIFEST := $(DBT_DIR)/target/manifest.json
 DBT_SOURCES := $(shell find $(DBT_DIR)/models $(DBT_DIR)/macros $(DBT_DIR)/tests -type f 2>/dev/null) $(DBT_DIR)/dbt_project.yml
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow ui bench churn-quality lint lint-sql clean install postgres chromium
+.PHONY: demo test test-slow test-spark spark java ui bench churn-quality lint lint-sql clean install postgres chromium
 
 install: $(STAMP) $(MANIFEST)
 
@@ -35,9 +35,31 @@ test: install postgres chromium lint
 
 # Long trials marked `slow` (CI runs them after `make test`: .ci/run): the 23 kill trials of ingest and
 # publishing (tests/reliability/test_kill_ingest_publish.py), two runs at once (test_rerun.py), the late-data
-# backfill and the retention interval over seeds. About 14 minutes on two workers.
+# backfill and the retention interval over seeds. About 14 minutes on two workers. The Spark comparison (also
+# `slow`) needs the spark extra: `make test-spark`.
 test-slow: install postgres
-	$(BIN)/python -m pytest -m slow -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m 'slow and not spark' -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# The `spark` extra (issue 23): dbt-spark with pyspark (630 MB) into the same .venv, pinned by
+# constraints-spark.txt on top of constraints.txt so that nothing of the default install moves; never part
+# of `make install`. Spark needs a Java runtime (17 or newer).
+SPARK_STAMP := $(VENV)/.installed-spark
+spark: $(SPARK_STAMP) java
+
+$(SPARK_STAMP): $(STAMP) pyproject.toml constraints.txt constraints-spark.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -c constraints-spark.txt -e '.[dev,spark]'
+	@touch $(SPARK_STAMP)
+
+java:
+	@command -v java >/dev/null 2>&1 || { \
+		echo "Installing Debian's openjdk-17-jre-headless package for Spark"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless) \
+		|| sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless'; }
+
+# The same company built on DuckDB and on Spark in local mode, their marts compared (tests/test_spark.py,
+# marked `spark` and `slow`, so never part of `make test`).
+test-spark: install spark
+	$(BIN)/python -m pytest -m spark $(PYTEST_ARGS)
 
 # The PostgreSQL tests start their own throwaway cluster; they need Debian's server binaries.
 postgres:

@@ -13,8 +13,8 @@
     0..1 and does not collapse to a point at 0 of n or n of n. -#}
 {% macro wilson_interval(successes, trials, bound) -%}
     {%- set z = interval_z() -%}
-    {%- set n = 'nullif(cast(' ~ trials ~ ' as double precision), 0)' -%}
-    {%- set p = '(cast(' ~ successes ~ ' as double precision) / ' ~ n ~ ')' -%}
+    {%- set n = 'nullif(cast(' ~ trials ~ ' as ' ~ type_double() ~ '), 0)' -%}
+    {%- set p = '(cast(' ~ successes ~ ' as ' ~ type_double() ~ ') / ' ~ n ~ ')' -%}
     (
         ({{ p }} + {{ z }} * {{ z }} / (2 * {{ n }})
             {{ '-' if bound == 'low' else '+' }} {{ z }} * sqrt(
@@ -27,9 +27,9 @@
 {#- Normal interval of a mean: mean -/+ z * standard deviation / sqrt(n); null below two observations. -#}
 {% macro mean_interval(mean, standard_deviation, observations, bound) -%}
     (case when {{ observations }} >= 2 then
-        cast({{ mean }} as double precision)
-        {{ '-' if bound == 'low' else '+' }} {{ interval_z() }} * cast({{ standard_deviation }} as double precision)
-            / sqrt(cast({{ observations }} as double precision))
+        cast({{ mean }} as {{ type_double() }})
+        {{ '-' if bound == 'low' else '+' }} {{ interval_z() }} * cast({{ standard_deviation }} as {{ type_double() }})
+            / sqrt(cast({{ observations }} as {{ type_double() }}))
     end)
 {%- endmacro %}
 
@@ -39,14 +39,14 @@
     cov_ab = s_ab / n (the ratio estimator); for a group's mean against the mean of all, A = the group's
     mean, B = all's, and cov_ab = var_a * n_group / n_all (the group is part of all). -#}
 {% macro ratio_interval(numerator, denominator, numerator_variance, denominator_variance, covariance, bound) -%}
-    {%- set a = 'cast(' ~ numerator ~ ' as double precision)' -%}
-    {%- set b = 'nullif(cast(' ~ denominator ~ ' as double precision), 0)' -%}
+    {%- set a = 'cast(' ~ numerator ~ ' as ' ~ type_double() ~ ')' -%}
+    {%- set b = 'nullif(cast(' ~ denominator ~ ' as ' ~ type_double() ~ '), 0)' -%}
     {%- set r = '(' ~ a ~ ' / ' ~ b ~ ')' -%}
     (
         {{ r }} {{ '-' if bound == 'low' else '+' }} {{ interval_z() }} * sqrt(greatest(
-            cast({{ numerator_variance }} as double precision)
-            - 2 * {{ r }} * cast({{ covariance }} as double precision)
-            + {{ r }} * {{ r }} * cast({{ denominator_variance }} as double precision),
+            cast({{ numerator_variance }} as {{ type_double() }})
+            - 2 * {{ r }} * cast({{ covariance }} as {{ type_double() }})
+            + {{ r }} * {{ r }} * cast({{ denominator_variance }} as {{ type_double() }}),
             0
         )) / abs({{ b }})
     )
@@ -55,9 +55,9 @@
 {#- Fisher interval of a correlation r over n observations: tanh(atanh(r) -/+ z / sqrt(n - 3)), written with
     ln and exp (atanh and tanh are missing on some engines); null below four observations or at |r| = 1. -#}
 {% macro correlation_interval(correlation, observations, bound) -%}
-    {%- set r = 'cast(' ~ correlation ~ ' as double precision)' -%}
+    {%- set r = 'cast(' ~ correlation ~ ' as ' ~ type_double() ~ ')' -%}
     {%- set fisher = '(0.5 * ln((1 + ' ~ r ~ ') / (1 - ' ~ r ~ ')) ' ~ ('-' if bound == 'low' else '+')
-        ~ ' ' ~ interval_z() ~ ' / sqrt(cast(' ~ observations ~ ' as double precision) - 3))' -%}
+        ~ ' ' ~ interval_z() ~ ' / sqrt(cast(' ~ observations ~ ' as ' ~ type_double() ~ ') - 3))' -%}
     (case when {{ observations }} > 3 and abs({{ r }}) < 1 then
         (exp(2 * {{ fisher }}) - 1) / (exp(2 * {{ fisher }}) + 1)
     end)

@@ -3,7 +3,7 @@
     (pipeline/insight/retention.py, tested equal): u = the first 8 hex digits of
     md5('<account_id>|<YYYY-MM-DD>|<retention_split_seed>') read as an unsigned 32-bit number / 2^32, uniform
     in [0, 1). md5 is in DuckDB and PostgreSQL alike; reading hex and formatting a date are not, so those
-    are dispatched. -#}
+    are dispatched (DuckDB, PostgreSQL as the default, Spark). -#}
 
 {% macro retention_split_key(account_id, cohort_month) -%}
     (cast({{ account_id }} as {{ dbt.type_string() }}) || '|' || {{ iso_date_string(cohort_month) }}
@@ -12,7 +12,7 @@
 
 {% macro retention_split_uniform(account_id, cohort_month) -%}
     (cast({{ hex8_to_bigint('substr(md5(' ~ retention_split_key(account_id, cohort_month) ~ '), 1, 8)') }}
-        as double precision) / 4294967296.0)
+        as {{ type_double() }}) / 4294967296.0)
 {%- endmacro %}
 
 {#- The holdout: the split's number below retention_holdout_share. -#}
@@ -38,6 +38,10 @@
     cast('0x' || {{ hex_text }} as bigint)
 {%- endmacro %}
 
+{% macro spark__hex8_to_bigint(hex_text) -%}
+    cast(conv({{ hex_text }}, 16, 10) as bigint)
+{%- endmacro %}
+
 {#- A date as YYYY-MM-DD whatever the session's date style. -#}
 {% macro iso_date_string(date_expression) -%}
     {{ return(adapter.dispatch('iso_date_string')(date_expression)) }}
@@ -51,6 +55,10 @@
     strftime(cast({{ date_expression }} as date), '%Y-%m-%d')
 {%- endmacro %}
 
+{% macro spark__iso_date_string(date_expression) -%}
+    date_format(cast({{ date_expression }} as date), 'yyyy-MM-dd')
+{%- endmacro %}
+
 {#- Katz log interval of a risk ratio (a of n1) / (c of n0): ln RR -/+ 1.96 sqrt(1/a - 1/n1 + 1/c - 1/n0); its
     standard error on the log scale, null without a churner on both sides. -#}
 {% macro risk_ratio_log_se(a, n1, c, n0) -%}
@@ -61,7 +69,7 @@
 
 {% macro risk_ratio(a, n1, c, n0) -%}
     (case when {{ c }} > 0 and {{ n1 }} > 0 and {{ n0 }} > 0 then
-        (cast({{ a }} as double precision) / {{ n1 }}) / (cast({{ c }} as double precision) / {{ n0 }})
+        (cast({{ a }} as {{ type_double() }}) / {{ n1 }}) / (cast({{ c }} as {{ type_double() }}) / {{ n0 }})
     end)
 {%- endmacro %}
 
@@ -93,5 +101,5 @@
 
 {#- A fraction as a whole percentage, e.g. '25%' (null stays null). -#}
 {% macro retention_percent(fraction) -%}
-    (cast(cast(round(cast(100 * ({{ fraction }}) as numeric), 0) as integer) as {{ dbt.type_string() }}) || '%')
+    (cast(cast(round(cast(100 * ({{ fraction }}) as decimal(18, 3)), 0) as integer) as {{ dbt.type_string() }}) || '%')
 {%- endmacro %}

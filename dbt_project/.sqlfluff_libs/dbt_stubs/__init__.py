@@ -8,7 +8,7 @@ the jinja context (see library_path in dbt_project/.sqlfluff) and wins over sqlf
 - ``dbt``: the cross-database macros the models call (date_trunc, dateadd, datediff, hash, type_*) rendered
   as DuckDB SQL;
 - ``execute``, ``adapter``: stg_survey__driver_ratings's column discovery (two made-up driver columns) and
-  ``adapter.dispatch`` (macros/retention.sql's dispatched macros);
+  ``adapter.dispatch`` (the dispatched macros of macros/engines.sql, retention.sql and portable_dates.sql);
 - ``modules``, ``exceptions``, ``target``: what within_partition_months and generate_schema_name touch.
 
 Linting only: nothing of this reaches dbt.
@@ -70,9 +70,20 @@ class _Adapter:
 
     @staticmethod
     def dispatch(macro_name, macro_namespace=None):
-        """A dispatched macro (macros/retention.sql) renders as a cast of its argument: an expression of
-        the same place in the SQL, which is all the linter needs."""
+        """A dispatched macro renders as its DuckDB value where it has no argument (macros/engines.sql: a
+        type, a config) and otherwise as a cast of its first argument (macros/retention.sql,
+        months_between): an expression of the same place in the SQL, which is all the linter needs."""
+        if macro_name in _DUCKDB_VALUES:
+            return lambda *args, **kwargs: _DUCKDB_VALUES[macro_name]
         return lambda *args, **kwargs: f"cast({args[0]} as varchar)"
+
+
+_DUCKDB_VALUES = {
+    "type_double": "double precision",
+    "monthly_incremental_strategy": "delete+insert",
+    "monthly_partition_by": None,
+    "keyed_incremental_materialization": "incremental",
+}
 
 
 class _Modules:

@@ -28,7 +28,7 @@ select
     recent.account_id,
     ratings.driver_name,
     count(*) as answers,
-    avg(cast(ratings.rating as double precision)) as mean_rating
+    avg(cast(ratings.rating as {{ type_double() }})) as mean_rating
 from recent
 inner join ratings on recent.response_id = ratings.response_id
 where ratings.rating between 0 and 10

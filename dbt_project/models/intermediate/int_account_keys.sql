@@ -1,6 +1,7 @@
 {{ config(materialized='incremental', unique_key='account_id') }}
 -- Stable integer surrogate keys for accounts: a key, once given, never changes, so incremental facts
--- and BI relationships stay valid across runs. New accounts get the next numbers.
+-- and BI relationships stay valid across runs. New accounts get the next numbers. An incremental run yields only
+-- new accounts, so the adapter's default strategy is right everywhere (delete+insert here; append on Spark).
 with
 
 accounts as (

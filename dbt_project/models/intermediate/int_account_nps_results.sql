@@ -54,7 +54,7 @@ account_nps as (
         responses.account_id,
         count(*) as answers,
         -- Double precision on every engine (PostgreSQL's avg of numeric keeps twenty decimals).
-        cast(avg({{ nps_points('responses.nps_score') }}) as double precision) as account_nps
+        cast(avg({{ nps_points('responses.nps_score') }}) as {{ type_double() }}) as account_nps
     from responses
     cross join period
     inner join periods
@@ -92,16 +92,16 @@ banded as (
         account_nps.answers,
         account_nps.account_nps,
         {{ nps_band('account_nps.account_nps') }} as nps_band,
-        cast(coalesce(account_results.revenue_eur, 0) as double precision) as revenue_eur,
-        cast(coalesce(account_results.revenue_prior_eur, 0) as double precision) as revenue_prior_eur,
-        cast(coalesce(account_results.gross_margin_eur, 0) as double precision) as gross_margin_eur,
-        cast(coalesce(account_results.customer_profitability_eur, 0) as double precision)
+        cast(coalesce(account_results.revenue_eur, 0) as {{ type_double() }}) as revenue_eur,
+        cast(coalesce(account_results.revenue_prior_eur, 0) as {{ type_double() }}) as revenue_prior_eur,
+        cast(coalesce(account_results.gross_margin_eur, 0) as {{ type_double() }}) as gross_margin_eur,
+        cast(coalesce(account_results.customer_profitability_eur, 0) as {{ type_double() }})
             as customer_profitability_eur,
         periods.has_prior_period and coalesce(account_results.revenue_prior_eur, 0) > 0 as has_prior_revenue,
         -- Growth as a log ratio for the correlation with NPS: symmetric, and one large account cannot dominate.
         case when periods.has_prior_period and account_results.revenue_prior_eur > 0 and account_results.revenue_eur > 0
-            then ln(cast(account_results.revenue_eur as double precision)
-                / cast(account_results.revenue_prior_eur as double precision))
+            then ln(cast(account_results.revenue_eur as {{ type_double() }})
+                / cast(account_results.revenue_prior_eur as {{ type_double() }}))
         end as log_revenue_growth,
         churn.churn_month is null or churn.churn_month > periods.period_end_month as is_customer_at_period_end,
         case when churn.churn_month > periods.period_end_month

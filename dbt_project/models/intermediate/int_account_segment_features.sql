@@ -95,7 +95,7 @@ select
     {{ safe_divide('coalesce(invoicing.invoices, 0)', 'invoicing.months_invoiced') }} as invoices_per_month,
     {{ safe_divide('coalesce(contact.activities, 0)', 'invoicing.months_invoiced') }} as activities_per_month,
     coalesce(breadth.product_lines, 0) as product_lines,
-    cast(coalesce(breadth.product_breadth, 1.0) as double precision) as product_breadth
+    cast(coalesce(breadth.product_breadth, 1.0) as {{ type_double() }}) as product_breadth
 from active
 left join invoicing on active.account_id = invoicing.account_id
 left join contact on active.account_id = contact.account_id

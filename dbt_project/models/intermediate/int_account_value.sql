@@ -38,7 +38,7 @@ valued as (
         ttm.gross_margin_ttm_eur,
         ttm.cost_to_serve_ttm_eur,
         -- The probability as mart_churn_scores publishes it, so lifetime value can be recomputed from the marts.
-        cast(cast(latest_scores.churn_probability as decimal(18, 6)) as double precision) as churn_probability
+        cast(cast(latest_scores.churn_probability as decimal(18, 6)) as {{ type_double() }}) as churn_probability
     from ttm
     left join latest_scores on ttm.account_id = latest_scores.account_id
 ),
@@ -46,14 +46,14 @@ valued as (
 lifetime_inputs as (
     select
         account_id,
-        cast(gross_margin_ttm_eur as double precision) / 12 as monthly_gross_profit_eur,
+        cast(gross_margin_ttm_eur as {{ type_double() }}) / 12 as monthly_gross_profit_eur,
         power(
-            cast(1 - churn_probability as double precision),
-            cast(1 as double precision) / {{ var('churn_horizon_months') }}
+            cast(1 - churn_probability as {{ type_double() }}),
+            cast(1 as {{ type_double() }}) / {{ var('churn_horizon_months') }}
         ) as monthly_retention,
         power(
-            cast(1 + {{ var('annual_discount_rate') }} as double precision),
-            cast(1 as double precision) / 12
+            cast(1 + {{ var('annual_discount_rate') }} as {{ type_double() }}),
+            cast(1 as {{ type_double() }}) / 12
         ) - 1 as monthly_discount_rate
     from valued
     where churn_probability is not null
@@ -105,7 +105,7 @@ tiered as (
     select
         account_id,
         gross_profit_rank,
-        cast(cumulative_gross_profit_eur as double precision) / cast(total_gross_profit_eur as double precision)
+        cast(cumulative_gross_profit_eur as {{ type_double() }}) / cast(total_gross_profit_eur as {{ type_double() }})
             as cumulative_gross_profit_share,
         -- Exact decimal comparison of the gross profit before this account with the tier's share of the total.
         case

@@ -33,7 +33,9 @@ answers as (
         invitation_id,
         response_id,
         nps_score,
-        row_number() over (partition by invitation_id order by response_date, response_id) as answer_order
+        row_number() over (
+            partition by invitation_id order by response_date nulls last, response_id
+        ) as answer_order
     from responses
     where invitation_id is not null
 )

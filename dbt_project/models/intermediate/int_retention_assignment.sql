@@ -84,7 +84,7 @@ select
     assigned.churn_probability,
     assigned.risk_decile,
     assigned.revenue_12m_eur,
-    cast(assigned.split_uniform as double precision) as split_uniform,
+    cast(assigned.split_uniform as {{ type_double() }}) as split_uniform,
     case
         when assigned.split_uniform < {{ var('retention_holdout_share') }} then 'holdout' else 'contact'
     end as retention_group,

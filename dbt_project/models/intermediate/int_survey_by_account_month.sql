@@ -15,8 +15,8 @@ select
     avg(
         case nps_category when 'promoter' then 100.0 when 'detractor' then -100.0 else 0.0 end
     ) as account_nps,
-    avg(cast(nps_score as double precision)) as average_nps_score,
-    avg(cast(considering_alternatives as double precision)) as considering_alternatives,
+    avg(cast(nps_score as {{ type_double() }})) as average_nps_score,
+    avg(cast(considering_alternatives as {{ type_double() }})) as considering_alternatives,
     max(preferred_competitor) as preferred_competitor
 from responses
 group by 1, 2

@@ -9,7 +9,7 @@ product_lines as (
 )
 
 select
-    cast(row_number() over (order by product_line) as integer) as product_line_key,
+    cast(row_number() over (order by product_line nulls last) as integer) as product_line_key,
     product_line
 from product_lines
 

@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=monthly_incremental_strategy(),
+        partition_by=monthly_partition_by('month_start'),
         unique_key='month_start',
         on_schema_change='fail',
         tags=['monthly']

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=keyed_incremental_materialization(),
         unique_key=['invoice_id', 'line_no'],
         incremental_strategy='delete+insert',
         on_schema_change='fail'

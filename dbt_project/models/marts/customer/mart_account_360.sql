@@ -8,15 +8,15 @@
 {#- A share as a whole percentage: 0.413 -> '41%'; above zero but below 0.5% -> 'under 1%'. -#}
 {%- set percent_text -%}
     (case when __X__ > 0 and __X__ < 0.005 then 'under 1%'
-        else cast(cast(round(cast(100 * (__X__) as numeric), 0) as integer) as {{ dbt.type_string() }}) || '%' end)
+        else cast(cast(round(cast(100 * (__X__) as decimal(18, 3)), 0) as integer) as {{ dbt.type_string() }}) || '%' end)
 {%- endset -%}
 
 {#- Euros for a sentence: whole thousands from 1,000 up (EUR 210,000), whole euros below, with thousands
     separators; a negative amount gets a minus sign (EUR -3,000). -#}
 {%- set whole_euros -%}
     (case when abs(__X__) >= 1000
-        then cast(round(cast(abs(__X__) / 1000 as numeric), 0) as bigint) * 1000
-        else cast(round(cast(abs(__X__) as numeric), 0) as bigint) end)
+        then cast(round(cast(abs(__X__) / 1000 as decimal(18, 3)), 0) as bigint) * 1000
+        else cast(round(cast(abs(__X__) as decimal(18, 3)), 0) as bigint) end)
 {%- endset -%}
 {%- set euro_text -%}
     ('EUR ' || case when __X__ < 0 then '-' else '' end || case
@@ -317,7 +317,8 @@ actioned as (
                 || ' gross profit a year, churn risk '
                 || coalesce({{ percent_text | replace('__X__', 'churn_probability') }}, 'not scored')
                 || coalesce(
-                    ', NPS ' || cast(cast(round(cast(nps_latest as numeric), 0) as integer) as {{ dbt.type_string() }}),
+                    ', NPS '
+                    || cast(cast(round(cast(nps_latest as decimal(18, 3)), 0) as integer) as {{ dbt.type_string() }}),
                     ''
                 )
                 || case when is_meeting_due then ': schedule the next account review this quarter.'
@@ -392,7 +393,7 @@ select
         + {{ var('relationship_weight_engagement') }} * engagement_score
         + {{ var('relationship_weight_survey_voice') }} * survey_voice_score
         + {{ var('relationship_weight_tenure') }} * tenure_score
-    ) as numeric), 1) as decimal(18, 6)) as relationship_strength_index,
+    ) as decimal(18, 3)), 1) as decimal(18, 6)) as relationship_strength_index,
     cast(open_opportunities as integer) as open_opportunities,
     {{ money('open_pipeline_eur') }} as open_pipeline_eur,
     cast(lost_opportunities_12m as integer) as lost_opportunities_12m,

@@ -50,7 +50,8 @@ lost_deals as (
         churn.account_id,
         opportunities.competitor,
         row_number() over (
-            partition by churn.account_id order by opportunities.close_date desc, opportunities.opportunity_id asc
+            partition by churn.account_id
+            order by opportunities.close_date desc nulls last, opportunities.opportunity_id asc
         ) as recency
     from churn
     inner join opportunities

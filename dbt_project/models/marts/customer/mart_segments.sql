@@ -37,7 +37,7 @@ by_segment as (
         sum(accounts.expected_revenue_at_risk_eur) as expected_revenue_at_risk_eur,
         avg(features.activities_per_month) as activities_per_month,
         avg(features.invoices_per_month) as invoices_per_month,
-        avg(cast(features.product_lines as double precision)) as product_lines
+        avg(cast(features.product_lines as {{ type_double() }})) as product_lines
     from accounts
     left join features on accounts.account_id = features.account_id
     where accounts.segment_number is not null

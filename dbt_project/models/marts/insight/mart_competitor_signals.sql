@@ -76,7 +76,7 @@ latest_survey_answers as (
 latest_considering as (
     select
         account_id,
-        avg(cast(considering_alternatives as double precision)) as considering_alternatives
+        avg(cast(considering_alternatives as {{ type_double() }})) as considering_alternatives
     from latest_survey_answers
     group by 1
 ),
@@ -205,8 +205,10 @@ worded as (
         {%- for amount in amounts %}
         'EUR ' || case
             when abs({{ amount }}) < 1000
-                then cast(cast(round(cast({{ amount }} as numeric), 0) as integer) as {{ dbt.type_string() }})
-            else cast(cast(round(cast({{ amount }} / 1000.0 as numeric), 0) as integer) as {{ dbt.type_string() }})
+                then cast(cast(round(cast({{ amount }} as decimal(18, 3)), 0) as integer) as {{ dbt.type_string() }})
+            else cast(
+                cast(round(cast({{ amount }} / 1000.0 as decimal(18, 3)), 0) as integer) as {{ dbt.type_string() }}
+            )
                 || 'k'
         end as {{ amount }}_in_words{{ ',' if not loop.last }}
         {%- endfor %}

@@ -120,13 +120,13 @@ shares as (
     select
         account_owner_key,
         count(*) as accounts,
-        cast(sum(has_potential_estimate) as double precision) / count(*) as share_with_potential_estimate,
-        cast(sum(has_contact_roles) as double precision) / count(*) as share_with_contact_roles,
-        cast(sum(has_decision_maker) as double precision) / count(*) as share_with_decision_maker,
-        cast(sum(has_activity) as double precision) / count(*) as share_with_activity_90d,
+        cast(sum(has_potential_estimate) as {{ type_double() }}) / count(*) as share_with_potential_estimate,
+        cast(sum(has_contact_roles) as {{ type_double() }}) / count(*) as share_with_contact_roles,
+        cast(sum(has_decision_maker) as {{ type_double() }}) / count(*) as share_with_decision_maker,
+        cast(sum(has_activity) as {{ type_double() }}) / count(*) as share_with_activity_90d,
         sum(lost_opportunities) as lost_opportunities_12m,
-        cast(sum(lost_with_competitor) as double precision)
-            / nullif(cast(sum(lost_opportunities) as double precision), 0) as share_lost_with_competitor
+        cast(sum(lost_with_competitor) as {{ type_double() }})
+            / nullif(cast(sum(lost_opportunities) as {{ type_double() }}), 0) as share_lost_with_competitor
     from owner_groups
     group by 1
 ),
@@ -172,7 +172,7 @@ ranked_fields as (
         field_shares.*,
         row_number() over (
             partition by field_shares.account_owner_key
-            order by field_shares.share_complete, field_shares.field_order
+            order by field_shares.share_complete nulls last, field_shares.field_order
         ) as weakness_rank
     from field_shares
 ),
@@ -184,7 +184,7 @@ weakest as (
         share_complete,
         sentence_start,
         sentence_end,
-        cast(round(cast(100 * (1 - share_complete) as numeric), 0) as integer) as percent_missing
+        cast(round(cast(100 * (1 - share_complete) as decimal(18, 3)), 0) as integer) as percent_missing
     from ranked_fields
     where weakness_rank = 1
 )

@@ -10,13 +10,13 @@
 {#- A figure for a sentence: a ratio with one decimal (1.9), a correlation with two (0.24), a share as a whole
     percentage (41%). -#}
 {%- set one_decimal -%}
-    cast(cast(round(cast(__X__ as numeric), 1) as decimal(18, 1)) as {{ dbt.type_string() }})
+    cast(cast(round(cast(__X__ as decimal(18, 3)), 1) as decimal(18, 1)) as {{ dbt.type_string() }})
 {%- endset -%}
 {%- set two_decimals -%}
-    cast(cast(round(cast(__X__ as numeric), 2) as decimal(18, 2)) as {{ dbt.type_string() }})
+    cast(cast(round(cast(__X__ as decimal(18, 3)), 2) as decimal(18, 2)) as {{ dbt.type_string() }})
 {%- endset -%}
 {%- set percent_text -%}
-    cast(cast(round(cast(100 * (__X__) as numeric), 0) as integer) as {{ dbt.type_string() }}) || '%'
+    cast(cast(round(cast(100 * (__X__) as decimal(18, 3)), 0) as integer) as {{ dbt.type_string() }}) || '%'
 {%- endset -%}
 {%- set labels = nps_band_labels() %}
 

@@ -134,12 +134,12 @@ select
     {{ money('ranked.revenue_ttm_eur') }} as revenue_ttm_eur,
     -- Shares in double precision, the same type on DuckDB and PostgreSQL (the sixth decimal must agree).
     cast(
-        cast(ranked.revenue_ttm_eur as double precision)
-        / nullif(cast(ranked.active_revenue_ttm_eur as double precision), 0)
+        cast(ranked.revenue_ttm_eur as {{ type_double() }})
+        / nullif(cast(ranked.active_revenue_ttm_eur as {{ type_double() }}), 0)
         as decimal(18, 6)) as share_of_revenue,
     cast(
-        cast(ranked.cumulative_revenue_ttm_eur as double precision)
-        / nullif(cast(ranked.active_revenue_ttm_eur as double precision), 0)
+        cast(ranked.cumulative_revenue_ttm_eur as {{ type_double() }})
+        / nullif(cast(ranked.active_revenue_ttm_eur as {{ type_double() }}), 0)
         as decimal(18, 6)) as cumulative_share_of_revenue,
     cast(ranked.coverage_rank as integer) as coverage_rank,
     cast(ranked.invitations_12m as integer) as invitations_12m,

@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=monthly_incremental_strategy(),
+        partition_by=monthly_partition_by('snapshot_month'),
         unique_key='snapshot_month',
         on_schema_change='fail',
         tags=['monthly']
@@ -203,9 +204,11 @@ select
     {{ money('labelled.revenue_3m') }} as revenue_3m_eur,
     {{ money('labelled.revenue_12m') }} as revenue_12m_eur,
     cast(case when labelled.months_in_data >= 24 and labelled.revenue_prior_12m > 0
-        then labelled.revenue_12m / labelled.revenue_prior_12m - 1 end as decimal(18, 6)) as revenue_trend_yoy,
+        then {{ safe_divide('labelled.revenue_12m', 'labelled.revenue_prior_12m') }} - 1 end as decimal(18, 6))
+        as revenue_trend_yoy,
     cast(case when labelled.months_in_data >= 6 and labelled.revenue_prior_3m > 0
-        then labelled.revenue_3m / labelled.revenue_prior_3m - 1 end as decimal(18, 6)) as revenue_trend_3m,
+        then {{ safe_divide('labelled.revenue_3m', 'labelled.revenue_prior_3m') }} - 1 end as decimal(18, 6))
+        as revenue_trend_3m,
     cast({{ safe_divide('labelled.gross_margin_12m', 'labelled.revenue_12m') }} as decimal(18, 6))
         as gross_margin_pct_12m,
     -- Net revenue floored at zero: credit notes that outweigh a year's invoices (a short history can show

@@ -65,7 +65,8 @@ follow_ups as (
         activities.activity_date,
         activities.activity_type,
         row_number() over (
-            partition by due_answers.response_id order by activities.activity_date, activities.activity_type
+            partition by due_answers.response_id
+            order by activities.activity_date, activities.activity_type nulls last
         ) as follow_up_order
     from due_answers
     cross join period

@@ -65,7 +65,7 @@ counted as (
             as followed_up_late,
         sum(case when is_past_due_date and is_open then 1 else 0 end) as overdue_without_follow_up,
         sum(case when not is_past_due_date and is_open then 1 else 0 end) as open_not_yet_due,
-        avg(cast(days_to_follow_up as double precision)) as average_days_to_follow_up,
+        avg(cast(days_to_follow_up as {{ type_double() }})) as average_days_to_follow_up,
         min(case when is_open then response_date end) as oldest_open_response_date,
         sum(case when is_past_due_date and is_followed_up_in_time and churned_within_6m is not null
             then 1 else 0 end) as followed_up_with_churn_known,
@@ -99,7 +99,7 @@ rated as (
 
 {#- A share as a whole percentage, e.g. 0.413 -> '41%'. -#}
 {%- set percent_text -%}
-    cast(cast(round(cast(100 * (__X__) as numeric), 0) as integer) as {{ dbt.type_string() }}) || '%'
+    cast(cast(round(cast(100 * (__X__) as decimal(18, 3)), 0) as integer) as {{ dbt.type_string() }}) || '%'
 {%- endset %}
 
 select

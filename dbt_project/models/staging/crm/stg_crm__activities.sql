@@ -3,7 +3,7 @@
 -- drops and replaces the versions they supersede (macros/latest_row.sql; docs/decisions.md).
 {{
     config(
-        materialized='incremental',
+        materialized=keyed_incremental_materialization(),
         unique_key=['activity_id'],
         incremental_strategy='delete+insert',
         on_schema_change='fail'

@@ -7,7 +7,7 @@ source as (
 select
     account_id,
     cast(snapshot_month as date) as snapshot_month,
-    cast(churn_probability as double precision) as churn_probability,
+    cast(churn_probability as {{ type_double() }}) as churn_probability,
     cast(risk_decile as integer) as risk_decile,
     risk_band,
     cast(revenue_12m_eur as decimal(18, 2)) as revenue_12m_eur,
