@@ -25,8 +25,11 @@ from tests.reliability.safety import (
 
 WAREHOUSE_FILES = ("warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.duckdb.lock")
 # The kill falls in this share of the stage's measured work, after its imports: late enough to be inside
-# the work, early enough that the stage cannot have finished (the trial asserts that it had not).
-KILL_WINDOW = (0.05, 0.8)
+# the work, early enough that the stage cannot have finished (the trial asserts that it had not). The work
+# was measured in the shared company's scheduled run, possibly under another load than the trial's: at 0.8 a
+# dbt trial once found its stage done in 28 s where the build had taken 52 s (a Spark build shared the
+# machine then), so the window ends at 0.6.
+KILL_WINDOW = (0.05, 0.6)
 # The published table a publish trial changes (one cent on one row), so that a mix would show.
 CHANGED_TABLE = "fct_account_month"
 
