@@ -1,62 +1,42 @@
-"""`make ui` (pipeline ui) serves the whole asset graph, with the venv not on PATH, as a user runs it."""
+"""`make ui` (pipeline ui) serves the whole asset graph, with the venv not on PATH, as a user runs it.
+
+Started and stopped as the browser test does (tests/browser.py): in its own process session, so that the
+webserver and the daemon under `dagster dev` stop with it. Stopped otherwise, a `dagster dev` that did not
+exit within the wait was killed alone and left its webserver and daemon running after the suite."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from pipeline.contract import CONTRACTS
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _asset_keys(port: int) -> list[str]:
-    query = json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql", data=query, headers={"content-type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        nodes = json.load(response)["data"]["assetNodes"]
-    return ["/".join(node["assetKey"]["path"]) for node in nodes]
+from tests.browser import dagster_ui
 
 
 def test_the_ui_loads_the_code_location_with_every_asset(tmp_path: Path):
-    port = _free_port()
     env = {**os.environ, "PIPELINE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     env.pop("DAGSTER_HOME", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "ui", "--port", str(port)],
-        env=env,
-        cwd=Path(__file__).parents[1],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with dagster_ui(env, tmp_path / "ui.log") as ui:
         keys: list[str] = []
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not keys:
             time.sleep(2)
-            assert server.poll() is None, "the UI exited early"
+            assert ui.process is not None and ui.process.poll() is None, f"the UI exited early:\n{ui.log_tail()}"
             try:
-                keys = _asset_keys(port)
+                nodes = ui.graphql("{ assetNodes { assetKey { path } } }", timeout=5)["assetNodes"]
             except OSError:
                 continue
-        assert {f"raw/{c.table}" for c in CONTRACTS} <= set(keys)
+            keys = ["/".join(node["assetKey"]["path"]) for node in nodes]
+        assert {f"raw/{c.table}" for c in CONTRACTS} <= set(keys), ui.log_tail()
         assert "marts/mart_account_360" in keys
-    finally:
-        server.send_signal(signal.SIGTERM)  # `pipeline ui` is `dagster dev` itself: it stops its children
+    # Nothing of the UI's session is left running.
+    assert ui.process is not None and ui.process.poll() is not None
+    deadline = time.monotonic() + 10  # processes killed with the group may take a moment to be reaped
+    while time.monotonic() < deadline:
         try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+            os.killpg(ui.process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    raise AssertionError("processes of the UI's session were still running 10 s after it stopped")
