@@ -45,6 +45,9 @@ PAGES = [
     "Competitors",
     "Voice coverage and CRM data quality",
     "Model performance",
+    "Retention effect",
+    "Feedback follow-up",
+    "NPS and results",
 ]
 
 
@@ -223,6 +226,29 @@ def test_the_pages_are_the_issues_and_each_says_what_it_shows(project):
     shown = {(f.table, f.name) for v in by_name["Segments"].visuals for f in v.fields()}
     assert {("mart_segments", c) for c in ("description", "accounts", "revenue_share", "nps_12m")} <= shown
     assert {("mart_segments", "mean_churn_probability"), ("mart_account_360", "segment")} <= shown
+    # Closing the loop (issue 22): the effect against the holdout with its interval, the contact list most at
+    # risk first, the open follow-ups oldest first, the closed-loop rate by owner, the NPS bands' results.
+    retention = by_name["Retention effect"].visuals
+    shown = {(f.table, f.name) for v in retention for f in v.fields()}
+    assert {("_Measures", "Retention effect (ITT)"), ("_Measures", "Retention contacts to make")} <= shown
+    assert {("mart_retention_effect", c) for c in ("itt_relative_reduction_ci_low", "churn_rate_holdout")} <= shown
+    (contact_list,) = [v for v in retention if v.name == "retention_contact_list"]
+    assert contact_list.sort == (column("mart_retention_contacts", "contact_priority"), "Ascending")
+    follow_up = {v.name: v for v in by_name["Feedback follow-up"].visuals}
+    assert [(f.field.name, f.values) for f in follow_up["open_follow_up_list"].filters] == [("is_open", (True,))]
+    assert follow_up["open_follow_up_list"].sort == (column("mart_feedback_follow_up", "response_date"), "Ascending")
+    by_owner = follow_up["closed_loop_by_owner"]
+    assert {(f.field.name, f.values) for f in by_owner.filters} == {
+        ("period_type", ("last_12_months",)),
+        ("segment_key", (0,)),
+    }
+    results = {f.name for v in by_name["NPS and results"].visuals for f in v.fields()}
+    assert {"profitability_vs_average_ci_low", "churn_rate_next_12m", "field_claim_verdict"} <= results
+    assert "results_statement" in results
+    # Every table that shows accounts shows no personal data: the owner only as its pseudonymous key.
+    for page in ("Retention effect", "Feedback follow-up"):
+        names = {f.name for v in by_name[page].visuals for f in v.fields()}
+        assert "account_owner_key" in names and not {"account_owner", "contact_email", "comment"} & names
     # The segment slicers leave out the "All segments" member (segment_key 0).
     segment_slicers = [v for p in report_pages() for v in p.visuals if v.name == "segment"]
     assert segment_slicers and all(

@@ -529,7 +529,225 @@ def report_pages() -> tuple[Page, ...]:
             ),
         ),
     )
-    return (overview, accounts, drivers, nps, value, segments, competitors, coverage, performance)
+    retention, follow_up, nps_results = _closing_the_loop_pages()
+    return (
+        overview,
+        accounts,
+        drivers,
+        nps,
+        value,
+        segments,
+        competitors,
+        coverage,
+        performance,
+        retention,
+        follow_up,
+        nps_results,
+    )
+
+
+RETENTION_EFFECT = "mart_retention_effect"
+RETENTION_CONTACTS = "mart_retention_contacts"
+FOLLOW_UP = "mart_feedback_follow_up"
+FOLLOW_UP_SUMMARY = "mart_feedback_follow_up_summary"
+NPS_RESULTS = "mart_nps_and_results"
+
+
+def _closing_the_loop_pages() -> tuple[Page, Page, Page]:
+    """Issue 22's pages: whether acting on the scores works (contacts against a holdout), whether every
+    critical answer is followed up, and whether a higher NPS goes with better results on this company's data."""
+    retention = Page(
+        "retention_effect",
+        "Retention effect",
+        "The retention contact list (the holdout left off) and, by cohort month past the horizon, the churn of "
+        "the contact group against the holdout with the relative reduction and its 95% interval.",
+        (
+            _slicer("owner", "Account owner", column("dim_account", "account_owner_key"), 0),
+            Visual(
+                "retention_effect",
+                "card",
+                "Churn cut by the calls (ITT)",
+                _grid(0, 0),
+                {"Values": (measure("Retention effect (ITT)"),)},
+            ),
+            Visual(
+                "retention_to_make",
+                "card",
+                "Contacts still to make",
+                _grid(1, 0),
+                {"Values": (measure("Retention contacts to make"),)},
+            ),
+            Visual(
+                "retention_contact_list",
+                "tableEx",
+                "Retention contact list, most at risk first (the holdout is not listed: do not call it)",
+                _grid(2, 0, 2, 2),
+                {
+                    "Values": (
+                        column("dim_account", "account_name"),
+                        *(
+                            column(RETENTION_CONTACTS, c)
+                            for c in (
+                                "contact_priority",
+                                "contact_by_date",
+                                "risk_band",
+                                "expected_revenue_at_risk_eur",
+                                "contact_reason",
+                                "is_contacted",
+                            )
+                        ),
+                    )
+                },
+                sort=(column(RETENTION_CONTACTS, "contact_priority"), "Ascending"),
+            ),
+            Visual(
+                "retention_effect_by_cohort",
+                "tableEx",
+                "Contact group against holdout by cohort month ('all': every cohort past the horizon)",
+                _grid(0, 2, 4, 2),
+                {
+                    "Values": tuple(
+                        column(RETENTION_EFFECT, c)
+                        for c in (
+                            "cohort_key",
+                            "accounts_contact_group",
+                            "accounts_holdout",
+                            "contact_rate",
+                            "churn_rate_contact_group",
+                            "churn_rate_holdout",
+                            "itt_relative_reduction",
+                            "itt_relative_reduction_ci_low",
+                            "itt_relative_reduction_ci_high",
+                            "revenue_kept_eur",
+                            "effect_sentence",
+                        )
+                    )
+                },
+                sort=(column(RETENTION_EFFECT, "cohort_key"), "Descending"),
+            ),
+        ),
+    )
+    follow_up = Page(
+        "feedback_follow_up",
+        "Feedback follow-up",
+        "Every detractor answer and every answer considering another supplier, followed up within the service "
+        "level or not: the closed-loop rate by owner with its 95% interval, and the open follow-ups, oldest first.",
+        (
+            _slicer("owner", "Account owner", column("dim_account", "account_owner_key"), 0),
+            Visual(
+                "closed_loop_rate", "card", "Closed-loop rate", _grid(0, 0), {"Values": (measure("Closed-loop rate"),)}
+            ),
+            Visual(
+                "open_follow_ups", "card", "Open follow-ups", _grid(1, 0), {"Values": (measure("Open follow-ups"),)}
+            ),
+            Visual(
+                "closed_loop_by_owner",
+                "tableEx",
+                "Closed-loop rate by owner, last 12 months, with its 95% interval",
+                _grid(2, 0, 2, 1),
+                {
+                    "Values": tuple(
+                        column(FOLLOW_UP_SUMMARY, c)
+                        for c in (
+                            "account_owner_key",
+                            "answers_past_due_date",
+                            "followed_up_in_time",
+                            "closed_loop_rate",
+                            "closed_loop_rate_ci_low",
+                            "closed_loop_rate_ci_high",
+                        )
+                    )
+                },
+                (
+                    Filter(column(FOLLOW_UP_SUMMARY, "period_type"), ("last_12_months",)),
+                    Filter(column(FOLLOW_UP_SUMMARY, "segment_key"), (0,)),
+                ),
+                sort=(column(FOLLOW_UP_SUMMARY, "closed_loop_rate"), "Ascending"),
+            ),
+            Visual(
+                "open_follow_up_list",
+                "tableEx",
+                "Open follow-ups of current customers, oldest first",
+                _grid(0, 1, 4, 3),
+                {
+                    "Values": (
+                        column("dim_account", "account_name"),
+                        *(
+                            column(FOLLOW_UP, c)
+                            for c in (
+                                "account_owner_key",
+                                "response_date",
+                                "nps_score",
+                                "follow_up_reason",
+                                "follow_up_due_date",
+                                "days_open",
+                                "revenue_ttm_eur",
+                            )
+                        ),
+                    )
+                },
+                (Filter(column(FOLLOW_UP, "is_open"), (True,)),),
+                sort=(column(FOLLOW_UP, "response_date"), "Ascending"),  # oldest first
+            ),
+        ),
+    )
+    nps_results = Page(
+        "nps_and_results",
+        "NPS and results",
+        "Accounts banded by their NPS, per twelve-month period: revenue, margin, profitability against the "
+        "average with its 95% interval, growth and later churn, and whether the field's claim holds here.",
+        (
+            _slicer("nps_results_period", "Period", column(NPS_RESULTS, "period"), 0),
+            Visual(
+                "profitability_by_band",
+                "clusteredBarChart",
+                "Customer profitability against the average, by NPS band",
+                _grid(0, 0, 2, 2),
+                {
+                    "Category": (column(NPS_RESULTS, "nps_band"),),
+                    "Y": (column(NPS_RESULTS, "profitability_vs_average", "avg"),),
+                    "Series": (column(NPS_RESULTS, "period"),),
+                },
+                (Filter(column(NPS_RESULTS, "nps_band"), ("All accounts",), exclude=True),),
+            ),
+            Visual(
+                "nps_results_statement",
+                "tableEx",
+                "What this company's data says about the claim",
+                _grid(2, 0, 2, 2),
+                {"Values": (column(NPS_RESULTS, "period"), column(NPS_RESULTS, "results_statement"))},
+                (Filter(column(NPS_RESULTS, "nps_band"), ("All accounts",)),),
+                sort=(column(NPS_RESULTS, "period"), "Descending"),
+            ),
+            Visual(
+                "nps_results_by_band",
+                "tableEx",
+                "By band: accounts, revenue, margin, profitability, growth, churn in the next 12 months",
+                _grid(0, 2, 4, 2),
+                {
+                    "Values": tuple(
+                        column(NPS_RESULTS, c)
+                        for c in (
+                            "period",
+                            "nps_band",
+                            "accounts",
+                            "mean_account_nps",
+                            "revenue_per_account_eur",
+                            "gross_margin_pct",
+                            "profitability_vs_average",
+                            "profitability_vs_average_ci_low",
+                            "profitability_vs_average_ci_high",
+                            "revenue_growth_yoy",
+                            "churn_rate_next_12m",
+                            "field_claim_verdict",
+                        )
+                    )
+                },
+                sort=(column(NPS_RESULTS, "nps_band"), "Ascending"),  # business order: nps_band_order
+            ),
+        ),
+    )
+    return retention, follow_up, nps_results
 
 
 # --- JSON -----------------------------------------------------------------------------------------------
