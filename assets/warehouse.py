@@ -28,7 +28,7 @@ from pipeline.dbt import (
     data_month_range,
     dbt_environment,
     manifest_is_current,
-    partition_vars,
+    partition_env,
     shared_partial_parse,
     stored_relations,
     vars_arguments,
@@ -132,9 +132,7 @@ def monthly_models(
     for note in rebuild.notes:
         context.log.warning(f"Monthly facts: {note}")
     context.log.info(f"Monthly facts: months {rebuild.start or 'from the data start'} to {rebuild.end or 'the newest'}")
-    yield from build_models(
-        context, dbt, warehouse, "monthly_models", rules, partition_vars(rebuild.start, rebuild.end)
-    )
+    yield from build_models(context, dbt, warehouse, "monthly_models", rules, partition_env(rebuild.start, rebuild.end))
 
 
 @dbt_assets(
@@ -171,15 +169,16 @@ def build_models(
     warehouse: WarehouseResource,
     dbt_asset: str,
     rules: BusinessRulesResource,
-    extra_vars: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Any]:
     # dbt is the only writer while it runs; row counts are read after it has released the file. The
     # artefacts are read under the lock too: the next run of this dbt asset writes the same folder.
-    dbt_vars = {**rules.dbt_vars(), **(extra_vars or {})}
+    dbt_vars = rules.dbt_vars()
     target_dir = warehouse.dbt_target_dir(dbt_asset)
     with (
         writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds),
-        dbt_environment(warehouse.path),
+        # Every build sets the monthly window, open unless given: a value left in the environment never narrows one.
+        dbt_environment(warehouse.path, extra={**partition_env(None, None), **(extra_env or {})}),
         shared_partial_parse(target_dir, dbt_vars),
     ):
         invocation = dbt.cli(

@@ -27,8 +27,11 @@ DBT_LOG_LEVEL_FILE = "info"
 
 
 @contextlib.contextmanager
-def dbt_environment(warehouse_path: str, target: str | None = None) -> Iterator[None]:
-    """dbt reads paths from the environment (profiles.yml); give it the absolute warehouse path.
+def dbt_environment(
+    warehouse_path: str, target: str | None = None, extra: dict[str, str] | None = None
+) -> Iterator[None]:
+    """dbt reads paths from the environment (profiles.yml); give it the absolute warehouse path, and any
+    ``extra`` variables (the monthly models' window).
 
     A relative PIPELINE_HOME would otherwise resolve against dbt's own working directory. dbt's own log
     file (``dbt.log`` beside the run's artefacts) is kept at info level unless DBT_LOG_LEVEL_FILE says
@@ -41,6 +44,7 @@ def dbt_environment(warehouse_path: str, target: str | None = None) -> Iterator[
         overrides["DBT_LOG_LEVEL_FILE"] = DBT_LOG_LEVEL_FILE
     if target:
         overrides["DBT_TARGET"] = target
+    overrides.update(extra or {})
     saved = {key: os.environ.get(key) for key in overrides}
     os.environ.update(overrides)
     try:
@@ -144,23 +148,27 @@ def stored_relations(manifest: dict) -> dict[str, str]:
     }
 
 
-def partition_vars(start: date | datetime | None, end: date | datetime | None) -> dict[str, str]:
-    """dbt vars that limit the monthly models to the months in [start, end).
+# The monthly models' run window (macro within_partition_months): environment variables read when a model
+# runs, not dbt vars, whose every change re-parses the whole project.
+PARTITION_MONTH_START_ENV = "PIPELINE_PARTITION_MONTH_START"
+PARTITION_MONTH_END_ENV = "PIPELINE_PARTITION_MONTH_END"
+
+
+def partition_env(start: date | datetime | None, end: date | datetime | None) -> dict[str, str]:
+    """The environment that limits the monthly models to the months in [start, end).
 
     ``start`` and ``end`` are first days of months (the first month, the month after the last); None is
-    open: from the data's first month, or to its last. The models' macro ``within_partition_months`` reads
-    the two vars.
+    open (an empty value): from the data's first month, or to its last. Both are always set, so a value
+    left in the environment by someone else never narrows a run.
     """
     if (start is not None and start.day != 1) or (end is not None and end.day != 1):
         raise ValueError(f"a range of whole months is needed, got {start} .. {end}")
     if start is not None and end is not None and end <= start:
         raise ValueError(f"a range of whole months is needed, got {start} .. {end}")
-    found = {}
-    if start is not None:
-        found["partition_month_start"] = f"{start:%Y-%m-%d}"
-    if end is not None:
-        found["partition_month_end"] = f"{end:%Y-%m-%d}"
-    return found
+    return {
+        PARTITION_MONTH_START_ENV: f"{start:%Y-%m-%d}" if start is not None else "",
+        PARTITION_MONTH_END_ENV: f"{end:%Y-%m-%d}" if end is not None else "",
+    }
 
 
 def vars_arguments(*var_sets: dict) -> list[str]:

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from pipeline import alerts, landing_watch, orchestration
-from pipeline.dbt import partition_vars, stored_relations, vars_arguments
+from pipeline.dbt import partition_env, stored_relations, vars_arguments
 
 
 def _listing(landing: Path):
@@ -111,21 +111,24 @@ def test_the_refresh_window_is_the_newest_months_and_refuses_nonsense():
         orchestration.refresh_window([], 13)
 
 
-def test_partition_vars_hand_dbt_a_range_of_whole_months():
-    assert partition_vars(datetime(2026, 4, 1), datetime(2026, 6, 1)) == {
-        "partition_month_start": "2026-04-01",
-        "partition_month_end": "2026-06-01",
+def test_partition_env_hands_dbt_a_range_of_whole_months():
+    assert partition_env(datetime(2026, 4, 1), datetime(2026, 6, 1)) == {
+        "PIPELINE_PARTITION_MONTH_START": "2026-04-01",
+        "PIPELINE_PARTITION_MONTH_END": "2026-06-01",
     }
-    # An open end is left out: from the data's first month, or to its newest.
-    assert partition_vars(None, datetime(2026, 6, 1)) == {"partition_month_end": "2026-06-01"}
-    assert partition_vars(None, None) == {}
-    args = vars_arguments({"churn_horizon_months": 6}, partition_vars(datetime(2026, 4, 1), None))
+    # An open end is empty: from the data's first month, or to its newest.
+    assert partition_env(None, datetime(2026, 6, 1)) == {
+        "PIPELINE_PARTITION_MONTH_START": "",
+        "PIPELINE_PARTITION_MONTH_END": "2026-06-01",
+    }
+    assert set(partition_env(None, None).values()) == {""}
+    args = vars_arguments({"churn_horizon_months": 6})
     assert args[0] == "--vars"
-    assert json.loads(args[1]) == {"churn_horizon_months": 6, "partition_month_start": "2026-04-01"}
+    assert json.loads(args[1]) == {"churn_horizon_months": 6}
     with pytest.raises(ValueError, match="whole months"):
-        partition_vars(datetime(2026, 4, 15), datetime(2026, 6, 1))
+        partition_env(datetime(2026, 4, 15), datetime(2026, 6, 1))
     with pytest.raises(ValueError, match="whole months"):
-        partition_vars(datetime(2026, 6, 1), datetime(2026, 6, 1))
+        partition_env(datetime(2026, 6, 1), datetime(2026, 6, 1))
 
 
 FIRST, PARTITIONS_END = date(2023, 1, 1), date(2027, 1, 1)  # partitions 2023-01 .. 2026-12

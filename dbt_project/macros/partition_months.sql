@@ -1,19 +1,26 @@
 {#
     The monthly models (fct_account_month, feat_account_snapshot) are incremental by month: a Dagster run
-    for a range of monthly partitions passes vars partition_month_start (first day of the first month) and
-    partition_month_end (first day of the month after the last), and only those months are rebuilt
-    (delete+insert keyed on the month). A var left out is open: a run from the first partition passes no
-    start, so months of data older than the partitions are rebuilt too (never skipped), and a run to the
-    newest partition passes no end. Without either var, or on a first build, every month is built.
-    The vars come from configuration: anything but an ISO date is refused, never pasted into SQL.
+    for a range of monthly partitions sets the environment variables PIPELINE_PARTITION_MONTH_START (first
+    day of the first month) and PIPELINE_PARTITION_MONTH_END (first day of the month after the last), and
+    only those months are rebuilt (delete+insert keyed on the month). One left out or empty is open: a run
+    from the first partition sets no start, so months of data older than the partitions are rebuilt too
+    (never skipped), and a run to the newest partition sets no end. Without either, or on a first build,
+    every month is built. The values come from configuration: anything but an ISO date is refused, never
+    pasted into SQL.
+    Environment variables, read only when the model runs, and not vars: dbt re-parses the whole project
+    when any var differs from its last parse (2.8 s of a 5.7 s monthly build at 20,000 accounts), and
+    each run's window is new; a value read at run time is not part of the parse.
 #}
 {% macro within_partition_months(column) -%}
-    {%- set start = var('partition_month_start', none) -%}
-    {%- set end = var('partition_month_end', none) -%}
+    {%- set start, end = none, none -%}
+    {%- if execute -%}
+        {%- set start = env_var('PIPELINE_PARTITION_MONTH_START', '') or none -%}
+        {%- set end = env_var('PIPELINE_PARTITION_MONTH_END', '') or none -%}
+    {%- endif -%}
     {%- for value in [start, end] -%}
         {%- if value is not none and not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-01', value | string) -%}
             {{ exceptions.raise_compiler_error(
-                "partition_month_start and partition_month_end must be first days of months "
+                "PIPELINE_PARTITION_MONTH_START and PIPELINE_PARTITION_MONTH_END must be first days of months "
                 ~ "(YYYY-MM-01); got " ~ start ~ " and " ~ end) }}
         {%- endif -%}
     {%- endfor -%}

@@ -4,14 +4,14 @@ run's logs, metadata or files: tests/test_end_to_end.py and tests/test_publish.p
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
+from datetime import date
 
 import pytest
 
 from pipeline.config import Settings
-from pipeline.dbt import partition_vars
+from pipeline.dbt import partition_env
 from pipeline.publish.postgres import publish_postgres
 from tests.dbt_cli import run_dbt
 from tests.reliability.safety import REPO
@@ -37,21 +37,16 @@ def test_publishing_refuses_a_hostile_schema_before_it_connects():
         publish_postgres(None, [], "postgresql://nobody@127.0.0.1:1/none", "run", schema="bi; drop table x")
 
 
-def test_the_monthly_models_refuse_partition_vars_that_are_not_first_days_of_months(tmp_path):
+def test_the_monthly_models_refuse_a_window_that_is_not_first_days_of_months(tmp_path):
     env = {"PIPELINE_WAREHOUSE_PATH": str(tmp_path / "w.duckdb")}
-    hostile = {"partition_month_start": "2025-01-01' or 1=1 --", "partition_month_end": "2025-02-01"}
+    hostile = {"PIPELINE_PARTITION_MONTH_START": "2025-01-01' or 1=1 --", "PIPELINE_PARTITION_MONTH_END": "2025-02-01"}
     inline = "select 1 as x where {{ within_partition_months('x') }}"
-    refused = run_dbt(["compile", "--inline", inline, "--vars", json.dumps(hostile)], env, tmp_path)
+    refused = run_dbt(["compile", "--inline", inline], {**env, **hostile}, tmp_path)
     assert refused.returncode != 0
     assert "must be first days of months" in refused.stdout + refused.stderr
-    good = run_dbt(["compile", "--inline", inline, "--vars", partition_vars_json()], env, tmp_path)
+    window = partition_env(date(2025, 1, 1), date(2025, 3, 1))
+    good = run_dbt(["compile", "--inline", inline], {**env, **window}, tmp_path)
     assert good.returncode == 0, good.stdout + good.stderr
-
-
-def partition_vars_json() -> str:
-    from datetime import date
-
-    return json.dumps(partition_vars(date(2025, 1, 1), date(2025, 3, 1)))
 
 
 # A password in a URL, an assignment of a password or secret to a literal, or a private key. Placeholders
