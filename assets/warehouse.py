@@ -178,7 +178,7 @@ def build_models(
     with (
         writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds),
         # Every build sets the monthly window, open unless given: a value left in the environment never narrows one.
-        dbt_environment(warehouse.path, extra={**partition_env(None, None), **(extra_env or {})}),
+        dbt_environment(warehouse.path, extra=extra_env or partition_env(None, None)),
         shared_partial_parse(target_dir, dbt_vars),
     ):
         invocation = dbt.cli(
