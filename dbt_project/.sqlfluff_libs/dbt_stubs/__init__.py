@@ -3,6 +3,8 @@
 sqlfluff lints the SQL rendered from the templates; dbt itself is not run. Everything here is exported into
 the jinja context (see library_path in dbt_project/.sqlfluff) and wins over sqlfluff's own dbt builtins:
 
+- ``env_var``: its default (within_partition_months reads the monthly window from the environment; the
+  linter renders the open window whatever the shell it runs in has set);
 - ``var``: the real values from dbt_project.yml (sqlfluff's stand-in returns the string "item", which
   breaks macros that compute with a var, e.g. size_band_labels);
 - ``dbt``: the cross-database macros the models call (date_trunc, dateadd, datediff, hash, type_*) rendered
@@ -21,6 +23,11 @@ import yaml as _yaml
 
 _PROJECT = _Path(__file__).resolve().parents[2] / "dbt_project.yml"
 _VARS = (_yaml.safe_load(_PROJECT.read_text()) or {}).get("vars", {}) or {}
+
+
+def env_var(name, default=""):
+    """dbt's env_var(), as if the variable were unset: the same rendering on every machine."""
+    return default
 
 
 def var(name, default=None):
