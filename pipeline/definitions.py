@@ -16,12 +16,13 @@ from assets.partitions import account_months
 from assets.warehouse import DBT_ASSETS
 from pipeline import orchestration
 from pipeline.config import Settings
-from pipeline.event_log import relax_sqlite_wal_commits
+from pipeline.event_log import pool_sqlite_event_log_connections, relax_sqlite_wal_commits
 from pipeline.resources import resources_from
 
 settings = Settings.from_env()
 # The process that loads the definitions runs the steps and writes their events (pipeline/event_log.py).
 relax_sqlite_wal_commits()
+pool_sqlite_event_log_connections()
 
 jobs = orchestration.build_jobs(churn_model, churn_scores)
 
