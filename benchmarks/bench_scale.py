@@ -123,7 +123,7 @@ def run_tier(name: str, accounts: int, work: Path) -> dict:
 INCREMENTAL_STAGES = {
     "ingest": lambda step: step.startswith("raw__"),
     "dbt": lambda step: step in ("warehouse_models", "monthly_models", "models_on_monthly_facts"),
-    "analyses": lambda step: step == "scored_models" or step.startswith("insight__"),
+    "analyses": lambda step: step in ("scored_models", "account_segments") or step.startswith("insight__"),
     "publish": lambda step: step.startswith("bi__"),
 }
 

@@ -91,3 +91,30 @@ def test_a_release_without_survey_data_gets_a_brief_saying_what_it_withholds(sch
     page = written.path.read_text()
     assert page.count('class="withheld"') == 3
     assert "What the data says" not in page  # no headlines were given
+
+
+def test_the_brief_tells_the_retention_contact_list_and_why_the_effect_waits(scheduled_month):
+    # The shared company scores one month: a contact list (the holdout left off), no cohort past the horizon.
+    _, page = _brief(scheduled_month)
+    release = current_release(scheduled_month["home"] / "bi")
+    assert release is not None
+    with duckdb.connect() as conn:
+        (listed, month), (effects,), (reason,) = (
+            conn.execute(
+                f"select count(*), strftime(min(cohort_month), '%Y-%m') "
+                f"from read_parquet('{release.path / 'mart_retention_contacts.parquet'}')"
+            ).fetchone(),
+            conn.execute(
+                f"select count(*) from read_parquet('{release.path / 'mart_retention_effect.parquet'}') "
+                "where is_all_cohorts"
+            ).fetchone(),
+            conn.execute(
+                f"select reason from read_parquet('{release.path / 'mart_analysis_status.parquet'}') "
+                "where analysis = 'retention effect'"
+            ).fetchone(),
+        )
+    assert "<h2>Retention contacts and their effect</h2>" in page
+    assert listed > 0 and f"{listed} accounts are on the retention contact list of {month}" in page
+    assert "a random holdout of the selected accounts is left off the list" in page
+    assert effects == 0 and "The effect is not measured yet" in page
+    assert str(reason).split(":")[0] in page

@@ -232,10 +232,18 @@ def test_the_pages_are_the_issues_and_each_says_what_it_shows(project):
     shown = {(f.table, f.name) for v in retention for f in v.fields()}
     assert {("_Measures", "Retention effect (ITT)"), ("_Measures", "Retention contacts to make")} <= shown
     assert {("mart_retention_effect", c) for c in ("itt_relative_reduction_ci_low", "churn_rate_holdout")} <= shown
+    # Per protocol only beside its flag; how many more cohorts the interval needs.
+    assert {
+        ("mart_retention_effect", c)
+        for c in ("per_protocol_relative_reduction", "is_per_protocol_randomised", "more_cohorts_needed")
+    } <= shown
     (contact_list,) = [v for v in retention if v.name == "retention_contact_list"]
     assert contact_list.sort == (column("mart_retention_contacts", "contact_priority"), "Ascending")
     follow_up = {v.name: v for v in by_name["Feedback follow-up"].visuals}
-    assert [(f.field.name, f.values) for f in follow_up["open_follow_up_list"].filters] == [("is_open", (True,))]
+    assert [(f.field.name, f.values) for f in follow_up["open_follow_up_list"].filters] == [
+        ("is_open", (True,)),
+        ("is_active_customer", (True,)),
+    ]
     assert follow_up["open_follow_up_list"].sort == (column("mart_feedback_follow_up", "response_date"), "Ascending")
     by_owner = follow_up["closed_loop_by_owner"]
     assert {(f.field.name, f.values) for f in by_owner.filters} == {

@@ -252,6 +252,19 @@ def test_the_warehouse_reproduces_the_demo_policy_and_measures_its_effect(plante
             "select status from marts.mart_analysis_status where analysis = 'retention effect'"
         ).fetchall()
         listed = conn.execute("select count(*) from marts.mart_retention_contacts").fetchone()[0]
+        # The published list: exactly the newest cohort month's contact group, no holdout account in it.
+        listed_groups = conn.execute(
+            "select assignment.retention_group, count(*) from marts.mart_retention_contacts contacts "
+            "join marts.dim_account accounts using (account_key) "
+            "join intermediate.int_retention_assignment assignment "
+            "on assignment.account_id = accounts.account_id and assignment.cohort_month = contacts.cohort_month "
+            "group by all"
+        ).fetchall()
+        newest_groups = conn.execute(
+            "select retention_group, count(*) from intermediate.int_retention_assignment "
+            "where cohort_month = (select max(cohort_month) from intermediate.int_retention_assignment) "
+            "group by all"
+        ).fetchall()
     truth = {
         (a, m): (h, c)
         for a, m, h, c in zip(
@@ -267,6 +280,8 @@ def test_the_warehouse_reproduces_the_demo_policy_and_measures_its_effect(plante
     # (The warehouse also selects in the months before the generator's policy starts: nobody was called then.)
     known = every_cohort
     assert effect and status == [("available",)] and listed > 0
+    assert dict(listed_groups) == {"contact": listed}
+    assert dict(newest_groups)["contact"] == listed
     cohorts_n, n1, a, n0, c, reduction, low, high, randomised, sentence = effect[0]
     assert (n1, a, n0, c) == (
         sum(not h for h, _ in known),

@@ -148,6 +148,28 @@ def test_the_criterion_finds_the_planted_groups_and_names_what_sets_them_apart()
     assert list(found.segments.columns) == segments.SEGMENT_COLUMNS
 
 
+def test_beyond_the_fit_budget_the_mixture_is_fitted_on_a_hashed_sample_and_places_every_account():
+    frame, groups = _synthetic(per_group=300)
+    config = segments.SegmentConfig(fit_max_accounts=240)
+    found = segments.segment_accounts(frame, config)
+    # Every account placed, the planted groups found from a sample of a quarter of them.
+    assert len(found.accounts) == len(frame) and found.chosen == 3
+    assert adjusted_rand_score(groups, found.accounts["segment_number"]) > 0.95
+    assert any("a sample of 240 of the 900 accounts" in note for note in found.notes)
+    assert found.accounts_considered == 900
+    # The sample is a hash of the ids: the same accounts in whatever order the rows come.
+    sample = segments.fit_sample(frame["account_id"], 240)
+    shuffled = frame.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    resampled = segments.fit_sample(shuffled["account_id"], 240)
+    assert set(frame["account_id"].iloc[sample]) == set(shuffled["account_id"].iloc[resampled])
+    assert len(set(groups[sample])) == 3
+    again = segments.segment_accounts(shuffled, config)
+    by_id = found.accounts.set_index("account_id")["segment_number"]
+    assert (again.accounts.set_index("account_id")["segment_number"].loc[by_id.index] == by_id).all()
+    # Within the budget nothing is sampled.
+    assert len(segments.fit_sample(frame["account_id"], 900)) == 900
+
+
 def test_a_company_without_driver_ratings_is_segmented_on_behaviour_only_and_says_so():
     frame, groups = _synthetic(drivers=False)
     found = segments.segment_accounts(frame)

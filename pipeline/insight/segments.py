@@ -19,7 +19,9 @@ missing values marginalised out (:func:`fit_mixture`; k-means starts with a fixe
 :data:`N_INIT`; variances floored at :data:`VARIANCE_FLOOR` so that a pile of equal values, e.g. accounts
 buying exactly one product line, cannot become a segment by itself), the number of segments chosen by the
 lowest BIC over ``segment_candidates_min..max`` among the fits whose every segment holds at least
-``segment_min_share`` of the accounts. Each account goes to its most likely segment. A segment is
+``segment_min_share`` of the accounts. Each account goes to its most likely segment. Above
+``SegmentConfig.fit_max_accounts`` active accounts the mixtures are fitted on a sample chosen by a hash of the
+account id (:func:`fit_sample`) and every account is placed by the chosen fit (:meth:`MixtureFit.place`). A segment is
 described in words by its features whose segment mean lies at least :data:`DESCRIBE_MIN_SD` standard
 deviations from the all-accounts mean, largest first ("large, broad range, frequent contact"). Segments
 are numbered by their TTM revenue, largest first.
@@ -91,6 +93,11 @@ SEGMENT_DTYPES = {
 class SegmentConfig:
     rules: BusinessRules = field(default_factory=current_rules)
     seed: int = SEED
+    # Above this many active accounts the mixtures are fitted on a sample of them (:func:`fit_sample`) and
+    # every account is then placed by the chosen fit. A compute budget, not a business rule: 20,000 accounts
+    # estimate a mixture of at most six segments on a dozen features closely, and the EM's cost grows with
+    # the accounts (at 100,000 accounts the daily segmentation took 24 s of a 139 s daily refresh).
+    fit_max_accounts: int = 20_000
 
 
 @dataclass
@@ -192,6 +199,45 @@ class MixtureFit:
     log_likelihood: float
     bic: float
     probabilities: np.ndarray  # [account, segment]
+    weights: np.ndarray | None = None  # [segment]
+    means: np.ndarray | None = None  # [segment, feature]
+    variances: np.ndarray | None = None  # [segment, feature]
+
+    def place(self, x: np.ndarray) -> np.ndarray:
+        """Each row of ``x`` (NaN: not observed)'s probability of each segment under this fit: one E-step."""
+        if self.weights is None or self.means is None or self.variances is None:
+            raise ValueError("a fit without its parameters cannot place other accounts")
+        return _responsibilities(x, self.weights, self.means, self.variances)[0]
+
+
+def _responsibilities(
+    x: np.ndarray, weights: np.ndarray, mean: np.ndarray, var: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """The E-step: each account's probability of each component, its observed features only, and the
+    log-likelihood of all the accounts."""
+    observed = ~np.isnan(x)
+    filled = np.where(observed, x, 0.0)
+    log_density = (
+        -0.5
+        * (
+            observed[:, None, :]
+            * (np.log(2 * np.pi * var)[None] + (filled[:, None, :] - mean[None]) ** 2 / var[None])
+        ).sum(axis=2)
+        + np.log(np.maximum(weights, 1e-300))[None]
+    )
+    top = log_density.max(axis=1, keepdims=True)
+    total = top[:, 0] + np.log(np.exp(log_density - top).sum(axis=1))
+    return np.exp(log_density - total[:, None]), float(total.sum())
+
+
+def fit_sample(account_ids: pd.Series, limit: int) -> np.ndarray:
+    """Positions of the accounts the mixtures are fitted on: all of them up to ``limit``, else the ``limit``
+    accounts with the smallest hash of their id. A hash, not a random draw: the same data gives the same
+    sample, and an account stays in it from one day to the next while it stays active."""
+    if len(account_ids) <= limit:
+        return np.arange(len(account_ids))
+    hashes = pd.util.hash_pandas_object(account_ids.astype(str).reset_index(drop=True), index=False).to_numpy()
+    return np.sort(np.argsort(hashes, kind="stable")[:limit])
 
 
 def fit_mixture(x: np.ndarray, k: int, seed: int, n_init: int = N_INIT) -> MixtureFit:
@@ -216,28 +262,16 @@ def fit_mixture(x: np.ndarray, k: int, seed: int, n_init: int = N_INIT) -> Mixtu
             mass = np.maximum(resp.T @ observed, 1e-12)  # [segment, feature]
             mean = (resp.T @ filled) / mass
             var = np.maximum((resp.T @ filled**2) / mass - mean**2, 0.0) + VARIANCE_FLOOR
-            log_density = (
-                -0.5
-                * (
-                    observed[:, None, :]
-                    * (np.log(2 * np.pi * var)[None] + (filled[:, None, :] - mean[None]) ** 2 / var[None])
-                ).sum(axis=2)
-                + np.log(np.maximum(weights, 1e-300))[None]
-            )
-            top = log_density.max(axis=1, keepdims=True)
-            total = top[:, 0] + np.log(np.exp(log_density - top).sum(axis=1))
-            resp = np.exp(log_density - total[:, None])
-            likelihood = float(total.sum())
+            resp, likelihood = _responsibilities(x, weights, mean, var)
             if likelihood - previous < 1e-7 * n:
                 break
             previous = likelihood
-        if best is None or likelihood > best[0]:
-            best = (likelihood, resp)
+        if best is None or likelihood > best.log_likelihood:
+            parameters = k - 1 + 2 * k * d
+            best = MixtureFit(k, likelihood, -2 * likelihood + parameters * np.log(n), resp, weights, mean, var)
     if best is None:
         raise ValueError("fit_mixture needs n_init >= 1")
-    likelihood, resp = best
-    parameters = k - 1 + 2 * k * d
-    return MixtureFit(k, likelihood, -2 * likelihood + parameters * np.log(n), resp)
+    return best
 
 
 def _empty(reason: str, features: list[str], notes: list[str], criterion: pd.DataFrame, n: int) -> Segmentation:
@@ -258,7 +292,11 @@ def segment_accounts(features: pd.DataFrame, config: SegmentConfig | None = None
     used = list(x_frame.columns)
     if not used:
         return _empty("no feature with any spread across the active accounts", used, notes, criterion, len(x_frame))
-    x = x_frame.to_numpy()
+    x_all = x_frame.to_numpy()
+    sample = fit_sample(features["account_id"], config.fit_max_accounts)
+    x = x_all[sample]
+    if len(sample) < len(x_all):
+        notes.append(f"fitted on a sample of {len(sample)} of the {len(x_all)} accounts (a hash of the account id)")
     rows, fits = [], {}
     for k in range(rules.segment_candidates_min, rules.segment_candidates_max + 1):
         if k > len(x) // 2:
@@ -275,8 +313,9 @@ def segment_accounts(features: pd.DataFrame, config: SegmentConfig | None = None
         reason = "no candidate number of segments gives every segment its minimum share"
         return _empty(reason, used, notes, criterion, len(x_frame))
     chosen = int(eligible.loc[eligible["bic"].idxmin(), "segments"])
-    labels = fits[chosen].probabilities.argmax(axis=1)
-    probability = fits[chosen].probabilities.max(axis=1)
+    placed = fits[chosen].probabilities if len(sample) == len(x_all) else fits[chosen].place(x_all)
+    labels = placed.argmax(axis=1)
+    probability = placed.max(axis=1)
 
     # Number the segments by TTM revenue, largest first.
     revenue = features["revenue_ttm_eur"].astype(float).to_numpy()

@@ -618,7 +618,15 @@ def _closing_the_loop_pages() -> tuple[Page, Page, Page]:
                             "itt_relative_reduction",
                             "itt_relative_reduction_ci_low",
                             "itt_relative_reduction_ci_high",
+                            # Per protocol beside it, flagged as not randomised: what the call could do,
+                            # not its effect.
+                            "churn_rate_contacted",
+                            "per_protocol_relative_reduction",
+                            "is_per_protocol_randomised",
+                            "accounts_kept",
                             "revenue_kept_eur",
+                            "is_distinguishable_from_zero",
+                            "more_cohorts_needed",
                             "effect_sentence",
                         )
                     )
@@ -686,7 +694,12 @@ def _closing_the_loop_pages() -> tuple[Page, Page, Page]:
                         ),
                     )
                 },
-                (Filter(column(FOLLOW_UP, "is_open"), (True,)),),
+                # The mart's action list: still open, and the account still a customer (a lost one is
+                # not followed up; its answer stays in the closed-loop rate as a miss).
+                (
+                    Filter(column(FOLLOW_UP, "is_open"), (True,)),
+                    Filter(column(FOLLOW_UP, "is_active_customer"), (True,)),
+                ),
                 sort=(column(FOLLOW_UP, "response_date"), "Ascending"),  # oldest first
             ),
         ),
