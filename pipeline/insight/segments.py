@@ -220,8 +220,7 @@ def _responsibilities(
     log_density = (
         -0.5
         * (
-            observed[:, None, :]
-            * (np.log(2 * np.pi * var)[None] + (filled[:, None, :] - mean[None]) ** 2 / var[None])
+            observed[:, None, :] * (np.log(2 * np.pi * var)[None] + (filled[:, None, :] - mean[None]) ** 2 / var[None])
         ).sum(axis=2)
         + np.log(np.maximum(weights, 1e-300))[None]
     )
@@ -252,7 +251,7 @@ def fit_mixture(x: np.ndarray, k: int, seed: int, n_init: int = N_INIT) -> Mixtu
     observed = ~np.isnan(x)
     filled = np.where(observed, x, 0.0)
     n, d = x.shape
-    best: tuple[float, np.ndarray] | None = None
+    best: MixtureFit | None = None
     for start in range(n_init):
         labels = KMeans(n_clusters=k, n_init=1, random_state=seed + start).fit(filled).labels_
         resp = np.eye(k)[labels]
