@@ -151,6 +151,12 @@ def test_nps_and_results_bands_follow_the_rules_and_add_up(company):
         assert float(everyone["profitability_vs_average"]) == pytest.approx(1.0)
         shown = bands[bands["share_of_gross_margin"].notna()]
         assert float(shown["share_of_gross_margin"].sum()) <= 1.0 + 1e-6
+        # Each shown share within its 95% interval; the interval of all accounts' own share is exactly 1.
+        assert (shown["share_of_gross_margin_ci_low"] <= shown["share_of_gross_margin"]).all()
+        assert (shown["share_of_gross_margin"] <= shown["share_of_gross_margin_ci_high"]).all()
+        assert (shown["share_of_gross_margin_ci_high"] > shown["share_of_gross_margin_ci_low"]).all()
+        assert float(everyone["share_of_gross_margin_ci_low"]) == pytest.approx(1.0)
+        assert float(everyone["share_of_gross_margin_ci_high"]) == pytest.approx(1.0)
         # The claim's sentence says what it tested and how certain it is.
         sentence = everyone["results_statement"]
         assert "twice" in sentence and "half" in sentence and "95% interval" in sentence

@@ -19,6 +19,29 @@
     cast(cast(round(cast(100 * (__X__) as decimal(18, 3)), 0) as integer) as {{ dbt.type_string() }}) || '%'
 {%- endset -%}
 {%- set labels = nps_band_labels() %}
+{#- A band's share of all the accounts' gross margin as a ratio estimator over all accounts: the mean of
+    x = the account's margin when in the band (else 0) over the mean margin (macros/intervals.sql). Its moments
+    from the band's and all accounts' sums of squares, each rebuilt from the sample variance and the mean. -#}
+{%- set n_all = 'cast(all_accounts.accounts as ' ~ type_double() ~ ')' -%}
+{%- set band_sum_of_squares -%}
+    ((cast(aggregated.accounts as {{ type_double() }}) - 1)
+        * coalesce(cast(aggregated.gross_margin_variance as {{ type_double() }}), 0)
+        + cast(aggregated.accounts as {{ type_double() }})
+        * cast(aggregated.gross_margin_per_account_eur as {{ type_double() }})
+        * cast(aggregated.gross_margin_per_account_eur as {{ type_double() }}))
+{%- endset -%}
+{%- set all_sum_of_squares -%}
+    (({{ n_all }} - 1) * coalesce(cast(all_accounts.gross_margin_variance as {{ type_double() }}), 0)
+        + {{ n_all }} * cast(all_accounts.gross_margin_per_account_eur as {{ type_double() }})
+        * cast(all_accounts.gross_margin_per_account_eur as {{ type_double() }}))
+{%- endset -%}
+{%- set band_margin_mean = '(cast(aggregated.gross_margin_eur as ' ~ type_double() ~ ') / ' ~ n_all ~ ')' -%}
+{%- set all_margin_mean = '(cast(all_accounts.gross_margin_eur as ' ~ type_double() ~ ') / ' ~ n_all ~ ')' -%}
+{%- set share_variances = [
+    '((' ~ band_sum_of_squares ~ ' / ' ~ n_all ~ ' - ' ~ band_margin_mean ~ ' * ' ~ band_margin_mean ~ ') / ' ~ n_all ~ ')',
+    '((' ~ all_sum_of_squares ~ ' / ' ~ n_all ~ ' - ' ~ all_margin_mean ~ ' * ' ~ all_margin_mean ~ ') / ' ~ n_all ~ ')',
+    '((' ~ band_sum_of_squares ~ ' / ' ~ n_all ~ ' - ' ~ band_margin_mean ~ ' * ' ~ all_margin_mean ~ ') / ' ~ n_all ~ ')',
+] %}
 
 with
 
@@ -93,6 +116,10 @@ compared as (
         all_accounts.profitability_per_account_eur as all_profitability_per_account_eur,
         all_accounts.profitability_variance as all_profitability_variance,
         {{ safe_divide('aggregated.gross_margin_eur', 'all_accounts.gross_margin_eur') }} as gross_margin_share,
+        {%- for bound in ['low', 'high'] %}
+        {{ ratio_interval(band_margin_mean, all_margin_mean, share_variances[0], share_variances[1],
+            share_variances[2], bound) }} as gross_margin_share_ci_{{ bound }},
+        {%- endfor %}
         {{ correlation_interval('aggregated.nps_growth_correlation', 'aggregated.accounts_in_correlation', 'low') }}
             as correlation_ci_low,
         {{ correlation_interval('aggregated.nps_growth_correlation', 'aggregated.accounts_in_correlation', 'high') }}
@@ -201,6 +228,10 @@ select
         as revenue_per_account_ci_high_eur,
     {{ money('case when verdicts.is_shown then verdicts.gross_margin_eur end') }} as gross_margin_eur,
     cast(case when verdicts.is_shown then verdicts.gross_margin_share end as decimal(18, 6)) as share_of_gross_margin,
+    {%- for bound in ['low', 'high'] %}
+    cast(case when verdicts.is_shown then verdicts.gross_margin_share_ci_{{ bound }} end as decimal(18, 6))
+        as share_of_gross_margin_ci_{{ bound }},
+    {%- endfor %}
     cast(case when verdicts.is_shown
         then {{ safe_divide('verdicts.gross_margin_eur', 'verdicts.revenue_eur') }} end as decimal(18, 6))
         as gross_margin_pct,
