@@ -13,7 +13,7 @@ index file). Two settings here, both for processes that load the definitions:
   corrupt on a power cut.
 - **One engine per database file, its connections pooled**, instead of an engine built and disposed per
   event: 912 events of one step took 7.1-7.6 s to store on this machine's disk with Dagster's own connect
-  and 2.2-2.3 s pooled (tests/test_event_log.py's measure, docs/decisions.md). A pooled connection holds no
+  and 2.0-2.3 s pooled (docs/decisions.md; tests/test_event_log.py counts the connections). A pooled connection holds no
   lock between transactions (WAL), so other processes (the UI, the daemon) read and write as before; the
   engines of the few newest files are kept, older ones disposed, and all of them when the storage is.
 

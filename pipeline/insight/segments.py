@@ -199,24 +199,21 @@ class MixtureFit:
     log_likelihood: float
     bic: float
     probabilities: np.ndarray  # [account, segment]
-    weights: np.ndarray | None = None  # [segment]
-    means: np.ndarray | None = None  # [segment, feature]
-    variances: np.ndarray | None = None  # [segment, feature]
+    weights: np.ndarray  # [segment]
+    means: np.ndarray  # [segment, feature]
+    variances: np.ndarray  # [segment, feature]
 
     def place(self, x: np.ndarray) -> np.ndarray:
         """Each row of ``x`` (NaN: not observed)'s probability of each segment under this fit: one E-step."""
-        if self.weights is None or self.means is None or self.variances is None:
-            raise ValueError("a fit without its parameters cannot place other accounts")
-        return _responsibilities(x, self.weights, self.means, self.variances)[0]
+        observed = ~np.isnan(x)
+        return _responsibilities(observed, np.where(observed, x, 0.0), self.weights, self.means, self.variances)[0]
 
 
 def _responsibilities(
-    x: np.ndarray, weights: np.ndarray, mean: np.ndarray, var: np.ndarray
+    observed: np.ndarray, filled: np.ndarray, weights: np.ndarray, mean: np.ndarray, var: np.ndarray
 ) -> tuple[np.ndarray, float]:
-    """The E-step: each account's probability of each component, its observed features only, and the
-    log-likelihood of all the accounts."""
-    observed = ~np.isnan(x)
-    filled = np.where(observed, x, 0.0)
+    """The E-step: each account's probability of each component over its observed features only (``filled``
+    holds 0 where ``observed`` is false), and the log-likelihood of all the accounts."""
     log_density = (
         -0.5
         * (
@@ -261,7 +258,7 @@ def fit_mixture(x: np.ndarray, k: int, seed: int, n_init: int = N_INIT) -> Mixtu
             mass = np.maximum(resp.T @ observed, 1e-12)  # [segment, feature]
             mean = (resp.T @ filled) / mass
             var = np.maximum((resp.T @ filled**2) / mass - mean**2, 0.0) + VARIANCE_FLOOR
-            resp, likelihood = _responsibilities(x, weights, mean, var)
+            resp, likelihood = _responsibilities(observed, filled, weights, mean, var)
             if likelihood - previous < 1e-7 * n:
                 break
             previous = likelihood
