@@ -112,8 +112,10 @@ def test_suites_cover_every_published_mart_and_follow_the_manifest(warehouse):
     node = manifest["nodes"]["model.account_intelligence.fct_account_month"]
     (columns,) = _expectations(facts, "columns")
     assert columns.column_set == list(node["columns"])
-    (key_type,) = _expectations(facts, "type", "account_key")
-    assert key_type.type_list[0] == "BIGINT" and key_type.meta["data_type"] == "bigint"
+    # One type expectation per table, naming every column's contract type.
+    (types,) = _expectations(facts, "type")
+    assert list(types.column_types) == list(node["columns"])
+    assert types.column_types["account_key"][0] == "BIGINT" and types.meta["data_types"]["account_key"] == "bigint"
     (combination,) = _expectations(facts, "unique_combination")
     assert combination.column_list == ["account_key", "month_date_key"]
     (considering,) = _expectations(facts, "value_between", "considering_alternatives")

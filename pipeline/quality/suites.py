@@ -25,7 +25,7 @@ import great_expectations.expectations as gxe
 from great_expectations.expectations.metadata_types import FailureSeverity
 
 from pipeline.catalog import load_manifest
-from pipeline.quality.expectations import ExpectColumnValuesToHaveContractType, contract_type_list
+from pipeline.quality.expectations import ExpectTableColumnsToHaveContractTypes, contract_type_list
 from pipeline.quality.manifest import ColumnRule, TableSpec, table_specs
 from pipeline.quality.settings import QualityThresholds
 
@@ -66,16 +66,14 @@ def suite_for(
             meta={"check": "columns", "source": "dbt contract"},
         )
     ]
-    for column, data_type in spec.columns.items():
-        expectations.append(
-            ExpectColumnValuesToHaveContractType(
-                column=column,
-                type_list=contract_type_list(data_type),
-                catch_exceptions=True,
-                description=f"{column} has the contract type {data_type}",
-                meta={"check": "type", "source": "dbt contract", "data_type": data_type},
-            )
+    expectations.append(
+        ExpectTableColumnsToHaveContractTypes(
+            column_types={column: contract_type_list(data_type) for column, data_type in spec.columns.items()},
+            catch_exceptions=True,
+            description=f"every column of {spec.name} has its contract type ({len(spec.columns)} columns)",
+            meta={"check": "type", "source": "dbt contract", "data_types": dict(spec.columns)},
         )
+    )
     expectations.extend(_rule_expectation(rule) for rule in spec.rules)
     if previous_rows:
         low = math.ceil(previous_rows * thresholds.min_row_ratio)

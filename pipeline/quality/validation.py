@@ -276,7 +276,7 @@ def _postgres_row_count(source, schema: str, table: str) -> int:
 
 
 def _table_result(table: str, outcome, rows: int | None) -> TableResult:
-    failures = [_failure(table, r) for r in outcome.results if not r.success]
+    failures = [failure for r in outcome.results if not r.success for failure in _failures(table, r)]
     missing = {c for f in failures if f.check == "columns" and f.observed for c in f.observed.split(", ")}
     # A missing column fails every expectation on it with GX's own error: say once why.
     failures = [
@@ -316,6 +316,31 @@ _CHECK_ORDER = {
 }
 
 
+def _failures(table: str, result) -> list[Failure]:
+    """A failed expectation in words: one failure, or one per column for the table's contract types."""
+    config = result.expectation_config
+    meta = config.meta or {}
+    problems = (result.result or {}).get("observed_value")
+    if meta.get("check") != "type" or not isinstance(problems, dict) or not problems:
+        return [_failure(table, result)]
+    severity = getattr(config.severity, "value", str(config.severity))
+    failures = []
+    for column, problem in problems.items():
+        contract = meta.get("data_types", {}).get(column)
+        if problem.get("missing"):
+            message, observed = "the column is missing (type not checked)", None
+        elif problem.get("observed") is not None:
+            message, observed = f"has type {problem['observed']}, the contract says {contract}", problem["observed"]
+        else:
+            observed = _examples(problem.get("examples") or [])
+            message = (
+                f"{problem.get('unexpected_count')} of {problem.get('element_count')} values are not of the "
+                f"contract type {contract} (e.g. {observed})"
+            )
+        failures.append(Failure(table, "type", config.type, column, message, observed, severity))
+    return failures
+
+
 def _failure(table: str, result) -> Failure:
     config = result.expectation_config
     kwargs, meta = config.kwargs, config.meta or {}
@@ -339,11 +364,6 @@ def _problem(check: str, kwargs: dict, meta: dict, result: dict) -> tuple[str, s
     if check == "columns":
         missing = result.get("details", {}).get("mismatched", {}).get("missing") or []
         return f"columns missing: {', '.join(missing)}", ", ".join(missing)
-    if check == "type":
-        observed = result.get("observed_value")
-        if observed is not None:
-            return f"has type {observed}, the contract says {meta.get('data_type')}", str(observed)
-        return f"{count}{of_rows} values are not of the contract type {meta.get('data_type')}{eg}", examples
     if check == "not_null":
         return f"{count}{of_rows} rows are null; it must never be null", str(count)
     if check == "unique":
