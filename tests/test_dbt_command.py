@@ -86,3 +86,20 @@ def test_the_cache_is_kept_per_database_name_and_vars_and_only_for_duckdb(tmp_pa
             assert (fresh / "partial_parse.msgpack").read_bytes() == b"a parse"
     finally:
         cached.unlink()
+
+
+def test_a_build_writes_the_manifest_once_at_its_end_and_a_parse_still_writes_it(tmp_path):
+    # dbt writes manifest.json after parsing and again when a build ends; the command keeps the second only.
+    env = {"PIPELINE_WAREHOUSE_PATH": str(tmp_path / "w.duckdb")}
+    built = run_dbt(["build", "--select", "tag:no_such_tag", "--log-level", "debug"], env, tmp_path / "build")
+    assert built.returncode == 0, built.stdout + built.stderr
+    writes = [line for line in built.stdout.splitlines() if "Wrote artifact" in line]
+    assert [w.split("Wrote artifact ")[1].split()[0] for w in writes] == [
+        "WritableManifest",
+        "SemanticManifest",
+        "RunExecutionResult",
+    ], writes
+    assert (tmp_path / "build" / "target" / "manifest.json").stat().st_size > 100_000
+    parsed = run_dbt(["parse", "--log-level", "debug"], env, tmp_path / "parse")
+    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
+    assert (tmp_path / "parse" / "target" / "manifest.json").stat().st_size > 100_000
