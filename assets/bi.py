@@ -71,6 +71,11 @@ def bi_release(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
             bi.quality_thresholds(),
             Path(bi.data_docs_dir) if bi.data_docs_dir else None,
             run_name=context.run.run_id,
+            previous_validations={
+                n: e["validation"] for n, e in previous.manifest["tables"].items() if "validation" in e
+            }
+            if previous
+            else None,
         )
     if not checked.passed:
         # Nothing has been written: the previous release stays current. The failure names every problem.
@@ -83,7 +88,16 @@ def bi_release(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     tables, as_of = checked.tables, checked.data_as_of
 
     with warehouse.connect(read_only=True) as conn:
-        release = publish_parquet(conn, tables, bi_dir, context.run.run_id, bi.keep_releases, str(as_of))
+        release = publish_parquet(
+            conn,
+            tables,
+            bi_dir,
+            context.run.run_id,
+            bi.keep_releases,
+            str(as_of),
+            fingerprints=checked.fingerprints,
+            validations=checked.validations,
+        )
         postgres_rows = None
         if bi.postgres_url:
             from pipeline.publish.postgres import publish_postgres
@@ -100,6 +114,8 @@ def bi_release(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
         "previous_release": previous.release_id if previous else "none",
         # Unchanged since the previous release: hard-linked from it, not written again.
         "tables_reused": sum("reused_from" in e for e in release.manifest["tables"].values()),
+        # Unchanged content under an unchanged suite: the validation of an earlier release stands.
+        "tables_validated_before": sum(bool(r.checked_in) for r in checked.quality.tables.values()),
         "postgres": f"schema {bi.postgres_schema}: {sum(postgres_rows.values())} rows"
         if postgres_rows
         else "not configured",

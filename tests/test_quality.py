@@ -496,3 +496,55 @@ def test_the_release_gate_passes_the_shared_company_and_names_each_blocking_fail
     assert any("churn_probability" in p for p in blocked.checks["churn_scores_valid"].problems)
     message = blocked.blocked_message("20261101T000000Z-abc")
     assert "dbt_tests_passed" in message and "20261101T000000Z-abc" in message
+
+
+def test_a_table_with_the_content_and_suite_of_the_last_release_is_not_validated_again(
+    scheduled_month, warehouse, tmp_path, monkeypatch
+):
+    """The gate records each table's validation key (content, suite with its parameters, GX, the checking
+    code) and the release keeps it; the next gate validates only the tables whose key differs."""
+    import shutil
+
+    from pipeline.publish import gate
+    from pipeline.publish.parquet import publish_parquet
+    from pipeline.quality import validation
+
+    source = Settings.from_env({"PIPELINE_HOME": str(scheduled_month["home"])}).warehouse_path
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(source, copy)
+    validated: list[list[str]] = []
+    real = validation.validate_frames
+
+    def recording(frames, *args, **kwargs):
+        validated.append(sorted(frames))
+        return real(frames, *args, **kwargs)
+
+    monkeypatch.setattr(validation, "validate_frames", recording)
+    published, manifest = warehouse["published"], warehouse["manifest"]
+    with duckdb.connect(str(copy)) as conn:
+        first = gate.evaluate_release(conn, published, manifest, None)
+        assert first.passed and not any(r.checked_in for r in first.quality.tables.values())
+        assert set(first.validations) == set(first.quality.tables)  # not even a warning on the shared company
+        release = publish_parquet(
+            conn, first.tables, tmp_path / "bi", "run-1", validations=first.validations, fingerprints=first.fingerprints
+        )
+        recorded = {n: e["validation"] for n, e in release.manifest["tables"].items()}
+        assert {v["release"] for v in recorded.values()} == {release.release_id}
+
+        again = gate.evaluate_release(conn, published, manifest, None, previous_validations=recorded)
+        assert again.passed and validated[-1] == []
+        assert {r.checked_in for r in again.quality.tables.values()} == {release.release_id}
+        assert "unchanged since the release that validated them" in again.quality.summary()
+
+        # A changed row: that table alone is read and validated again, and what is wrong with it is found.
+        conn.execute(
+            "update marts.fct_account_month set churn_type = 'vanished' "
+            "where rowid = (select min(rowid) from marts.fct_account_month)"
+        )
+        changed = gate.evaluate_release(conn, published, manifest, None, previous_validations=recorded)
+        assert validated[-1] == ["fct_account_month"]
+        assert changed.quality.failed_tables == ["fct_account_month"] and "fct_account_month" not in changed.validations
+        # A changed suite parameter (another previous row count) validates that table again too.
+        counts = {"dim_segment": changed.quality.tables["dim_segment"].row_count}
+        gate.evaluate_release(conn, published, manifest, counts, previous_validations=recorded)
+        assert validated[-1] == ["dim_segment", "fct_account_month"]

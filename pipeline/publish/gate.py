@@ -13,6 +13,7 @@ release stays current.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -182,6 +183,11 @@ class ReleaseGate:
     # The suites, to run again on PostgreSQL after publishing.
     suites: dict[str, gx.ExpectationSuite]
     quality: QualityReport
+    # Each table's content fingerprint (tables.content_fingerprint, with the Parquet writer's settings).
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    # For the release manifest, per table that met every expectation (not even a warning): the validation
+    # key and the release it was validated in ("" for this one).
+    validations: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[str]:
@@ -206,24 +212,50 @@ def evaluate_release(
     thresholds: QualityThresholds | None = None,
     data_docs_dir: Path | None = None,
     run_name: str | None = None,
+    previous_validations: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ReleaseGate:
     """The gate on the published models named in ``published`` (the catalog's): the newest dbt test
     results, pandera on the churn scores, the Great Expectations suites (row-count change against
-    ``previous_rows``, the previous release's) and the personal-data scan."""
+    ``previous_rows``, the previous release's) and the personal-data scan.
+
+    ``previous_validations`` (table -> ``{"key", "release"}``, from the previous release's manifest): a table
+    whose validation key (:func:`pipeline.quality.suites.validation_key`: its content, its suite with every
+    parameter, GX and the checking code) is the one recorded there met every expectation on exactly this
+    content, and is not read or validated again; the report says in which release it was."""
     from pipeline import quality
-    from pipeline.publish.tables import personal_data_columns, published_tables
+    from pipeline.publish.parquet import PARQUET_OPTIONS
+    from pipeline.publish.tables import content_fingerprint, personal_data_columns, published_tables
     from pipeline.quality import inputs as quality_inputs
+    from pipeline.quality.report import QualityReport, TableResult
+    from pipeline.quality.suites import validation_key
 
     tables = published_tables(conn, published)
     names = [t.name for t in tables]
     failing_tests = failing_dbt_tests(conn, names)
     scores = conn.sql("select * from marts.mart_churn_scores").df() if "mart_churn_scores" in names else None
-    frames = quality_inputs.read_frames(conn, names)
     as_of = quality_inputs.reporting_date(conn)
     suites = quality.build_suites(manifest_path, previous_rows, as_of, thresholds)
-    report = quality.validate_frames(
-        {n: f for n, f in frames.items() if n in suites}, suites, data_docs_dir, run_name=run_name
+    fingerprints = {t.name: content_fingerprint(conn, t, PARQUET_OPTIONS) for t in tables}
+    keys = {name: validation_key(fingerprints[name], suites[name]) for name in names if name in suites}
+    previous = previous_validations or {}
+    unchanged = {name: previous[name]["release"] for name in keys if previous.get(name, {}).get("key") == keys[name]}
+    frames = quality_inputs.read_frames(conn, [name for name in keys if name not in unchanged])
+    validated = quality.validate_frames(frames, suites, data_docs_dir, run_name=run_name)
+    rows = {t.name: t.rows for t in tables}
+    report = QualityReport(
+        {
+            name: validated.tables[name]
+            if name in validated.tables
+            else TableResult(name, True, len(suites[name].expectations), row_count=rows.get(name), checked_in=release)
+            for name, release in [(n, unchanged.get(n)) for n in keys]
+        },
+        validated.data_docs_index,
     )
+    validations = {
+        name: {"key": keys[name], "release": result.checked_in or ""}
+        for name, result in report.tables.items()
+        if not result.failures
+    }
     score_problems = validate_scores(scores) if scores is not None else ["mart_churn_scores is missing"]
     personal = personal_data_columns(tables)
     checks = {
@@ -232,4 +264,12 @@ def evaluate_release(
         "great_expectations": CheckOutcome(report.success, summary=report.summary(), data_docs=report.data_docs_index),
         "no_personal_data": CheckOutcome(not personal, personal),
     }
-    return ReleaseGate(tables=tables, checks=checks, data_as_of=as_of, suites=suites, quality=report)
+    return ReleaseGate(
+        tables=tables,
+        checks=checks,
+        data_as_of=as_of,
+        suites=suites,
+        quality=report,
+        fingerprints=fingerprints,
+        validations=validations,
+    )

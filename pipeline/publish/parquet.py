@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,8 +113,15 @@ def publish_parquet(
     keep: int = 5,
     data_as_of: str | None = None,
     now: datetime | None = None,
+    fingerprints: Mapping[str, str] | None = None,
+    validations: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Release:
     """Write every table to a new release folder, mark it complete, switch the pointers, prune.
+
+    ``fingerprints``: the tables' content fingerprints when the caller has them (the gate computes them);
+    ``validations``: per table that met every expectation, ``{"key", "release"}`` (the gate's), kept in the
+    manifest as ``validation`` (``release``: where it was validated, this release when empty) so that the
+    next publish need not validate the same content with the same suite again.
 
     One publisher at a time per BI folder (an OS lock, dropped by the kernel if the process dies): two runs
     publishing at once would otherwise clean up each other's release in progress.
@@ -122,7 +130,9 @@ def publish_parquet(
     with open(bi_dir / ".publish.lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            return _publish_locked(conn, tables, bi_dir, run_id, keep, data_as_of, now)
+            return _publish_locked(
+                conn, tables, bi_dir, run_id, keep, data_as_of, now, fingerprints or {}, validations or {}
+            )
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -135,6 +145,8 @@ def _publish_locked(
     keep: int,
     data_as_of: str | None,
     now: datetime | None,
+    fingerprints: Mapping[str, str],
+    validations: Mapping[str, Mapping[str, str]],
 ) -> Release:
     now = now or datetime.now(UTC)
     published_at = now.replace(tzinfo=None)
@@ -151,10 +163,13 @@ def _publish_locked(
     for table in tables:
         name = valid_identifier(table.name)
         target = staging / f"{name}.parquet"
-        fingerprint = content_fingerprint(conn, table, PARQUET_OPTIONS)
+        fingerprint = fingerprints.get(name) or content_fingerprint(conn, table, PARQUET_OPTIONS)
+        validation = validations.get(name)
+        recorded = {"validation": {**validation, "release": validation["release"] or release_id}} if validation else {}
         reused = _reuse_unchanged(previous, name, fingerprint, target)
         if reused is not None:
-            entries[name] = reused
+            reused.pop("validation", None)
+            entries[name] = {**reused, **recorded}
             continue
         quoted = str(target).replace("'", "''")
         # The lineage columns are added here so the warehouse's marts stay as dbt built them.
@@ -172,6 +187,7 @@ def _publish_locked(
             "sha256": _sha256(target),
             "bytes": target.stat().st_size,
             "content": fingerprint,
+            **recorded,
         }
     manifest = {
         "release_id": release_id,

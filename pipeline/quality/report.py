@@ -35,6 +35,8 @@ class TableResult:
     failures: tuple[Failure, ...] = ()
     data_docs: Path | None = None  # this table's validation page in Data Docs, when rendered
     row_count: int | None = None
+    # The release whose validation of this same content with this same suite stands: not validated again.
+    checked_in: str | None = None
 
     @property
     def warnings(self) -> tuple[Failure, ...]:
@@ -42,6 +44,11 @@ class TableResult:
 
     def description(self) -> str:
         critical = [f for f in self.failures if f.severity == "critical"]
+        if not self.failures and self.checked_in:
+            return (
+                f"{self.table}: all {self.expectations} expectations hold (the content and the suite of release "
+                f"{self.checked_in}, where they were validated)"
+            )
         if not self.failures:
             return f"{self.table}: all {self.expectations} expectations hold"
         if not self.expectations:
@@ -62,6 +69,7 @@ class TableResult:
             "rows": self.row_count,
             "failures": "\n".join(f"- {f.message}" for f in self.failures) or "none",
             "data_docs": str(self.data_docs) if self.data_docs else None,
+            "validated_in": self.checked_in or "this run",
         }
 
 
@@ -85,6 +93,12 @@ class QualityReport:
     def summary(self) -> str:
         passed = len(self.tables) - len(self.failed_tables)
         lines = [f"{passed} of {len(self.tables)} tables passed their data quality checks"]
+        reused = [name for name, result in self.tables.items() if result.checked_in]
+        if reused:
+            lines.append(
+                f"{len(reused)} of them unchanged since the release that validated them (same content, same suite): "
+                + ", ".join(reused)
+            )
         lines += [self.tables[name].description() for name in self.failed_tables]
         if self.data_docs_index:
             lines.append(f"Data Docs: {self.data_docs_index}")

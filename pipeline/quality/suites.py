@@ -16,6 +16,8 @@ into the value each backend needs.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -121,6 +123,26 @@ def suite_for(
         expectations=expectations,
         meta={"table": spec.name, "schema": spec.schema, "dbt_unique_id": spec.unique_id, "freshness": freshness},
     )
+
+
+# The code that turns a suite into a verdict: a change to it validates every table again.
+_CHECKING_CODE = ("expectations.py", "suites.py", "validation.py")
+
+
+def validation_key(content_fingerprint: str, suite: gx.ExpectationSuite) -> str:
+    """What a table's validation result is a function of: its content (``tables.content_fingerprint``), every
+    expectation with its parameters (the row-count bounds and the freshness date included), GX's version and
+    this package's checking code. Equal keys, equal verdicts: a table whose key equals the one its last
+    release recorded was validated on exactly this and need not be again."""
+    here = Path(__file__).parent
+    payload = {
+        "content": content_fingerprint,
+        "gx": gx.__version__,
+        "code": [hashlib.sha256((here / name).read_bytes()).hexdigest() for name in _CHECKING_CODE],
+        "expectations": [[type(e).__name__, e.dict(exclude={"id", "rendered_content"})] for e in suite.expectations],
+        "meta": suite.meta,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def freshness_parameter(column: str) -> str:
