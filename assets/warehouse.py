@@ -175,6 +175,10 @@ def build_models(
     # artefacts are read under the lock too: the next run of this dbt asset writes the same folder.
     dbt_vars = rules.dbt_vars()
     target_dir = warehouse.dbt_target_dir(dbt_asset)
+    # The previous build's artefacts go first: a build that stops before its end writes none, and must not
+    # be read as this one (its test results would reach the publishing gate).
+    for artefact in ("manifest.json", "run_results.json"):
+        (target_dir / artefact).unlink(missing_ok=True)
     with (
         writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds),
         # Every build sets the monthly window, open unless given: a value left in the environment never narrows one.

@@ -32,24 +32,8 @@ def keep_partial_parse_across_paths() -> None:
     DuckDBCredentials._connection_keys = connection_keys_without_path  # type: ignore[method-assign]  # the patch
 
 
-# The commands whose task writes manifest.json itself when it ends (dbt.task.runnable), and all dbt's commands.
+# The commands whose task writes manifest.json itself when it ends (dbt.task.runnable).
 WRITE_MANIFEST_AT_END = frozenset({"build", "run", "test", "seed", "snapshot"})
-DBT_COMMANDS = WRITE_MANIFEST_AT_END | {
-    "clean",
-    "clone",
-    "compile",
-    "debug",
-    "deps",
-    "docs",
-    "init",
-    "list",
-    "ls",
-    "parse",
-    "retry",
-    "run-operation",
-    "show",
-    "source",
-}
 
 
 def write_manifest_once(command: str | None) -> None:
@@ -68,8 +52,9 @@ def write_manifest_once(command: str | None) -> None:
 
 def main() -> int:
     keep_partial_parse_across_paths()
-    # The first argument that names a command (global flags, some with values, may come before it).
-    write_manifest_once(next((a for a in sys.argv[1:] if a in DBT_COMMANDS), None))
+    # The command comes first as Dagster, make and the tests call dbt; anything else (a global flag first) is
+    # left to dbt as it is.
+    write_manifest_once(sys.argv[1] if len(sys.argv) > 1 else None)
     from dbt.cli.main import cli
 
     sys.argv[0] = "dbt"

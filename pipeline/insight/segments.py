@@ -299,7 +299,12 @@ def segment_accounts(features: pd.DataFrame, config: SegmentConfig | None = None
     candidates = [k for k in range(rules.segment_candidates_min, rules.segment_candidates_max + 1) if k <= len(x) // 2]
     # The candidates side by side: each fit is independent and deterministic, and numpy's elementwise E-step
     # leaves the GIL (on two cores the five fits of 20,000 accounts take 7.4 s instead of 11.2 s).
-    with ThreadPoolExecutor(max_workers=max(1, min(len(candidates), os.cpu_count() or 1))) as pool:
+    # One thread of BLAS and OpenMP under each: scikit-learn's k-means sets and restores that limit process-wide
+    # itself, which two fits at once could leave at one for the rest of the run; this context restores it.
+    from threadpoolctl import threadpool_limits
+
+    workers = max(1, min(len(candidates), len(os.sched_getaffinity(0))))
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=workers) as pool:
         fitted = dict(zip(candidates, pool.map(lambda k: fit_mixture(x, k, config.seed), candidates), strict=True))
     for k in candidates:
         fit = fitted[k]

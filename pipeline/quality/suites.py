@@ -24,6 +24,9 @@ from typing import Any
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 from great_expectations.expectations.metadata_types import FailureSeverity
 
 from pipeline.catalog import load_manifest
@@ -126,18 +129,20 @@ def suite_for(
 
 
 # The code that turns a suite into a verdict: a change to it validates every table again.
-_CHECKING_CODE = ("expectations.py", "suites.py", "validation.py")
+_CHECKING_CODE = ("expectations.py", "inputs.py", "suites.py", "validation.py")
 
 
 def validation_key(content_fingerprint: str, suite: gx.ExpectationSuite) -> str:
-    """What a table's validation result is a function of: its content (``tables.content_fingerprint``), every
-    expectation with its parameters (the row-count bounds and the freshness date included), GX's version and
-    this package's checking code. Equal keys, equal verdicts: a table whose key equals the one its last
+    """What a table's validation result is a function of: its content (``tables.content_fingerprint``, which
+    holds DuckDB's version), every expectation with its parameters (the row-count bounds and the freshness
+    date included), the versions of GX, pandas, pyarrow and numpy, and this package's reading and checking
+    code. Equal keys, equal verdicts: a table whose key equals the one its last
     release recorded was validated on exactly this and need not be again."""
     here = Path(__file__).parent
     payload = {
         "content": content_fingerprint,
-        "gx": gx.__version__,
+        # What reads the tables into frames and judges their types: pandas 3's str dtype changed verdicts.
+        "libraries": [gx.__version__, pd.__version__, pa.__version__, np.__version__],
         "code": [hashlib.sha256((here / name).read_bytes()).hexdigest() for name in _CHECKING_CODE],
         "expectations": [[type(e).__name__, e.dict(exclude={"id", "rendered_content"})] for e in suite.expectations],
         "meta": suite.meta,

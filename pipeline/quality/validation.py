@@ -202,6 +202,11 @@ def _finish(context, results: dict[str, TableResult], data_docs_dir, run_id: Run
     current = [key for key in keys if key.run_id.to_tuple() == run_id.to_tuple()]
     # Render this run's pages (earlier runs' pages exist already); the index lists every kept run.
     suites = [ExpectationSuiteIdentifier(name=table) for table, result in results.items() if result.expectations]
+    if not current and not suites:
+        # Nothing validated (every table unchanged since its last validation): GX would read an empty list
+        # as "build everything" and redraw every kept page. The site stays as it is.
+        index = Path(data_docs_dir).expanduser().resolve() / "index.html"
+        return QualityReport(results, index if index.is_file() else None)
     built = context.build_data_docs(site_names=[SITE], resource_identifiers=[*current, *suites])
     pages = {}
     for key in current:
