@@ -69,15 +69,11 @@ def bi_release(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
             conn,
             catalog.published_names(catalog.load_manifest(dbt_project.manifest_path)),
             dbt_project.manifest_path,
-            {n: e["rows"] for n, e in previous.manifest["tables"].items()} if previous else None,
+            previous.row_counts() if previous else None,
             bi.quality_thresholds(),
             Path(bi.data_docs_dir) if bi.data_docs_dir else None,
             run_name=context.run.run_id,
-            previous_validations={
-                n: e["validation"] for n, e in previous.manifest["tables"].items() if "validation" in e
-            }
-            if previous
-            else None,
+            previous_validations=previous.validations() if previous else None,
         )
         if not checked.passed:
             # Nothing has been written: the previous release stays current. The failure names every problem.

@@ -57,6 +57,14 @@ class Release:
     path: Path
     manifest: dict
 
+    def row_counts(self) -> dict[str, int]:
+        """Rows per published table: the next release's row-count checks compare with them."""
+        return {name: entry["rows"] for name, entry in self.manifest["tables"].items()}
+
+    def validations(self) -> dict[str, dict[str, str]]:
+        """Per table that met every expectation, its validation key and the release that validated it."""
+        return {name: entry["validation"] for name, entry in self.manifest["tables"].items() if "validation" in entry}
+
 
 def _fsync_dir(path: Path) -> None:
     descriptor = os.open(path, os.O_RDONLY)

@@ -16,6 +16,7 @@ into the value each backend needs.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 import math
@@ -132,18 +133,25 @@ def suite_for(
 _CHECKING_CODE = ("expectations.py", "inputs.py", "suites.py", "validation.py")
 
 
+@functools.cache
+def _checker_digest() -> str:
+    """The versions of what reads the tables into frames and judges them (pandas 3's str dtype changed
+    verdicts) and the source of this package's reading and checking code: read once per process."""
+    here = Path(__file__).parent
+    parts = [gx.__version__, pd.__version__, pa.__version__, np.__version__]
+    parts += [hashlib.sha256((here / name).read_bytes()).hexdigest() for name in _CHECKING_CODE]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 def validation_key(content_fingerprint: str, suite: gx.ExpectationSuite) -> str:
     """What a table's validation result is a function of: its content (``tables.content_fingerprint``, which
     holds DuckDB's version), every expectation with its parameters (the row-count bounds and the freshness
     date included), the versions of GX, pandas, pyarrow and numpy, and this package's reading and checking
     code. Equal keys, equal verdicts: a table whose key equals the one its last
     release recorded was validated on exactly this and need not be again."""
-    here = Path(__file__).parent
     payload = {
         "content": content_fingerprint,
-        # What reads the tables into frames and judges their types: pandas 3's str dtype changed verdicts.
-        "libraries": [gx.__version__, pd.__version__, pa.__version__, np.__version__],
-        "code": [hashlib.sha256((here / name).read_bytes()).hexdigest() for name in _CHECKING_CODE],
+        "checker": _checker_digest(),
         "expectations": [[type(e).__name__, e.dict(exclude={"id", "rendered_content"})] for e in suite.expectations],
         "meta": suite.meta,
     }

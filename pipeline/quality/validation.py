@@ -40,12 +40,12 @@ SITE = "data_quality"
 RESULTS_FOLDER = ".results"
 KEEP_RUNS = 20
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
+EXAMPLES = 3
 
 # GX hashes every frame under this many bytes (1 GB by default) into a "pandas_data_fingerprint" batch marker,
 # row by row: 5 of the 10 s that 10 million invoice lines took to validate. Nothing reads the marker (the
 # publisher fingerprints each table's content itself, in DuckDB); 0 turns the hash off.
 pandas_execution_engine.HASH_THRESHOLD = 0
-EXAMPLES = 3
 
 
 def validate_frames(
@@ -343,7 +343,7 @@ def _failures(table: str, result) -> list[Failure]:
         elif problem.get("observed") is not None:
             message, observed = f"has type {problem['observed']}, the contract says {contract}", problem["observed"]
         else:
-            observed = _examples(problem.get("examples") or [])
+            observed = ", ".join(problem.get("examples") or [])
             message = (
                 f"{problem.get('unexpected_count')} of {problem.get('element_count')} values are not of the "
                 f"contract type {contract} (e.g. {observed})"
