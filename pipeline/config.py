@@ -86,6 +86,9 @@ class Settings:
     bi_postgres_enabled: bool = False
     # Source mappings (pipeline/ingest/mapping.py): PIPELINE_MAPPINGS_DIR, by default <landing>/mappings.
     mappings_dir: Path = Path("data/landing/mappings")
+    # dbt runs inside the run's process (pipeline/dbt_in_process.py); PIPELINE_DBT_IN_PROCESS=0 starts a dbt
+    # process per invocation instead.
+    dbt_in_process: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -125,4 +128,5 @@ class Settings:
             bi_postgres_schema=_identifier(env, "PIPELINE_BI_POSTGRES_SCHEMA", "bi"),
             bi_reader_role=_identifier(env, "PIPELINE_BI_READER_ROLE", "bi_reader"),
             bi_postgres_enabled=bool(env.get("PIPELINE_BI_POSTGRES_URL")),
+            dbt_in_process=env.get("PIPELINE_DBT_IN_PROCESS", "1").strip().lower() not in ("0", "false", "no"),
         )

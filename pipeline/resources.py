@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +24,7 @@ from pipeline.rules import BusinessRules
 # Every asset takes a range of monthly partitions in one run (the monthly ones rebuild the range in one dbt
 # invocation, the rest run once), so `dg launch --job ... --partition-range FIRST...LAST` runs a whole job.
 ONE_RUN = dg.BackfillPolicy.single_run()
+_CLI_SWAP = threading.Lock()
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 
@@ -34,6 +36,27 @@ class WarehouseDbtCliResource(DbtCliResource):
     Fusion engine, where the installed dbt-core package says which it is. Together about 7 s of every daily
     refresh. Both hooks are dagster-dbt internals (pinned in constraints.txt); every job run in ``make test``
     goes through them, so an upgrade that changes them fails there, not in production."""
+
+    # dbt runs in the run's own process (pipeline/dbt_in_process.py); False starts a dbt process per
+    # invocation, as dagster-dbt does (PIPELINE_DBT_IN_PROCESS=0).
+    in_process: bool = True
+
+    def cli(self, args: Sequence[str], **kwargs: Any) -> Any:
+        if not self.in_process:
+            return super().cli(args, **kwargs)
+        from dagster_dbt.core import resource as dagster_dbt_resource
+
+        from pipeline.dbt_in_process import InProcessDbtCliInvocation
+
+        # dagster-dbt builds the command, its selection and its environment as always, then starts it through
+        # the class its module names: for this call, the one that runs dbt in this process.
+        with _CLI_SWAP:
+            started_by = dagster_dbt_resource.DbtCliInvocation
+            dagster_dbt_resource.DbtCliInvocation = InProcessDbtCliInvocation  # type: ignore[misc]  # the hook
+            try:
+                return super().cli(args, **kwargs)
+            finally:
+                dagster_dbt_resource.DbtCliInvocation = started_by  # type: ignore[misc]
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]  # dagster-dbt's hook; args unused
         return None  # dagster-dbt then runs without an adapter, as it does for Fusion
@@ -187,5 +210,6 @@ def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             # dbt as installed beside this interpreter, whether or not the venv is on PATH, with its partial
             # parse kept across warehouse paths (pipeline/dbt_command.py).
             dbt_executable=str(DBT_COMMAND),
+            in_process=settings.dbt_in_process,
         ),
     }
