@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +24,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from filelock import FileLock
+
+from tests.warm_runner import run_module
 
 REPO = Path(__file__).resolve().parents[1]
 BUILT = "_built.json"
@@ -82,21 +83,14 @@ class JobRun:
 
 
 def run_job(home: Path, job: str, timeout: float = 900) -> JobRun:
-    """One job in its own process, as its schedule starts it, recorded in ``home``'s Dagster instance."""
+    """One job in its own process, as its schedule starts it, recorded in ``home``'s Dagster instance (the
+    process forked from a warm interpreter: tests/warm_runner.py)."""
     from pipeline.cli import DAGSTER_YAML
 
     (home / "dagster_home").mkdir(exist_ok=True)
     if not (home / "dagster_home" / "dagster.yaml").exists():
         (home / "dagster_home" / "dagster.yaml").write_text(DAGSTER_YAML)  # as `pipeline` writes it
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline.runner", "--job", job],
-        cwd=REPO,
-        env=job_env(home),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    done = run_module("pipeline.runner", ["--job", job], env=job_env(home), cwd=REPO, timeout=timeout)
     output = done.stdout + done.stderr
     tail = "\n".join(line for line in output.splitlines() if " - DEBUG - " not in line)[-8000:]
     assert done.returncode == 0, f"{job} failed:\n{tail}"

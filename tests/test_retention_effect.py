@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -36,6 +34,7 @@ from pipeline.rules import BusinessRules
 from tests.companies import job_env
 from tests.dbt_cli import run_dbt
 from tests.test_generator import parse_date, read_all
+from tests.warm_runner import run_module
 
 
 def planted_company(accounts: int, odds_multiplier: float, seed: int = 5) -> dict:
@@ -173,15 +172,7 @@ def planted_warehouse(tmp_path_factory) -> Path:
 
     (home / "dagster_home").mkdir()
     (home / "dagster_home" / "dagster.yaml").write_text(DAGSTER_YAML)  # as run_job and `pipeline` write it
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline.runner", "ingest", "dbt"],
-        cwd=Path(__file__).resolve().parents[1],
-        env=job_env(home),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    done = run_module("pipeline.runner", ["ingest", "dbt"], env=job_env(home), cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
     return home
 

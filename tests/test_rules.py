@@ -98,14 +98,13 @@ def test_the_project_file_documents_every_rule():
 def test_changed_rules_reach_the_sql_the_python_and_the_dax_alike(scheduled_month, tmp_path):
     """A company's rules file changes ten rules; a rebuild of the warehouse, the analyses and the release
     applies each the same way in dbt's SQL, the Python statistics and validation, and the Power BI measures."""
-    import subprocess
-    import sys
 
     import duckdb
 
     from pipeline.churn import features
     from tests.companies import REPO, copy_company
     from tests.reliability.safety import stage_env
+    from tests.warm_runner import run_module
 
     home = copy_company(scheduled_month["home"], tmp_path / "home", landing=False)
     before = _figures(home)
@@ -114,14 +113,11 @@ def test_changed_rules_reach_the_sql_the_python_and_the_dax_alike(scheduled_mont
     with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
         for schema in ("staging", "intermediate", "marts"):
             conn.execute(f"drop schema {schema} cascade")  # the incremental models rebuilt under the new rules
-    run = subprocess.run(
-        [sys.executable, "-m", "pipeline.runner", "dbt", "analyses", "publish"],
-        cwd=REPO,
+    run = run_module(
+        "pipeline.runner",
+        ["dbt", "analyses", "publish"],
         env={**stage_env(home), "PIPELINE_BUSINESS_RULES": str(rules_file)},
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
+        cwd=REPO,
     )
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
     rules = BusinessRules.load(CHANGED)
