@@ -51,28 +51,29 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["PYTEST_DEBUG_TEMPROOT"] = str(root)
 
 
-# The longest modules first, longest first (worker seconds in one quiet `make test`, benchmarks/suite_timeline.py:
-# 104, 73, 82, 77, 78, 58, 57, 57, 53, 49, 47, 46, 28, 26 s), the rest after by their number of tests. With
-# `--dist loadfile --no-loadscope-reorder` (the Makefile) xdist hands the modules out in this order, so the
-# last minutes go to short modules on both workers: ordered by number of tests alone, one worker ran the
-# browser backfill and the dbt kill trial last while the other sat idle for 100 s. The second module is
-# one that needs neither shared company: the other worker builds the second one meanwhile. A module not
-# listed here only runs later; nothing else depends on the list.
+# The longest modules first, longest first (worker seconds in one quiet run of the suite on 2026-12-07,
+# benchmarks/suite_timeline.py: 105, 99, 85, 80, 67, 56, 49, 49, 44, 39, 37, 36, 30, 29, 14 s), the rest
+# after by their number of tests. With `--dist loadfile --no-loadscope-reorder` (the Makefile) xdist hands
+# the modules out in this order, so the last minutes go to short modules on both workers: ordered by number
+# of tests alone, one worker ran the browser backfill and the dbt kill trial last while the other sat idle
+# for 100 s. The second module is one that needs neither shared company: the other worker builds the
+# second one meanwhile. A module not listed here only runs later; nothing else depends on the list.
 LONG_MODULES = (
     "tests/test_scheduled_jobs.py",
     "tests/shapes/test_sparse_old_company.py",
-    "tests/reliability/test_kill_dbt.py",
-    "tests/test_browser.py",
     "tests/test_end_to_end.py",
+    "tests/test_browser.py",
     "tests/test_contract_equivalence.py",
-    "tests/test_rules.py",
+    "tests/reliability/test_kill_dbt.py",
     "tests/shapes/test_survey_only_company.py",
-    "tests/test_retention_effect.py",
     "tests/test_churn_model.py",
+    "tests/test_retention_effect.py",
     "tests/shapes/test_no_survey_company.py",
-    "tests/shapes/test_invoices_only_company.py",
-    "tests/test_quality.py",
+    "tests/test_rules.py",
     "tests/test_dbt_command.py",
+    "tests/test_quality.py",
+    "tests/shapes/test_invoices_only_company.py",
+    "tests/test_dbt_in_process.py",
 )
 
 
