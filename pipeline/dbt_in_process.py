@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import subprocess
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -51,8 +52,9 @@ PROJECT_FOLDERS = ("models", "macros", "tests", "snapshots", "seeds", "analyses"
 _END = object()
 # One dbt invocation at a time in a process: dbt keeps its flags, adapters and event manager in globals.
 _invocation_lock = threading.Lock()
-# The parsed project and the variables its parse read, by everything else the parse read (parse_key).
-_manifests: dict[tuple, tuple[Any, dict[str, str]]] = {}
+# The parsed project and the variables its parse read (None: read while unset), by everything else the
+# parse read (parse_key).
+_manifests: dict[tuple, tuple[Any, dict[str, str | None]]] = {}
 _manifests_guard = threading.Lock()
 
 
@@ -112,10 +114,33 @@ def cached_manifest(key: tuple) -> Any | None:
     return manifest
 
 
+# What dbt records for a variable its parse read with a default while it was not set (dbt.constants).
+UNSET_AT_PARSE = "DBT_DEFAULT_PLACEHOLDER"
+
+
+def reusable(manifest: Any) -> bool:
+    """Whether a build can run from this manifest again. Compiling changes a manifest's nodes in place:
+    ephemeral models' CTEs are marked injected, and foreign-key constraints have their ``ref`` replaced by a
+    relation name, so a second build from the same manifest would miss the CTEs and reject the constraint.
+    The project has neither today; should it gain one, each invocation parses again (from dbt's partial
+    parse), as a dbt process did."""
+    for node in manifest.nodes.values():
+        config = getattr(node, "config", None)
+        if getattr(config, "materialized", None) == "ephemeral":
+            return False
+        constraints = list(getattr(node, "constraints", None) or [])
+        for column in (getattr(node, "columns", None) or {}).values():
+            constraints.extend(getattr(column, "constraints", None) or [])
+        if any(str(getattr(c, "type", "")).endswith("foreign_key") for c in constraints):
+            return False
+    return True
+
+
 def keep_manifest(key: tuple, manifest: Any) -> None:
     with _manifests_guard:
         _manifests.clear()  # one project state at a time: an older one is never read again
-        _manifests[key] = (manifest, dict(manifest.env_vars or {}))
+        recorded = {name: None if value == UNSET_AT_PARSE else value for name, value in manifest.env_vars.items()}
+        _manifests[key] = (manifest, recorded)
 
 
 def forget_manifests() -> None:
@@ -164,35 +189,48 @@ class InProcessDbt:
 
     def wait(self, timeout: float | None = None) -> int | None:
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise subprocess.TimeoutExpired(self.args, timeout or 0)
         return self.returncode
 
     def poll(self) -> int | None:
         return self.returncode
 
     def send_signal(self, signal: int) -> None:
-        # dbt offers no way to stop an invocation from outside; a terminated run ends this process, and dbt
-        # with it (the warehouse's writes are transactions: docs/reliability.md).
-        return None
+        """dagster-dbt sends SIGINT when the step is interrupted, then waits for the process. A dbt process
+        cancels its open queries and stops; here the open queries are cancelled (the node running fails)
+        and ``wait`` gives up after dagster-dbt's timeout. A terminated run then ends its process, and the
+        dbt thread with it; until then it holds the warehouse's DuckDB lock, so a run that starts in between
+        fails to open the file instead of writing beside it."""
+        with contextlib.suppress(Exception):
+            from dbt.adapters.factory import FACTORY
+
+            for adapter in list(FACTORY.adapters.values()):
+                adapter.cancel_open_connections()  # type: ignore[attr-defined]  # every SQL adapter has it
 
     def _emit(self, event: Any) -> None:
         from dbt_common.events.base_types import EventLevel
-        from dbt_common.events.functions import msg_to_json
+        from dbt_common.events.functions import env_scrubber, msg_to_json
 
         if event.info.level == EventLevel.DEBUG:  # dbt's JSON log at its default level prints no debug events
             return
         self._errors_reported |= event.info.level == EventLevel.ERROR
-        self.stdout.put(msg_to_json(event).encode())
+        # The line dbt's JSON log prints, secrets (DBT_ENV_SECRET_*) scrubbed as that log scrubs them.
+        self.stdout.put(env_scrubber(msg_to_json(event)).encode())
 
     def _run(self) -> None:
         try:
-            with _invocation_lock, _dbt_environment(self._env):
-                self.returncode = self._invoke()
+            with _invocation_lock:
+                try:
+                    with _dbt_environment(self._env):
+                        self.returncode = self._invoke()
+                finally:
+                    _close_connections()  # before the next invocation may open its own
         except BaseException as error:  # reported as dbt reports an error, never lost in the thread
             self.stdout.put(_error_line(f"dbt failed in the run's process: {error!r}"))
             self.returncode = 2
         finally:
-            _close_connections()
-            self.stdout.put(_END)
+            self.stdout.put(_END)  # always: dagster-dbt reads until it
 
     def _invoke(self) -> int:
         from dbt.cli.main import dbtRunner
@@ -209,7 +247,8 @@ class InProcessDbt:
             if not parsed.success:
                 return self._failed(parsed.exception)
             manifest = parsed.result  # a parse's result is its Manifest
-            keep_manifest(key, manifest)
+            if reusable(manifest):
+                keep_manifest(key, manifest)
         result = dbtRunner(manifest=manifest, callbacks=[self._emit]).invoke(args)  # type: ignore[arg-type]  # a Manifest
         if result.success:
             return 0
@@ -283,7 +322,7 @@ def _close_connections() -> None:
         from dbt.adapters.factory import cleanup_connections
 
         cleanup_connections()
-    with contextlib.suppress(ImportError):
+    with contextlib.suppress(Exception):  # a failed close (a full disk at the checkpoint) must not hang the run
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
         with DuckDBConnectionManager._LOCK:
@@ -313,6 +352,7 @@ def _invocation_class() -> type:
             adapter: Any,
             cli_version: Any,
             dbt_project: Any = None,
+            **ignored: Any,
         ) -> DbtCliInvocation:
             return cls(
                 process=InProcessDbt(args, env, project_dir),  # type: ignore[arg-type]  # Popen's interface

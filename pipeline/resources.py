@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from functools import cached_property
@@ -38,11 +39,12 @@ class WarehouseDbtCliResource(DbtCliResource):
     goes through them, so an upgrade that changes them fails there, not in production."""
 
     # dbt runs in the run's own process (pipeline/dbt_in_process.py); False starts a dbt process per
-    # invocation, as dagster-dbt does (PIPELINE_DBT_IN_PROCESS=0).
+    # invocation, as dagster-dbt does (PIPELINE_DBT_IN_PROCESS=0). Only on the DuckDB target: Spark's session
+    # (a JVM and Derby's one-process metastore) and PostgreSQL keep a dbt process of their own.
     in_process: bool = True
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> Any:
-        if not self.in_process:
+        if not self.in_process or os.environ.get("DBT_TARGET", "duckdb") != "duckdb" or "--target" in args:
             return super().cli(args, **kwargs)
         from dagster_dbt.core import resource as dagster_dbt_resource
 

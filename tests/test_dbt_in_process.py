@@ -118,3 +118,19 @@ def test_a_deployment_can_start_dbt_as_a_process_of_its_own(tmp_path):
     home = {"PIPELINE_HOME": str(tmp_path)}
     assert resources_from(Settings.from_env(home))["dbt"].in_process is True
     assert resources_from(Settings.from_env({**home, "PIPELINE_DBT_IN_PROCESS": "0"}))["dbt"].in_process is False
+
+
+def test_a_project_with_ephemeral_models_or_foreign_keys_parses_for_every_build():
+    from types import SimpleNamespace
+
+    from pipeline.dbt_in_process import reusable
+
+    def manifest(materialized: str = "table", constraint: str = "not_null") -> SimpleNamespace:
+        column = SimpleNamespace(constraints=[SimpleNamespace(type=f"ConstraintType.{constraint}")])
+        node = SimpleNamespace(config=SimpleNamespace(materialized=materialized), constraints=[], columns={"c": column})
+        return SimpleNamespace(nodes={"model.x.m": node})
+
+    # A build compiles them in place (injected CTEs, resolved references): the next must start afresh.
+    assert reusable(manifest()) is True
+    assert reusable(manifest(materialized="ephemeral")) is False
+    assert reusable(manifest(constraint="foreign_key")) is False

@@ -10,22 +10,26 @@ process with its own environment, working folder, output and exit code, running 
 ``-m`` would, and the pipeline's own modules imported afresh in it (nothing of the pipeline is preloaded:
 its definitions read the environment when imported).
 
-What is not the same as a new interpreter, and why it does not matter to what the tests check: the
-libraries' module-level state is the fork server's (none of them read the pipeline's environment when
-imported), and the interpreter's exit handlers run when the runner returns, as they would at exit.
-The kill trials start real interpreters (tests/reliability/safety.py): they kill process groups.
+What is not the same as a new interpreter: what an interpreter or a preloaded library reads once at its
+start keeps the fork server's value (the ``PYTHON*`` variables, the locale, ``TMPDIR`` once ``tempfile``
+has chosen, anything a preloaded library reads when imported); the run's own environment is set before
+the pipeline's modules are imported, and the pipeline reads its settings from there. At the end the
+runner's threads are joined and the exit handlers run, as at an interpreter's exit. The kill trials start
+real interpreters (tests/reliability/safety.py): they kill process groups.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import multiprocessing
 import os
 import runpy
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -61,7 +65,7 @@ def _fork_server() -> multiprocessing.context.ForkServerContext:
     return _context
 
 
-def _run_module(module: str, args: Sequence[str], env: Mapping[str, str], cwd: str, out: str, err: str) -> None:
+def _run(target: str, args: Sequence[str], env: Mapping[str, str], cwd: str, out: str, err: str) -> None:
     for path, fd in ((out, 1), (err, 2)):
         handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(handle, fd)
@@ -69,18 +73,24 @@ def _run_module(module: str, args: Sequence[str], env: Mapping[str, str], cwd: s
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)
-    sys.argv = [module, *args]
     code = 1
     try:
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
-        code = 0
+        if ":" in target:  # a console script's entry point, as its script calls it
+            module, function = target.split(":")
+            sys.argv = [function, *args]
+            code = getattr(importlib.import_module(module), function)() or 0
+        else:  # python -m target
+            sys.argv = [target, *args]
+            runpy.run_module(target, run_name="__main__", alter_sys=True)
+            code = 0
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except BaseException:
         traceback.print_exc()
     finally:
         with contextlib.suppress(BaseException):
-            atexit._run_exitfuncs()  # an interpreter's exit: logging flushed, connections closed
+            threading._shutdown()  # type: ignore[attr-defined]  # an interpreter's exit: threads joined first,
+            atexit._run_exitfuncs()  # then the exit handlers: logging flushed, connections closed
         sys.stdout.flush()
         sys.stderr.flush()
     os._exit(code)
@@ -90,20 +100,25 @@ def run_module(
     module: str, args: Sequence[str], *, env: Mapping[str, str], cwd: Path, timeout: float = 900
 ) -> subprocess.CompletedProcess:
     """``python -m module args`` with ``env`` as its whole environment, in ``cwd``: the exit code and the
-    output as ``subprocess.run(..., capture_output=True, text=True)`` gives them."""
+    output as ``subprocess.run(..., capture_output=True, text=True)`` gives them. ``module`` may also be a
+    console script's entry point (``dagster_dg_cli.cli:main`` for ``dg``)."""
     with tempfile.TemporaryDirectory(prefix="warm-run-") as folder:
         out, err = str(Path(folder) / "stdout"), str(Path(folder) / "stderr")
         process = _fork_server().Process(
-            target=_run_module, args=(module, list(args), dict(env), str(cwd), out, err), daemon=False
+            target=_run, args=(module, list(args), dict(env), str(cwd), out, err), daemon=False
         )
         process.start()
         process.join(timeout)
         if process.is_alive():
             process.kill()
             process.join()
-            raise subprocess.TimeoutExpired([module, *args], timeout)
+            raise subprocess.TimeoutExpired([module, *args], timeout, *_read(out, err))
         return subprocess.CompletedProcess(
             [sys.executable, "-m", module, *args],
             process.exitcode if process.exitcode is not None else 1,
-            *(Path(path).read_text(errors="replace") if Path(path).exists() else "" for path in (out, err)),
+            *_read(out, err),
         )
+
+
+def _read(*paths: str) -> list[str]:
+    return [Path(path).read_text(errors="replace") if Path(path).exists() else "" for path in paths]

@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -31,6 +30,8 @@ from tests.companies import REPO, job_selection
 from tests.warm_runner import run_module
 
 BIN = Path(sys.executable).parent
+# What the `dg` script runs (.venv/bin/dg).
+DG_ENTRY_POINT = "dagster_dg_cli.cli:main"
 
 
 @dataclass(frozen=True)
@@ -107,19 +108,22 @@ def build_company(spec: CompanySpec, root: Path) -> Company:
 
 
 def company_run(company: Company, job: str) -> None:
+    # Each command in a process forked from a warm interpreter (tests/warm_runner.py), the CLIs through
+    # their console scripts' entry points.
     if company.spec.launcher == "dg":
         # As the README says: the whole partition range to train, the newest month of the data to score.
         helper = "newest-month" if job == "score_month" else "partitions"
-        asked = subprocess.run(
-            [str(BIN / "pipeline"), helper], env=company.env, capture_output=True, text=True, check=True
-        ).stdout.strip()
+        asked = run_module("pipeline.cli:main", [helper], env=company.env, cwd=REPO)
+        assert asked.returncode == 0, asked.stderr
         option = "--partition" if job == "score_month" else "--partition-range"
-        command = [str(BIN / "dg"), "launch", "-m", "pipeline.definitions", "--job", job, option, asked]
-        started = time.perf_counter()
-        done = subprocess.run(command, env=company.env, capture_output=True, text=True, check=False, timeout=900)
-    else:  # the runner, in a process forked from a warm interpreter (tests/warm_runner.py)
-        started = time.perf_counter()
-        done = run_module("pipeline.runner", ["--job", job], env=company.env, cwd=REPO, timeout=900)
+        target, args = (
+            DG_ENTRY_POINT,
+            ["launch", "-m", "pipeline.definitions", "--job", job, option, asked.stdout.strip()],
+        )
+    else:
+        target, args = "pipeline.runner", ["--job", job]
+    started = time.perf_counter()
+    done = run_module(target, args, env=company.env, cwd=REPO, timeout=900)
     company.seconds[job] = round(time.perf_counter() - started, 1)
     company.outputs[job] = done.stdout + done.stderr
     assert done.returncode == 0, f"{company.spec.name}: {job} failed:\n{_tail(company.outputs[job])}"
