@@ -544,7 +544,25 @@ def test_a_table_with_the_content_and_suite_of_the_last_release_is_not_validated
         changed = gate.evaluate_release(conn, published, manifest, None, previous_validations=recorded)
         assert validated[-1] == ["fct_account_month"]
         assert changed.quality.failed_tables == ["fct_account_month"] and "fct_account_month" not in changed.validations
-        # A changed suite parameter (another previous row count) validates that table again too.
-        counts = {"dim_segment": changed.quality.tables["dim_segment"].row_count}
-        gate.evaluate_release(conn, published, manifest, counts, previous_validations=recorded)
+        # The row-count bounds and freshness move with every release and stay out of the key: a table whose
+        # count is within the new bounds is still not read, one outside them is, and fails on its count.
+        rows = changed.quality.tables["dim_segment"].row_count
+        within = gate.evaluate_release(conn, published, manifest, {"dim_segment": rows}, previous_validations=recorded)
+        assert validated[-1] == ["fct_account_month"] and within.quality.tables["dim_segment"].checked_in
+        outside = gate.evaluate_release(
+            conn, published, manifest, {"dim_segment": rows * 10}, previous_validations=recorded
+        )
         assert validated[-1] == ["dim_segment", "fct_account_month"]
+        assert "dim_segment" in outside.quality.failed_tables
+        # A reporting date that leaves the newest values too old: every table with a freshness column is read.
+        stale = gate.evaluate_release(
+            conn,
+            published,
+            manifest,
+            None,
+            QualityThresholds(max_age_days=-3650),
+            previous_validations=recorded,
+        )
+        with_freshness = {name for name, suite in stale.suites.items() if suite.meta["freshness"]}
+        assert with_freshness and with_freshness <= set(validated[-1])
+        assert with_freshness <= set(stale.quality.failed_tables)

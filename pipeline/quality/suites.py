@@ -20,6 +20,7 @@ import functools
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -143,19 +144,60 @@ def _checker_digest() -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+# Checks of a table against the release being made rather than its content: the row-count bounds (from the
+# previous release's count) and freshness (from the reporting date). They move with every release, so they
+# stay out of the validation key and are judged afresh on every gate (release_relative_checks_pass).
+RELEASE_RELATIVE_CHECKS = frozenset({"row_count", "freshness"})
+
+
 def validation_key(content_fingerprint: str, suite: gx.ExpectationSuite) -> str:
-    """What a table's validation result is a function of: its content (``tables.content_fingerprint``, which
-    holds DuckDB's version), every expectation with its parameters (the row-count bounds and the freshness
-    date included), the versions of GX, pandas, pyarrow and numpy, and this package's reading and checking
-    code. Equal keys, equal verdicts: a table whose key equals the one its last
-    release recorded was validated on exactly this and need not be again."""
+    """What a table's verdict on its content is a function of: its content (``tables.content_fingerprint``,
+    which holds DuckDB's version), every expectation on the content with its parameters, the versions of
+    GX, pandas, pyarrow and numpy, and this package's reading and checking code. Equal keys, equal verdicts:
+    a table whose key equals the one its last release recorded was validated on exactly this, and need not
+    be read again if its release-relative checks pass too (:func:`release_relative_checks_pass`)."""
     payload = {
         "content": content_fingerprint,
         "checker": _checker_digest(),
-        "expectations": [[type(e).__name__, e.dict(exclude={"id", "rendered_content"})] for e in suite.expectations],
-        "meta": suite.meta,
+        "expectations": [
+            [type(e).__name__, e.dict(exclude={"id", "rendered_content"})]
+            for e in suite.expectations
+            if (e.meta or {}).get("check") not in RELEASE_RELATIVE_CHECKS
+        ],
+        "meta": {key: value for key, value in (suite.meta or {}).items() if key != "freshness"},
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def release_relative_checks_pass(suite: gx.ExpectationSuite, rows: int, newest: Mapping[str, Any]) -> bool:
+    """Whether the suite's row-count bounds and freshness surely hold for a table of ``rows`` rows whose
+    freshness columns' newest values are ``newest``: without reading the table, for one whose content the
+    key says was validated before. Anything this cannot judge for certain is False, and the table is then
+    validated by Great Expectations, whose report says what failed."""
+    for expectation in suite.expectations:
+        check = (expectation.meta or {}).get("check")
+        if check == "row_count":
+            low, high = getattr(expectation, "min_value", None), getattr(expectation, "max_value", None)
+            if not (isinstance(low, int) and isinstance(high, int) and low <= rows <= high):
+                return False
+        elif check == "freshness":
+            column = getattr(expectation, "column", None)
+            if not isinstance(column, str) or column not in newest:
+                return False
+            value = newest[column]
+            if value is None:  # a column without a value: validation leaves its freshness out as well
+                continue
+            if isinstance(value, datetime.datetime):
+                value = value.date()
+            if not isinstance(value, datetime.date):
+                return False
+            if value < datetime.date.fromisoformat(expectation.meta["not_before"]):
+                return False
+    return True
+
+
+def freshness_columns(suite: gx.ExpectationSuite) -> list[str]:
+    return list((suite.meta or {}).get("freshness", {}))
 
 
 def freshness_parameter(column: str) -> str:
