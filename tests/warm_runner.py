@@ -60,12 +60,30 @@ def _fork_server() -> multiprocessing.context.ForkServerContext:
     global _context
     if _context is None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(list(PRELOAD))
+        # One module of ours, which prepares the interpreter and then imports PRELOAD (tests/warm_preload.py).
+        context.set_forkserver_preload(["tests.warm_preload"])
         _context = context
     return _context
 
 
+def prepare_fork_server() -> None:
+    """Run in the fork server before it forks anything (tests/warm_preload.py)."""
+    _main_as_a_script()
+    for name in PRELOAD:
+        importlib.import_module(name)
+
+
+def _main_as_a_script() -> None:
+    """The fork server runs as ``python -c``: its ``__main__`` has neither a spec nor a file, which pyspark
+    (the `spark` extra; pandera imports it when installed) takes for a doctest run, and exits 0 on import
+    (``pyspark.sql.connect.utils.check_dependencies``). A script's ``__main__`` has a file: so does this one."""
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+        main.__file__ = __file__
+
+
 def _run(target: str, args: Sequence[str], env: Mapping[str, str], cwd: str, out: str, err: str) -> None:
+    _main_as_a_script()  # also when the preload could not run
     for path, fd in ((out, 1), (err, 2)):
         handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(handle, fd)
