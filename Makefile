@@ -43,8 +43,8 @@ test: install postgres chromium lint
 
 # Long trials marked `slow` (CI runs them after `make test`: .ci/run): the 23 kill trials of ingest and
 # publishing (tests/reliability/test_kill_ingest_publish.py), two runs at once (test_rerun.py), the late-data
-# backfill and the retention interval over seeds. About 14 minutes on two workers. The Spark comparison (also
-# `slow`) needs the spark extra: `make test-spark`.
+# backfill and the retention interval over seeds. About 8 minutes on two workers. The Spark comparison (also
+# `slow`) needs the spark extra: `make test-spark`, which CI runs last.
 test-slow: install postgres
 	$(BIN)/python -m pytest -m 'slow and not spark' -n 2 --dist loadfile $(PYTEST_ARGS)
 
@@ -65,7 +65,7 @@ java:
 		|| sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless'; }
 
 # The same company built on DuckDB and on Spark in local mode, their marts compared (tests/test_spark.py,
-# marked `spark` and `slow`, so never part of `make test`).
+# marked `spark` and `slow`, so never part of `make test`; CI runs it after `make test-slow`: .ci/run).
 test-spark: install spark
 	$(BIN)/python -m pytest -m spark $(PYTEST_ARGS)
 
