@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 
@@ -45,6 +45,14 @@ def dbt_environment(
     if target:
         overrides["DBT_TARGET"] = target
     overrides.update(extra or {})
+    with environment_set(overrides):
+        yield
+
+
+@contextlib.contextmanager
+def environment_set(overrides: Mapping[str, str]) -> Iterator[None]:
+    """``overrides`` in this process's environment for the block's length; the previous values (or their
+    absence) restored after it."""
     saved = {key: os.environ.get(key) for key in overrides}
     os.environ.update(overrides)
     try:

@@ -305,16 +305,10 @@ def _dbt_environment(env: Mapping[str, str]) -> Iterator[None]:
     overrides = {name: value for name, value in env.items() if os.environ.get(name) != value}
     overrides.setdefault("DBT_LOG_LEVEL_FILE", env.get("DBT_LOG_LEVEL_FILE") or env.get("DBT_LOG_LEVEL") or "debug")
     overrides["DBT_LOG_LEVEL"] = "none"
-    saved = {name: os.environ.get(name) for name in overrides}
-    os.environ.update(overrides)
-    try:
+    from pipeline.dbt import environment_set
+
+    with environment_set(overrides):
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _close_connections() -> None:
