@@ -38,8 +38,19 @@ from pathlib import Path
 from typing import Any
 
 # dbt options that choose what runs, not what the project parses to: a manifest serves every selection.
-SELECTION_OPTIONS = frozenset({"--select", "-s", "--models", "-m", "--exclude", "--selector", "--resource-type"})
-SELECTION_OPTIONS_WITH_VALUES = SELECTION_OPTIONS | {"--exclude-resource-type", "--resource-types"}
+SELECTION_OPTIONS = frozenset(
+    {
+        "--select",
+        "-s",
+        "--models",
+        "-m",
+        "--exclude",
+        "--selector",
+        "--resource-type",
+        "--resource-types",
+        "--exclude-resource-type",
+    }
+)
 # Environment variables that name this invocation's artefacts and selection, not the project's parse.
 PER_INVOCATION_VARIABLES = frozenset(
     {"DBT_TARGET_PATH", "DBT_LOG_PATH", "DBT_INDIRECT_SELECTION", "DAGSTER_DBT_CLI", "DBT_LOG_LEVEL", "DBT_QUIET"}
@@ -83,8 +94,8 @@ def parse_arguments(args: Sequence[str]) -> tuple[str, ...]:
     for arg in args[1:]:
         if arg.startswith("-"):
             name = arg.split("=", 1)[0]
-            skip_values = name in SELECTION_OPTIONS_WITH_VALUES and "=" not in arg
-            if name not in SELECTION_OPTIONS_WITH_VALUES:
+            skip_values = name in SELECTION_OPTIONS and "=" not in arg
+            if name not in SELECTION_OPTIONS:
                 kept.append(arg)
         elif not skip_values:
             kept.append(arg)

@@ -16,7 +16,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
@@ -204,19 +204,6 @@ class ReleaseGate:
         )
 
 
-def newest_values(conn: duckdb.DuckDBPyConnection, suite) -> dict[str, Any]:
-    """The newest value of each freshness column of a suite's table (None where it has none)."""
-    from pipeline.publish.tables import valid_identifier
-    from pipeline.quality.suites import freshness_columns
-
-    columns = freshness_columns(suite)
-    if not columns:
-        return {}
-    table = f"{valid_identifier(suite.meta['schema'])}.{valid_identifier(suite.meta['table'])}"
-    row = conn.execute(f"select {', '.join(f'max({valid_identifier(c)})' for c in columns)} from {table}").fetchone()
-    return dict(zip(columns, row or [None] * len(columns), strict=True))
-
-
 def evaluate_release(
     conn: duckdb.DuckDBPyConnection,
     published: list[str],
@@ -258,7 +245,7 @@ def evaluate_release(
         name: previous[name]["release"]
         for name in keys
         if previous.get(name, {}).get("key") == keys[name]
-        and release_relative_checks_pass(suites[name], rows[name], newest_values(conn, suites[name]))
+        and release_relative_checks_pass(suites[name], rows[name], quality_inputs.newest_values(conn, suites[name]))
     }
     frames = quality_inputs.read_frames(conn, [name for name in keys if name not in unchanged])
     validated = quality.validate_frames(frames, suites, data_docs_dir, run_name=run_name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -37,6 +38,19 @@ def reporting_date(conn: duckdb.DuckDBPyConnection) -> datetime.date:
     if row is None or row[0] is None:
         raise ValueError("the warehouse has no reporting date (intermediate.int_reporting_period is empty)")
     return row[0]
+
+
+def newest_values(conn: duckdb.DuckDBPyConnection, suite) -> dict[str, Any]:
+    """The newest value of each freshness column of a suite's table (None where it has none): one
+    aggregate query, for the freshness of a table that is not read (suites.release_relative_checks_pass)."""
+    from pipeline.publish.tables import valid_identifier
+
+    columns = list((suite.meta or {}).get("freshness", {}))
+    if not columns:
+        return {}
+    table = f"{valid_identifier(suite.meta['schema'])}.{valid_identifier(suite.meta['table'])}"
+    row = conn.execute(f"select {', '.join(f'max({valid_identifier(c)})' for c in columns)} from {table}").fetchone()
+    return dict(zip(columns, row or [None] * len(columns), strict=True))
 
 
 def postgres_row_counts(url: str, schema: str, tables: Iterable[str]) -> dict[str, int]:

@@ -196,10 +196,6 @@ def release_relative_checks_pass(suite: gx.ExpectationSuite, rows: int, newest: 
     return True
 
 
-def freshness_columns(suite: gx.ExpectationSuite) -> list[str]:
-    return list((suite.meta or {}).get("freshness", {}))
-
-
 def freshness_parameter(column: str) -> str:
     return f"newest_{column}_not_before"
 
