@@ -56,8 +56,9 @@ def churn_model(
     from pipeline.churn.training import NotEnoughHistory, TrainingConfig
 
     with warehouse.connect(read_only=True) as conn:
-        frame = features.load_feature_table(conn)
+        frame = features.load_feature_table(conn, max_rows=features.TRAINING_MAX_ROWS)
         data_as_of = str(frame["snapshot_month"].max().date()) if len(frame) else ""
+    training_sample = frame.attrs.get("sample", "")
     # raises FeatureTableInvalid naming columns and rows
     frame = features.validate_features(frame, rules=rules.rules())
     config = TrainingConfig(
@@ -107,6 +108,8 @@ def churn_model(
             "promoted": outcome.promoted,
             "decision": outcome.decision.reason,
             "model_type": result.chosen,
+            # Every row of the feature table, or whole accounts beyond the row budget (features.sampled_accounts).
+            "training_sample": training_sample,
             # How the challenger and its settings were chosen: on the calibration months, not the window.
             "selection": dg.MetadataValue.json(result.hyperparameters),
             "window": dg.MetadataValue.json(result.split.describe()),

@@ -6,6 +6,7 @@ or by ``dg`` / ``dagster dev`` (``prepare_if_dev``, only when a dbt file is newe
 the code location only reads it.
 """
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -20,7 +21,7 @@ from dagster_dbt import (
 )
 
 from assets.partitions import account_months
-from pipeline import orchestration
+from pipeline import engine, orchestration
 from pipeline.churn import tables as churn_tables
 from pipeline.dbt import (
     DBT_PROJECT_DIR,
@@ -179,21 +180,26 @@ def build_models(
     # be read as this one (its test results would reach the publishing gate).
     for artefact in ("manifest.json", "run_results.json"):
         (target_dir / artefact).unlink(missing_ok=True)
-    with (
-        writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds),
-        # Every build sets the monthly window, open unless given: a value left in the environment never narrows one.
-        dbt_environment(warehouse.path, extra=extra_env or partition_env(None, None)),
-        shared_partial_parse(target_dir, dbt_vars),
-    ):
-        invocation = dbt.cli(
-            ["build", *SCHEDULED_BUILD_FLAGS, *vars_arguments(dbt_vars)],
-            context=context,
-            raise_on_error=False,
-            target_path=target_dir,
-        )
-        events = list(invocation.stream())
-        manifest = invocation.get_artifact("manifest.json")
-        run_results = invocation.get_artifact("run_results.json")
+    with writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds):
+        # On Spark, dbt's sources go to the lake first, and the tables it built are mounted after it.
+        engine_env = _push_sources_to_spark(context, warehouse) if warehouse.engine == "spark" else {}
+        with (
+            # Every build sets the monthly window, open unless given: a value left in the environment never
+            # narrows one.
+            dbt_environment(warehouse.path, extra={**(extra_env or partition_env(None, None)), **engine_env}),
+            shared_partial_parse(target_dir, dbt_vars),
+        ):
+            invocation = dbt.cli(
+                ["build", *SCHEDULED_BUILD_FLAGS, *vars_arguments(dbt_vars)],
+                context=context,
+                raise_on_error=False,
+                target_path=target_dir,
+            )
+            events = list(invocation.stream())
+            manifest = invocation.get_artifact("manifest.json")
+            run_results = invocation.get_artifact("run_results.json")
+        if warehouse.engine == "spark":
+            _mount_spark_tables(context, warehouse, manifest, engine_env, invocation.is_successful())
     relations = stored_relations(manifest)
     # Every test's result is kept in the warehouse: publishing, possibly in a later run, is gated on it.
     results = gate.test_results(run_results, manifest)
@@ -204,6 +210,37 @@ def build_models(
             yield _with_row_count(event, conn, relations)
     if not invocation.is_successful():
         raise dg.Failure(description=f"dbt build failed: {invocation.get_error()}")
+
+
+def _push_sources_to_spark(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dict[str, str]:
+    """dbt's sources whose content changed, written to Spark's lake; the environment of the dbt command that
+    registers the new ones (pipeline/engine.py)."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    lake = warehouse.spark_lake
+    with warehouse.connect() as conn:
+        pushed = engine.push_sources(conn, lake, engine.manifest_sources(manifest))
+    context.log.info(
+        f"Spark: {len(pushed.written)} source tables written to the lake "
+        f"({', '.join(pushed.written) or 'none changed'}), "
+        f"{len(pushed.registered)} to register"
+    )
+    return lake.dbt_environment(pushed.registered)
+
+
+def _mount_spark_tables(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    manifest: dict,
+    engine_env: dict[str, str],
+    succeeded: bool,
+) -> None:
+    lake = warehouse.spark_lake
+    if succeeded:
+        engine.mark_registered(lake, json.loads(engine_env[engine.SPARK_REGISTER_ENV]))
+    # Whatever Spark built, even in a build that failed part-way: the next stage reads Spark's rows.
+    with warehouse.connect() as conn:
+        mounted = engine.mount_models(conn, lake, manifest)
+    context.log.info(f"Spark: {len(mounted)} tables mounted in the local store")
 
 
 def _with_row_count(event: Any, conn: Any, relations: dict[str, str]) -> Any:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.engine import engine_from, spark_dir_from
+
 
 def _path(env: dict[str, str], name: str, default: Path) -> Path:
     value = env.get(name)
@@ -89,6 +91,10 @@ class Settings:
     # dbt runs inside the run's process (pipeline/dbt_in_process.py); PIPELINE_DBT_IN_PROCESS=0 starts a dbt
     # process per invocation instead.
     dbt_in_process: bool = True
+    # The engine that builds the dbt models (pipeline/engine.py): duckdb, or spark with its folder
+    # (PIPELINE_SPARK_DIR, by default $PIPELINE_HOME/spark: Derby's metastore, Spark's tables, the lake).
+    engine: str = "duckdb"
+    spark_dir: Path = Path("data/spark")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -128,5 +134,7 @@ class Settings:
             bi_postgres_schema=_identifier(env, "PIPELINE_BI_POSTGRES_SCHEMA", "bi"),
             bi_reader_role=_identifier(env, "PIPELINE_BI_READER_ROLE", "bi_reader"),
             bi_postgres_enabled=bool(env.get("PIPELINE_BI_POSTGRES_URL")),
+            engine=engine_from(env),
+            spark_dir=spark_dir_from(env, home),
             dbt_in_process=env.get("PIPELINE_DBT_IN_PROCESS", "1").strip().lower() not in ("0", "false", "no"),
         )

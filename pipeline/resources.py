@@ -77,6 +77,16 @@ class WarehouseResource(dg.ConfigurableResource):
     memory_limit: str = "2GB"
     threads: int | None = None
     lock_timeout_seconds: float = 3600
+    # The engine that builds the dbt models (pipeline/engine.py). On spark this file is the Python stages'
+    # local store, with Spark's tables mounted in it as views over their Parquet files.
+    engine: str = "duckdb"
+    spark_dir: str = ""
+
+    @property
+    def spark_lake(self):
+        from pipeline.engine import SparkLake
+
+        return SparkLake(Path(self.spark_dir))
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -185,6 +195,8 @@ def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             memory_limit=settings.duckdb_memory_limit,
             threads=settings.duckdb_threads,
             lock_timeout_seconds=settings.lock_timeout_seconds,
+            engine=settings.engine,
+            spark_dir=str(settings.spark_dir),
         ),
         "landing_zone": LandingZoneResource(
             path=str(settings.landing_dir),

@@ -82,15 +82,16 @@ class JobRun:
     output: str = ""
 
 
-def run_job(home: Path, job: str, timeout: float = 900) -> JobRun:
+def run_job(home: Path, job: str, timeout: float = 900, env: dict[str, str] | None = None) -> JobRun:
     """One job in its own process, as its schedule starts it, recorded in ``home``'s Dagster instance (the
-    process forked from a warm interpreter: tests/warm_runner.py)."""
+    process forked from a warm interpreter: tests/warm_runner.py); ``env`` adds settings (PIPELINE_ENGINE)."""
     from pipeline.cli import DAGSTER_YAML
 
     (home / "dagster_home").mkdir(exist_ok=True)
     if not (home / "dagster_home" / "dagster.yaml").exists():
         (home / "dagster_home" / "dagster.yaml").write_text(DAGSTER_YAML)  # as `pipeline` writes it
-    done = run_module("pipeline.runner", ["--job", job], env=job_env(home), cwd=REPO, timeout=timeout)
+    environment = {**job_env(home), **(env or {})}
+    done = run_module("pipeline.runner", ["--job", job], env=environment, cwd=REPO, timeout=timeout)
     output = done.stdout + done.stderr
     tail = "\n".join(line for line in output.splitlines() if " - DEBUG - " not in line)[-8000:]
     assert done.returncode == 0, f"{job} failed:\n{tail}"
@@ -110,12 +111,17 @@ def job_selection(job: str) -> set[str]:
     return {key.to_user_string() for key in defs.resolve_job_def(job).asset_layer.selected_asset_keys}
 
 
-def build_scheduled_month(folder: Path) -> dict:
-    """The demo company through ``refresh_and_train`` (copied aside as ``trained``) and ``score_month``."""
+def generate_scheduled_company(home: Path):
+    """The landing zone of the shared company (the same files on every call)."""
     from pipeline.demo.generator import generate_demo_company
 
+    return generate_demo_company(home / "landing", home / "truth", accounts=400, months=36, seed=7)
+
+
+def build_scheduled_month(folder: Path) -> dict:
+    """The demo company through ``refresh_and_train`` (copied aside as ``trained``) and ``score_month``."""
     home = folder / "scored"
-    summary = generate_demo_company(home / "landing", home / "truth", accounts=400, months=36, seed=7)
+    summary = generate_scheduled_company(home)
     trained = run_job(home, "refresh_and_train")
     copy_company(home, folder / "trained")
     scored = run_job(home, "score_month")

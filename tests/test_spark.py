@@ -1,12 +1,12 @@
-"""The same dbt models on Apache Spark (issue 23): the shared company's DuckDB warehouse gives Spark the tables
-Python writes (raw from ingest, ml from the churn model, insight from the statistics) as Parquet tables, dbt
-builds every model and data test on the `spark` target (local mode, dbt-spark's session method) and runs the
-unit tests there, and the marts must be DuckDB's: every mart's rows, its money to the cent, the churn events,
-the labels, the tiers, every text and date.
+"""The whole pipeline on Apache Spark (issue 23): the shared company's landing zone run through the same two
+scheduled jobs with ``PIPELINE_ENGINE=spark`` (ingest, dbt on the `spark` target in local mode, the churn
+model, the analyses, the gate and the publish), and the release and the marts must be DuckDB's: every
+published table's rows, its money to the cent, the churn events, the labels, the tiers, every text and date;
+the unit tests pass on Spark too.
 
-Marked `spark` (needs `make spark`: the extra and Java) and `slow` (about 8 minutes: each dbt command starts
-a JVM, and Spark's fixed cost per model dominates a small company); `make test-spark` runs it, and so does
-CI after `make test`. Spark that cannot start fails the test, never skips it.
+Marked `spark` (needs `make spark`: the extra and Java) and `slow` (each dbt command starts a JVM, and Spark's
+fixed cost per model dominates a small company); `make test-spark` runs it, and so does CI after `make test`.
+Spark that cannot start fails the test, never skips it.
 
 Spark's tables are read back through their Parquet files with DuckDB: Derby's metastore admits one process at
 a time, and a second JVM only to read would add another start. The files are the tables (plain Parquet, no
@@ -25,52 +25,52 @@ import pytest
 import yaml
 
 from pipeline.dbt import DBT_PROJECT_DIR
+from pipeline.engine import SparkLake
+from pipeline.publish.tables import LINEAGE_COLUMNS
+from tests.companies import generate_scheduled_company, run_job
 from tests.dbt_cli import run_dbt
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
-# The schemas Python writes and dbt's sources read.
-PYTHON_SCHEMAS = ("raw", "ml", "insight")
 CENT = Decimal("0.01")
+JOBS = ("refresh_and_train", "score_month")
+# What says which run wrote a row, not what the row is: the two companies ran at different times, so their
+# run ids, timestamps and model versions (a hash of the model and its training time) differ.
+RUN_COLUMNS = {*LINEAGE_COLUMNS, "run_id", "computed_at", "trained_at", "model_version", "churn_model_version"}
+MODEL_VERSION = re.compile(r"\b[0-9a-f]{12}\b")
+# Money computed from the churn probability (probability x revenue), rounded to the cent: each engine's run
+# trains its own model on features equal to the sixth decimal (next tests), so a probability may differ in
+# its sixth decimal and such an amount by a cent a row.
+MONEY_FROM_PROBABILITY = {"expected_revenue_at_risk_eur"}
 
 
-def _export_python_tables(warehouse: Path, folder: Path) -> list[dict[str, str]]:
-    """Each table of the Python-written schemas as a Parquet file in a folder of its own, for
-    register_parquet_tables (macros/parquet_tables.sql)."""
-    tables = []
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
-        found = conn.execute(
-            "select table_schema, table_name from information_schema.tables "
-            f"where table_schema in {PYTHON_SCHEMAS} order by 1, 2"
-        ).fetchall()
-        for schema, table in found:
-            target = folder / schema / table
-            target.mkdir(parents=True)
-            conn.execute(f"copy {schema}.{table} to '{target / 'part-0.parquet'}' (format parquet)")
-            tables.append({"schema": schema, "name": table, "path": str(target)})
-    assert {t["schema"] for t in tables} == set(PYTHON_SCHEMAS)
-    return tables
+def _comparable(rows: list[tuple]) -> list[tuple]:
+    """Rows as a sorted multiset, with the model versions named in texts ("by model 0ab8f1d74e97") blanked."""
+    return sorted(
+        (tuple(MODEL_VERSION.sub("<version>", v) if isinstance(v, str) else v for v in row) for row in rows), key=repr
+    )
+
+
+def _exact_columns(columns) -> list[str]:
+    return [
+        f'cast("{name}" as varchar)'
+        for name, data_type, *_ in columns
+        if name not in RUN_COLUMNS and data_type in ("VARCHAR", "DATE", "BOOLEAN", "INTEGER", "BIGINT")
+    ]
 
 
 @pytest.fixture(scope="module")
 def spark(scheduled_month, tmp_path_factory):
-    """The shared company's models built on Spark: a DuckDB connection with the company's warehouse attached
-    as ``duck`` and a view ``spark_<mart>`` over each mart Spark wrote."""
-    home = scheduled_month["home"]
+    """The shared company run on Spark: a DuckDB connection with DuckDB's warehouse attached as ``duck``, a
+    view ``spark_<mart>`` over each mart Spark wrote, and both releases' folders."""
+    duck_home = scheduled_month["home"]
     work = tmp_path_factory.mktemp("spark")
-    spark_dir = work / "spark"
-    tables = _export_python_tables(home / "warehouse.duckdb", work / "files")
-    env = {"DBT_TARGET": "spark", "PIPELINE_SPARK_DIR": str(spark_dir), "PIPELINE_HOME": str(work)}
+    home = work / "company"
+    generate_scheduled_company(home)
+    runs = {job: run_job(home, job, timeout=2400, env={"PIPELINE_ENGINE": "spark"}) for job in JOBS}
+    lake = SparkLake(home / "spark")
 
-    registered = run_dbt(
-        ["run-operation", "register_parquet_tables", "--args", json.dumps({"tables": tables})], env, work
-    )
-    assert registered.returncode == 0, registered.stdout[-6000:] + registered.stderr[-3000:]
-    assert registered.stdout.count("registered ") == len(tables)
-    # The models and data tests first: a unit test of an incremental model reads its table's columns.
-    build = run_dbt(["build", "--exclude-resource-type", "unit_test"], env, work)
-    assert build.returncode == 0, build.stdout[-6000:] + build.stderr[-3000:]
-    assert "ERROR=0" in build.stdout and "WARN=0" in build.stdout
+    env = {"DBT_TARGET": "spark", "PIPELINE_SPARK_DIR": str(lake.spark_dir), "PIPELINE_HOME": str(work)}
     unit = run_dbt(["test", "--select", "test_type:unit"], env, work)
     # Nothing of Spark's lands in the project folder (Derby's metastore_db/ and derby.log, spark-warehouse/).
     leftovers = [
@@ -78,7 +78,7 @@ def spark(scheduled_month, tmp_path_factory):
     ]
 
     conn = duckdb.connect()
-    conn.execute(f"attach '{home / 'warehouse.duckdb'}' as duck (read_only)")
+    conn.execute(f"attach '{duck_home / 'warehouse.duckdb'}' as duck (read_only)")
     marts = [
         t
         for (t,) in conn.execute(
@@ -86,9 +86,8 @@ def spark(scheduled_month, tmp_path_factory):
             "where table_catalog = 'duck' and table_schema = 'marts' order by 1"
         ).fetchall()
     ]
-    written = spark_dir / "spark-warehouse" / "marts.db"
     for mart in marts:
-        files = written / mart
+        files = lake.model_folder("marts", mart)
         # An empty mart may be written as a folder without a data file: DuckDB's columns, no rows.
         source = (
             f"read_parquet('{files}/**/*.parquet', hive_partitioning = true)"
@@ -96,7 +95,16 @@ def spark(scheduled_month, tmp_path_factory):
             else f"(select * from duck.marts.{mart} limit 0)"
         )
         conn.execute(f"create view spark_{mart} as select * from {source}")
-    yield {"conn": conn, "marts": marts, "build": build, "unit": unit, "leftovers": leftovers, "spark_dir": spark_dir}
+    yield {
+        "conn": conn,
+        "marts": marts,
+        "runs": runs,
+        "unit": unit,
+        "leftovers": leftovers,
+        "lake": lake,
+        "home": home,
+        "releases": (duck_home / "bi" / "current", home / "bi" / "current"),
+    }
     conn.close()
 
 
@@ -115,8 +123,27 @@ def _both(conn, sql: str) -> tuple[list[tuple], list[tuple]]:
     return duck, spark
 
 
-def test_every_model_data_test_and_unit_test_passes_on_spark_and_nothing_lands_in_the_project(spark):
-    assert "PASS=" in spark["build"].stdout and "ERROR=0" in spark["build"].stdout
+def test_the_jobs_run_on_spark_with_no_mart_in_the_local_store_and_the_unit_tests_pass(spark):
+    """Every model was built by Spark: the local store holds the Python stages' tables and, for the models,
+    only views over Spark's files; Spark's metastore knows the tables the pipeline pushed to its lake."""
+    for job in JOBS:
+        assert "ml/churn_scores" in spark["runs"]["score_month"].materialised
+        assert "bi/release" in spark["runs"][job].materialised, job
+    with duckdb.connect(str(spark["home"] / "warehouse.duckdb"), read_only=True) as local:
+        kinds = dict(
+            local.execute(
+                "select table_type, count(*) from information_schema.tables where table_schema = 'marts' group by 1"
+            ).fetchall()
+        )
+        assert kinds.get("VIEW", 0) >= 25 and "BASE TABLE" not in kinds
+        views = local.execute(
+            "select sql from duckdb_views() where schema_name = 'marts' and view_name = 'mart_account_360'"
+        ).fetchall()
+        assert str(spark["lake"].model_folder("marts", "mart_account_360")) in views[0][0]
+    pushed = json.loads((spark["lake"].lake_dir / "_pushed.json").read_text())
+    assert {"raw.crm__accounts", "ml.churn_scores", "insight.segments"} <= set(pushed)
+    assert all(entry["registered"] for entry in pushed.values())
+    assert any((spark["lake"].source_folder("ml", "churn_scores")).glob("*.parquet"))
     unit = spark["unit"]
     assert unit.returncode == 0, unit.stdout[-6000:]
     units = sum(
@@ -124,7 +151,46 @@ def test_every_model_data_test_and_unit_test_passes_on_spark_and_nothing_lands_i
     )
     assert units >= 10 and f"PASS={units}" in unit.stdout and "ERROR=0" in unit.stdout
     assert spark["leftovers"] == []
-    assert (spark["spark_dir"] / "metastore_db").is_dir() and (spark["spark_dir"] / "derby.log").is_file()
+    assert (spark["lake"].spark_dir / "metastore_db").is_dir() and (spark["lake"].spark_dir / "derby.log").is_file()
+
+
+def _release(folder: Path) -> dict:
+    return json.loads((folder / "_manifest.json").read_text())
+
+
+def test_the_release_is_duckdbs_table_by_table(spark):
+    """The published release: the same tables with the same columns and types, row counts, money to the
+    cent and every whole number, text, date and flag as a multiset (the lineage columns aside)."""
+    duck_folder, spark_folder = spark["releases"]
+    duck_manifest, spark_manifest = _release(duck_folder), _release(spark_folder)
+    tables = sorted(duck_manifest["tables"])
+    assert tables == sorted(spark_manifest["tables"]) and len(tables) >= 20
+    conn = duckdb.connect()
+    try:
+        checked_money = 0
+        for table in tables:
+            duck_file, spark_file = duck_folder / f"{table}.parquet", spark_folder / f"{table}.parquet"
+            columns = conn.execute(f"describe select * from '{duck_file}'").fetchall()
+            assert [c[:2] for c in conn.execute(f"describe select * from '{spark_file}'").fetchall()] == [
+                c[:2] for c in columns
+            ], table
+            exact = _exact_columns(columns)
+            money = [name for name, data_type, *_ in columns if data_type == "DECIMAL(18,2)"]
+            for name in money:
+                (duck_sum,) = conn.execute(f"select coalesce(sum(\"{name}\"), 0) from '{duck_file}'").fetchall()[0]
+                (spark_sum,) = conn.execute(f"select coalesce(sum(\"{name}\"), 0) from '{spark_file}'").fetchall()[0]
+                (rows,) = conn.execute(f"select count(\"{name}\") from '{duck_file}'").fetchall()[0]
+                tolerance = CENT * rows if "_per_account" in name or name in MONEY_FROM_PROBABILITY else Decimal(0)
+                assert abs(Decimal(spark_sum) - Decimal(duck_sum)) <= tolerance, (table, name, duck_sum, spark_sum)
+                checked_money += 1
+            listed = ", ".join(exact) or "1"
+            duck_rows = conn.execute(f"select {listed}, count(*) from '{duck_file}' group by all").fetchall()
+            spark_rows = conn.execute(f"select {listed}, count(*) from '{spark_file}' group by all").fetchall()
+            assert _comparable(spark_rows) == _comparable(duck_rows), table
+            assert spark_manifest["tables"][table]["rows"] == duck_manifest["tables"][table]["rows"], table
+        assert checked_money >= 20
+    finally:
+        conn.close()
 
 
 def test_every_mart_has_duckdbs_row_count(spark):
@@ -151,7 +217,8 @@ def test_money_agrees_to_the_cent_in_every_mart(spark):
             duck_sum, duck_count = duck[0][2 * index], duck[0][2 * index + 1]
             spark_sum, spark_count = spark_rows[0][2 * index], spark_rows[0][2 * index + 1]
             assert spark_count == duck_count, (mart, name)
-            tolerance = CENT * duck_count if "_per_account" in name else Decimal(0)
+            per_row = "_per_account" in name or name in MONEY_FROM_PROBABILITY
+            tolerance = CENT * duck_count if per_row else Decimal(0)
             assert abs(Decimal(spark_sum) - Decimal(duck_sum)) <= tolerance, (mart, name, duck_sum, spark_sum)
             checked += 1
     assert checked >= 40
@@ -187,16 +254,12 @@ def test_every_text_date_whole_number_and_flag_of_every_mart_is_duckdbs(spark):
     cent or left to the next test) and the model's timestamps, as a multiset."""
     conn = spark["conn"]
     for mart in spark["marts"]:
-        exact = [
-            f'cast("{name}" as varchar)'
-            for name, data_type in _columns(conn, mart)
-            if data_type in ("VARCHAR", "DATE", "BOOLEAN", "INTEGER", "BIGINT")
-        ]
+        exact = _exact_columns(_columns(conn, mart))
         if not exact:
             continue
         listed = ", ".join(exact)
         duck, spark_rows = _both(conn, f"select {listed}, count(*) from {{{mart}}} group by all")
-        assert sorted(spark_rows, key=repr) == sorted(duck, key=repr), mart
+        assert _comparable(spark_rows) == _comparable(duck), mart
 
 
 def test_fractions_agree_to_five_decimals(spark):
