@@ -43,6 +43,13 @@ SPARK_DIR_ENV = "PIPELINE_SPARK_DIR"
 PUSHED_FILE = "_pushed.json"
 
 
+def spark_target() -> str:
+    """The dbt output the Spark engine builds on: ``spark`` (local mode, profiles.yml), or a cluster's output
+    named by DBT_TARGET in a profiles.yml of one's own (README, "On Apache Spark")."""
+    chosen = os.environ.get("DBT_TARGET", "")
+    return chosen if chosen and chosen not in ("duckdb", "postgres") else DBT_TARGETS["spark"]
+
+
 def engine_from(env: dict[str, str]) -> str:
     value = env.get(ENGINE_ENV, "duckdb").strip().lower() or "duckdb"
     if value not in ENGINES:
@@ -75,7 +82,7 @@ class SparkLake:
     def dbt_environment(self, registered: list[dict[str, str]]) -> dict[str, str]:
         """What a dbt invocation on Spark needs: the target, the folder, the tables to (re)register."""
         return {
-            "DBT_TARGET": DBT_TARGETS["spark"],
+            "DBT_TARGET": spark_target(),
             SPARK_DIR_ENV: str(self.spark_dir),
             SPARK_REGISTER_ENV: json.dumps(registered),
         }
