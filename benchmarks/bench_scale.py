@@ -53,8 +53,8 @@ sys.exit(code)
 """
 
 
-def measure(home: Path, module: str, *args: str) -> dict:
-    env = {**os.environ, "PIPELINE_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+def measure(home: Path, module: str, *args: str, engine: str = "duckdb") -> dict:
+    env = {**os.environ, "PIPELINE_HOME": str(home), "PYTHONUNBUFFERED": "1", "PIPELINE_ENGINE": engine}
     started = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, "-c", MEASURED, module, *args], cwd=REPO, env=env, capture_output=True, text=True
@@ -96,15 +96,23 @@ def stage_rows(home: Path) -> dict[str, int]:
     return {"generate": raw, "ingest": raw, "dbt": raw, "train": labelled, "score": scored, "publish": published}
 
 
-def run_tier(name: str, accounts: int, work: Path) -> dict:
-    home = work / name
+def run_tier(name: str, accounts: int, work: Path, engine: str = "duckdb", landing_from: Path | None = None) -> dict:
+    """One tier's full run on one engine; ``landing_from``: a home whose generated company to copy rather than
+    generate again (the same files; its generate stage is reported)."""
+    home = work / name if engine == "duckdb" else work / f"{name}-{engine}"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    print(f"[{name}] {accounts:,} accounts x 36 months in {home}", flush=True)
-    stages = {"generate": measure(home, "pipeline.cli", "generate", "--accounts", str(accounts), "--months", "36")}
+    print(f"[{name}, {engine}] {accounts:,} accounts x 36 months in {home}", flush=True)
+    if landing_from is None:
+        generate = measure(home, "pipeline.cli", "generate", "--accounts", str(accounts), "--months", "36")
+    else:
+        for folder in ("landing", "truth"):
+            shutil.copytree(landing_from / folder, home / folder)
+        generate = {"seconds": 0.0, "peak_gib": 0.0, "copied_from": str(landing_from)}
+    stages = {"generate": generate}
     for stage in STAGES:
-        stages[stage] = measure(home, "pipeline.runner", stage)
-        print(f"[{name}] {stage}: {stages[stage]['seconds']} s, {stages[stage]['peak_gib']} GiB", flush=True)
+        stages[stage] = measure(home, "pipeline.runner", stage, engine=engine)
+        print(f"[{name}, {engine}] {stage}: {stages[stage]['seconds']} s, {stages[stage]['peak_gib']} GiB", flush=True)
     for stage, rows in stage_rows(home).items():
         stages[stage]["rows"] = rows
         stages[stage]["rows_per_second"] = round(rows / max(stages[stage]["seconds"], 0.01))
@@ -112,8 +120,10 @@ def run_tier(name: str, accounts: int, work: Path) -> dict:
     return {
         "accounts": accounts,
         "months": 36,
+        "engine": engine,
         "stages": stages,
         "total_seconds": round(total, 1),
+        "pipeline_seconds": round(sum(stages[stage]["seconds"] for stage in STAGES), 1),
         "peak_gib": max(s["peak_gib"] for s in stages.values()),
         "home": str(home),
     }
@@ -133,13 +143,14 @@ def run_incremental(tier: dict, refresh_months: int = 13) -> dict:
     definitions' in-process executor), the monthly models over the refresh window. The stages are its
     steps' seconds summed; ``start-up`` is the rest (imports, the run's set-up, between steps)."""
     home = Path(tier["home"])
+    engine = tier.get("engine", "duckdb")
     rows = drop_one_new_day(home)
-    print(f"[incremental] new day dropped: {rows}", flush=True)
+    print(f"[incremental, {engine}] new day dropped: {rows}", flush=True)
     from assets.partitions import account_months
     from pipeline.orchestration import refresh_window
 
     start, end = refresh_window(account_months.get_partition_keys(), refresh_months)
-    job = measure(home, "pipeline.runner", "--job", "daily_refresh", "--months", start, end)
+    job = measure(home, "pipeline.runner", "--job", "daily_refresh", "--months", start, end, engine=engine)
     steps = job.pop("steps")
     stages = {
         stage: {"seconds": round(sum(t for step, t in steps.items() if belongs(step)), 1)}
@@ -207,6 +218,34 @@ def chart(results: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def compare_engines(args: argparse.Namespace) -> None:
+    work = Path(args.work)
+    (name,) = [t.strip() for t in args.tiers.split(",") if t.strip()]
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    results: dict = {
+        "measured_on": date.today().isoformat(),
+        "machine": f"{os.cpu_count()} cores, {memory_gib:.0f} GiB",
+    }
+    runs: dict = {}
+    for engine in engines:
+        first = next(iter(runs.values()), None)
+        runs[engine] = run_tier(name, TIERS[name], work, engine, Path(first["home"]) if first else None)
+    if not args.no_incremental:
+        for tier in runs.values():
+            tier["incremental"] = run_incremental(tier)
+    results["engines"] = runs
+    out = Path(args.out if args.out != str(RESULTS / "scale.json") else RESULTS / "engines.json")
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    for engine, tier in runs.items():
+        stages = ", ".join(f"{stage} {tier['stages'][stage]['seconds']} s" for stage in STAGES)
+        refresh = tier.get("incremental", {}).get("total_seconds")
+        print(
+            f"{name} on {engine}: {tier['pipeline_seconds']:.0f} s ({stages}), peak {tier['peak_gib']} GiB; "
+            f"daily refresh {refresh} s"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiers", default="S,M,L")
@@ -218,7 +257,15 @@ def main() -> None:
         help="only the incremental run, on the largest tier of the results file (its home and full-run time)",
     )
     parser.add_argument("--out", default=str(RESULTS / "scale.json"))
+    parser.add_argument(
+        "--engines",
+        help="compare engines on one tier, in one run (e.g. --tiers M --engines duckdb,spark): the same generated "
+        "company through each, stage by stage, then a daily refresh on each; results in engines.json",
+    )
     args = parser.parse_args()
+    if args.engines:
+        compare_engines(args)
+        return
     if args.incremental_only:
         out = Path(args.out)
         results = json.loads(out.read_text())
