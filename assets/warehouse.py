@@ -182,7 +182,7 @@ def build_models(
         (target_dir / artefact).unlink(missing_ok=True)
     with writer_lock(warehouse.path_obj, warehouse.lock_timeout_seconds):
         # On Spark, dbt's sources go to the lake first, and the tables it built are mounted after it.
-        engine_env = _push_sources_to_spark(context, warehouse) if warehouse.engine == "spark" else {}
+        engine_env = _push_sources_to_spark(context, warehouse, dbt_asset) if warehouse.engine == "spark" else {}
         with (
             # Every build sets the monthly window, open unless given: a value left in the environment never
             # narrows one.
@@ -199,7 +199,7 @@ def build_models(
             manifest = invocation.get_artifact("manifest.json")
             run_results = invocation.get_artifact("run_results.json")
         if warehouse.engine == "spark":
-            _mount_spark_tables(context, warehouse, manifest, engine_env, invocation.is_successful())
+            _mount_spark_tables(context, warehouse, manifest)
     relations = stored_relations(manifest)
     # Every test's result is kept in the warehouse: publishing, possibly in a later run, is gated on it.
     results = gate.test_results(run_results, manifest)
@@ -212,34 +212,36 @@ def build_models(
         raise dg.Failure(description=f"dbt build failed: {invocation.get_error()}")
 
 
-def _push_sources_to_spark(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dict[str, str]:
-    """dbt's sources whose content changed, written to Spark's lake; the environment of the dbt command that
-    registers the new ones (pipeline/engine.py)."""
+def _push_sources_to_spark(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, dbt_asset: str
+) -> dict[str, str]:
+    """dbt's sources whose content changed, written to Spark's lake, the new ones registered; the environment
+    of the dbt command on Spark (pipeline/engine.py)."""
     manifest = json.loads(dbt_project.manifest_path.read_text())
     lake = warehouse.spark_lake
     with warehouse.connect() as conn:
+        built_here = engine.local_model_tables(conn, manifest)
+        if built_here:
+            raise dg.Failure(
+                description=f"{warehouse.path} holds models DuckDB built ({', '.join(built_here[:3])}, ...): a home "
+                "is on one engine; give Spark a new PIPELINE_HOME (or PIPELINE_WAREHOUSE_PATH)"
+            )
         pushed = engine.push_sources(conn, lake, engine.manifest_sources(manifest))
+    try:
+        engine.register_in_spark(lake, pushed.registered, warehouse.dbt_target_dir(dbt_asset) / "register")
+    except RuntimeError as error:
+        raise dg.Failure(description=str(error)) from error
     context.log.info(
         f"Spark: {len(pushed.written)} source tables written to the lake "
-        f"({', '.join(pushed.written) or 'none changed'}), "
-        f"{len(pushed.registered)} to register"
+        f"({', '.join(pushed.written) or 'none changed'}), {len(pushed.registered)} registered"
     )
-    return lake.dbt_environment(pushed.registered)
+    return lake.dbt_environment()
 
 
-def _mount_spark_tables(
-    context: dg.AssetExecutionContext,
-    warehouse: WarehouseResource,
-    manifest: dict,
-    engine_env: dict[str, str],
-    succeeded: bool,
-) -> None:
-    lake = warehouse.spark_lake
-    if succeeded:
-        engine.mark_registered(lake, json.loads(engine_env[engine.SPARK_REGISTER_ENV]))
+def _mount_spark_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource, manifest: dict) -> None:
     # Whatever Spark built, even in a build that failed part-way: the next stage reads Spark's rows.
     with warehouse.connect() as conn:
-        mounted = engine.mount_models(conn, lake, manifest)
+        mounted = engine.mount_models(conn, warehouse.spark_lake, manifest)
     context.log.info(f"Spark: {len(mounted)} tables mounted in the local store")
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.dbt import DBT_PROJECT_DIR
 from pipeline.engine import engine_from, spark_dir_from
 
 
@@ -95,6 +96,8 @@ class Settings:
     # (PIPELINE_SPARK_DIR, by default $PIPELINE_HOME/spark: Derby's metastore, Spark's tables, the lake).
     engine: str = "duckdb"
     spark_dir: Path = Path("data/spark")
+    # dbt's profiles (DBT_PROFILES_DIR): the project's own by default; a cluster's output lives in one's own.
+    dbt_profiles_dir: Path = DBT_PROJECT_DIR
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -136,5 +139,6 @@ class Settings:
             bi_postgres_enabled=bool(env.get("PIPELINE_BI_POSTGRES_URL")),
             engine=engine_from(env),
             spark_dir=spark_dir_from(env, home),
+            dbt_profiles_dir=_path(env, "DBT_PROFILES_DIR", DBT_PROJECT_DIR),
             dbt_in_process=env.get("PIPELINE_DBT_IN_PROCESS", "1").strip().lower() not in ("0", "false", "no"),
         )

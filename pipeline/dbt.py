@@ -110,7 +110,7 @@ def run_dbt(args: list[str], env: dict[str, str] | None, work: Path) -> subproce
                 str(DBT_COMMAND),
                 *args,
                 "--profiles-dir",
-                ".",
+                env.get("DBT_PROFILES_DIR") or ".",
                 "--target-path",
                 str(work / "target"),
                 "--log-path",

@@ -220,7 +220,7 @@ def resources_from(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         "dbt": WarehouseDbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),
-            profiles_dir=str(DBT_PROJECT_DIR),
+            profiles_dir=str(settings.dbt_profiles_dir),
             # dbt as installed beside this interpreter, whether or not the venv is on PATH, with its partial
             # parse kept across warehouse paths (pipeline/dbt_command.py).
             dbt_executable=str(DBT_COMMAND),

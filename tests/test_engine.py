@@ -5,7 +5,7 @@ whole pipeline on Spark."""
 
 from __future__ import annotations
 
-import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -13,9 +13,9 @@ import pytest
 
 from pipeline.config import Settings
 from pipeline.engine import (
-    SPARK_REGISTER_ENV,
     SparkLake,
     engine_from,
+    local_model_tables,
     manifest_sources,
     mark_registered,
     mount_models,
@@ -48,7 +48,7 @@ def test_sources_are_pushed_once_registered_once_and_again_when_their_columns_ch
     )
     assert pushed.fetchall() == [(50, sum(range(50)))]
 
-    # Until a dbt command has registered them, they are registered again; then, unchanged, nothing to do.
+    # Until Spark has registered them, they are registered again; then, unchanged, nothing to do.
     assert len(push_sources(conn, lake, SOURCES).registered) == 2
     mark_registered(lake, first.registered)
     again = push_sources(conn, lake, SOURCES)
@@ -61,6 +61,9 @@ def test_sources_are_pushed_once_registered_once_and_again_when_their_columns_ch
     conn.execute("alter table ml.churn_scores add column risk_band varchar default 'high'")
     reshaped = push_sources(conn, lake, SOURCES)
     assert reshaped.written == ["ml.churn_scores"] and [t["name"] for t in reshaped.registered] == ["churn_scores"]
+    # Its registration failed (never marked): the next push, with the same columns, registers it again.
+    retried = push_sources(conn, lake, SOURCES)
+    assert retried.written == [] and [t["name"] for t in retried.registered] == ["churn_scores"]
     folder = lake.source_folder("ml", "churn_scores")
     assert duckdb.sql(f"select risk_band from '{folder}/*.parquet'").fetchall() == [("high",)]
     assert sorted(p.name for p in folder.parent.iterdir()) == ["churn_scores"]  # no staged or old folder left
@@ -109,7 +112,7 @@ def test_spark_tables_are_mounted_as_views_in_contract_order_and_types(store, tm
                 "schema": "intermediate",
                 "name": "int_not_built_yet",
                 "config": {"materialized": "table"},
-                "columns": {},
+                "columns": {"account_id": {"data_type": "text"}},
             },
         },
         "sources": {
@@ -117,6 +120,7 @@ def test_spark_tables_are_mounted_as_views_in_contract_order_and_types(store, tm
         },
     }
     assert manifest_sources(manifest) == [("raw", "crm__accounts")]
+    assert local_model_tables(conn, manifest) == []
     assert mount_models(conn, lake, manifest) == ["marts.fct_account_month", "marts.mart_retention_effect"]
     described = conn.execute("describe marts.fct_account_month").fetchall()
     assert [(c[0], c[1]) for c in described] == [
@@ -132,13 +136,32 @@ def test_spark_tables_are_mounted_as_views_in_contract_order_and_types(store, tm
     folder.mkdir()
     duckdb.sql(f"copy (select 'A2' as account_id, 1.0::decimal(28, 2) as revenue_eur) to '{folder}/part-0.parquet'")
     assert conn.execute("select count(*) from marts.fct_account_month").fetchall() == [(3,)]
+    # A build that failed and left no folder: the view stays and fails when read, as a missing table would.
+    shutil.rmtree(lake.model_folder("marts", "fct_account_month"))
+    assert "marts.fct_account_month" not in mount_models(conn, lake, manifest)
+    with pytest.raises(duckdb.IOException):
+        conn.execute("select count(*) from marts.fct_account_month").fetchall()
+    # A home whose models DuckDB built is not mounted over.
+    conn.execute("create schema intermediate; create table intermediate.int_not_built_yet (account_id varchar)")
+    assert local_model_tables(conn, manifest) == ["intermediate.int_not_built_yet"]
 
 
-def test_the_engine_setting(tmp_path):
+def test_the_engine_setting(tmp_path, monkeypatch):
     assert engine_from({}) == "duckdb" and engine_from({"PIPELINE_ENGINE": "Spark"}) == "spark"
     with pytest.raises(ValueError, match="PIPELINE_ENGINE must be one of duckdb, spark"):
         engine_from({"PIPELINE_ENGINE": "snowflake"})
+    with pytest.raises(ValueError, match="PIPELINE_SPARK_FILE_FORMAT must be parquet"):
+        engine_from({"PIPELINE_ENGINE": "spark", "PIPELINE_SPARK_FILE_FORMAT": "delta"})
     settings = Settings.from_env({"PIPELINE_HOME": str(tmp_path), "PIPELINE_ENGINE": "spark"})
     assert settings.engine == "spark" and settings.spark_dir == tmp_path / "spark"
-    environment = SparkLake(settings.spark_dir).dbt_environment([{"schema": "raw", "name": "a", "path": "/x"}])
-    assert environment["DBT_TARGET"] == "spark" and json.loads(environment[SPARK_REGISTER_ENV])[0]["path"] == "/x"
+    monkeypatch.delenv("DBT_TARGET", raising=False)
+    environment = SparkLake(settings.spark_dir).dbt_environment()
+    assert environment == {"DBT_TARGET": "spark", "PIPELINE_SPARK_DIR": str(tmp_path / "spark")}
+    # A cluster's output of one's own profiles.yml; never the other engines' outputs.
+    monkeypatch.setenv("DBT_TARGET", "spark_thrift")
+    assert SparkLake(settings.spark_dir).dbt_environment()["DBT_TARGET"] == "spark_thrift"
+    monkeypatch.setenv("DBT_TARGET", "duckdb")
+    assert SparkLake(settings.spark_dir).dbt_environment()["DBT_TARGET"] == "spark"
+    for unsafe in ("relative/spark", "/srv/o'neil/spark", "/srv/spark*"):
+        with pytest.raises(ValueError, match="absolute path without quotes or glob"):
+            SparkLake(Path(unsafe))

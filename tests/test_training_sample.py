@@ -28,7 +28,8 @@ def test_under_the_budget_every_row_is_read(history):
     rows = sum(1 + a % 36 for a in range(2000))
     sample = sampled_accounts(history, "months", max_rows=rows)
     assert not sample.sampled and sample.rows_in_table == rows and sample_condition(sample) == "true"
-    assert sampled_accounts(history, "months", max_rows=None).buckets == SAMPLE_BUCKETS
+    unbounded = sampled_accounts(history, "months", max_rows=None)
+    assert unbounded.buckets == SAMPLE_BUCKETS and unbounded.describe() == "every row"
 
 
 def test_beyond_the_budget_whole_accounts_are_kept_about_the_budget_and_the_same_every_time(history):

@@ -20,13 +20,3 @@
         {{ log('registered ' ~ table.schema ~ '.' ~ table.name, info=true) }}
     {%- endfor -%}
 {% endmacro %}
-
-{#- The on-run-start hook of every dbt command (dbt_project.yml): on Spark, the tables the pipeline has just
-    pushed to the lake that are new there or whose columns changed (pipeline/engine.py, push_sources), given
-    as JSON in PIPELINE_SPARK_REGISTER; the others are already registered and Spark lists their files anew on
-    every command. Nothing on the other engines, whose sources are the pipeline's own tables. -#}
-{% macro register_lake_tables() %}
-    {%- if execute and target.type == 'spark' -%}
-        {%- do register_parquet_tables(fromjson(env_var('PIPELINE_SPARK_REGISTER', '[]'))) -%}
-    {%- endif -%}
-{% endmacro %}

@@ -203,7 +203,7 @@ class AccountSample:
 
     def describe(self) -> str:
         if not self.sampled:
-            return f"all {self.rows_in_table} rows"
+            return "every row" if self.rows_in_table < 0 else f"all {self.rows_in_table} rows"
         return (
             f"the accounts in {self.buckets} of {SAMPLE_BUCKETS} hash buckets of their id "
             f"(about {self.buckets / SAMPLE_BUCKETS:.1%} of {self.rows_in_table} rows)"
@@ -211,21 +211,24 @@ class AccountSample:
 
 
 def sampled_accounts(conn, relation: str, max_rows: int | None, where: str = "true", params=()) -> AccountSample:
-    """Whole accounts within ``max_rows`` rows of ``relation``: every row of an account or none, chosen by a
-    hash of the account id into SAMPLE_BUCKETS buckets, the lowest buckets kept in proportion to the budget.
+    """Whole accounts within ``max_rows`` rows of ``relation``: every row of an account or none, chosen by the
+    MD5 of the account id into SAMPLE_BUCKETS buckets, the lowest buckets kept in proportion to the budget.
     A hash, not a random draw: the same accounts on every engine and every day (an account's history is
     never split between kept and dropped), and the sample is the population's mix in expectation."""
+    if not max_rows:
+        return AccountSample(-1, SAMPLE_BUCKETS)  # no budget: every row, not counted
     (rows,) = conn.execute(f"select count(*) from {relation} where {where}", list(params)).fetchall()[0]
-    if not max_rows or rows <= max_rows:
+    if rows <= max_rows:
         return AccountSample(int(rows), SAMPLE_BUCKETS)
     return AccountSample(int(rows), max(1, SAMPLE_BUCKETS * max_rows // rows))
 
 
 def sample_condition(sample: AccountSample) -> str:
-    """The SQL condition that keeps a sample's accounts (DuckDB's hash of the id, as text)."""
+    """The SQL condition that keeps a sample's accounts: the MD5 of the id as text, a number that no DuckDB
+    version changes (its ``hash`` may)."""
     if not sample.sampled:
         return "true"
-    return f"hash(cast(account_id as varchar)) % {SAMPLE_BUCKETS} < {sample.buckets}"
+    return f"md5_number(cast(account_id as varchar)) % {SAMPLE_BUCKETS} < {sample.buckets}"
 
 
 def load_feature_table(conn, months: list[str] | None = None, max_rows: int | None = None) -> pd.DataFrame:
