@@ -1,43 +1,22 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import os
 import shutil
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
+import pytest
+from hypothesis import settings as hypothesis_settings
 
-def _spark_connect_unavailable_not_fatal() -> None:
-    """With the spark extra installed (make spark), GX imports pyspark's Spark Connect module, which exits the
-    process when ``__main__`` has no file (an xdist worker's), taking it for a doctest run without Spark
-    Connect's own dependencies (grpc, not installed). Import it once as an interactive session would: where
-    its dependencies are missing it is then simply unavailable, as GX expects, and the worker lives."""
-    if importlib.util.find_spec("pyspark") is None or hasattr(sys, "ps1"):
-        return
-    sys.ps1 = ">>> "
-    try:
-        import pyspark.sql.connect  # noqa: F401
-    except ImportError:
-        sys.modules["pyspark.sql.connect"] = None  # type: ignore[assignment]  # later imports: ImportError
-    finally:
-        del sys.ps1
-
-
-_spark_connect_unavailable_not_fatal()
-
-import duckdb  # noqa: E402
-import pytest  # noqa: E402
-from hypothesis import settings as hypothesis_settings  # noqa: E402
-
-from pipeline.contract import contract_for  # noqa: E402
-from pipeline.ingest.loader import IngestResult, ingest_entity  # noqa: E402
-from tests.companies import scheduled_month, shared_company  # noqa: E402, F401  (scheduled_month: a shared fixture)
+from pipeline.contract import contract_for
+from pipeline.ingest.loader import IngestResult, ingest_entity
+from tests.companies import scheduled_month, shared_company  # noqa: F401  (scheduled_month: a shared fixture)
 
 # Property tests draw the same examples on every run (a CI failure replays on any machine); set
 # HYPOTHESIS_PROFILE=explore to search new ones.

@@ -281,3 +281,18 @@ def test_fractions_agree_to_five_decimals(spark):
                 assert d is None or abs(d - s) <= 1e-5 * max(1.0, abs(d)), (mart, name, d, s)
             checked += 1
     assert checked >= 100
+
+
+def test_a_process_whose_main_has_no_file_survives_importing_gx_beside_pyspark():
+    """pyspark's Spark Connect module exits a process whose ``__main__`` has no file (``python -c``, an xdist
+    worker) when GX imports it; pipeline.quality imports it first as an interactive session would (a
+    benchmark's publish stage died of it)."""
+    import subprocess
+    import sys
+
+    code = "import pipeline.quality.suites, sys; print('alive', sys.modules['pyspark.sql.connect'])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0 and "alive" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    bare = "import sys, pyspark.sql.connect; print('alive')"
+    unguarded = subprocess.run([sys.executable, "-c", bare], capture_output=True, text=True, check=False, timeout=300)
+    assert "alive" not in unguarded.stdout  # what the guard is for: pyspark exits such a process

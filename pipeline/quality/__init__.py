@@ -18,7 +18,9 @@ used; ``pipeline.quality.report`` (the result types) and ``pipeline.quality.mani
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import sys
 from typing import Any
 
 # Before GX is imported anywhere through this package: no usage statistics leave the machine.
@@ -26,6 +28,26 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 from pipeline.quality.report import DataQualityError, Failure, QualityReport, TableResult
 from pipeline.quality.settings import QualityThresholds, default_data_docs_dir
+
+
+def spark_connect_unavailable_not_fatal() -> None:
+    """With the spark extra installed (``make spark``), GX imports pyspark's Spark Connect module, which exits
+    the whole process when ``__main__`` has no file (``python -c``, an xdist worker, a benchmark's wrapper),
+    taking it for a doctest run without Spark Connect's own dependencies (grpc, not installed): a publish
+    stage died of it. Import it once as an interactive session would: where its dependencies are missing it
+    is then simply unavailable, as GX expects, and the process lives."""
+    if "pyspark.sql.connect" in sys.modules or hasattr(sys, "ps1") or importlib.util.find_spec("pyspark") is None:
+        return
+    sys.ps1 = ">>> "
+    try:
+        import pyspark.sql.connect  # noqa: F401
+    except ImportError:
+        sys.modules["pyspark.sql.connect"] = None  # type: ignore[assignment]  # later imports: ImportError
+    finally:
+        del sys.ps1
+
+
+spark_connect_unavailable_not_fatal()
 
 _LAZY = {
     "build_suites": "pipeline.quality.suites",
