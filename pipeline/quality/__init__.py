@@ -40,7 +40,7 @@ def spark_connect_unavailable_not_fatal() -> None:
         return
     sys.ps1 = ">>> "
     try:
-        import pyspark.sql.connect  # noqa: F401
+        importlib.import_module("pyspark.sql.connect")  # by name: the default install has no pyspark
     except ImportError:
         sys.modules["pyspark.sql.connect"] = None  # type: ignore[assignment]  # later imports: ImportError
     finally:
