@@ -219,17 +219,9 @@ def _push_sources_to_spark(
     of the dbt command on Spark (pipeline/engine.py)."""
     manifest = json.loads(dbt_project.manifest_path.read_text())
     lake = warehouse.spark_lake
-    with warehouse.connect() as conn:
-        built_here = engine.local_model_tables(conn, manifest)
-        if built_here:
-            raise dg.Failure(
-                description=f"{warehouse.path} holds models DuckDB built ({', '.join(built_here[:3])}, ...): a home "
-                "is on one engine; give Spark a new PIPELINE_HOME (or PIPELINE_WAREHOUSE_PATH)"
-            )
-        pushed = engine.push_sources(conn, lake, engine.manifest_sources(manifest))
     try:
-        engine.register_in_spark(lake, pushed.registered, warehouse.dbt_target_dir(dbt_asset) / "register")
-    except RuntimeError as error:
+        pushed = engine.push_and_register(warehouse.connect, lake, manifest, warehouse.dbt_target_dir(dbt_asset))
+    except engine.SparkBuildError as error:
         raise dg.Failure(description=str(error)) from error
     context.log.info(
         f"Spark: {len(pushed.written)} source tables written to the lake "

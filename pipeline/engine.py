@@ -27,7 +27,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,6 +187,27 @@ def mark_registered(lake: SparkLake, registered: list[dict[str, str]]) -> None:
     _write_state(state_path, state)
 
 
+class SparkBuildError(RuntimeError):
+    """A dbt build on Spark cannot start: a home whose models DuckDB built, or Spark refused a registration."""
+
+
+def push_and_register(connect: Callable[[], Any], lake: SparkLake, manifest: dict, dbt_target_dir: Path) -> Pushed:
+    """What precedes every dbt build on Spark: refuse a home whose models DuckDB built (one engine per home:
+    mounting over them would lose them), push the changed sources to the lake, register the new or reshaped
+    ones (dbt's artefacts of that command under ``dbt_target_dir/register``). ``connect()`` opens the local
+    store for writing."""
+    with connect() as conn:
+        built_here = local_model_tables(conn, manifest)
+        if built_here:
+            raise SparkBuildError(
+                f"the local store holds models DuckDB built ({', '.join(built_here[:3])}, ...): a home is on one "
+                "engine; give Spark a new PIPELINE_HOME (or PIPELINE_WAREHOUSE_PATH)"
+            )
+        pushed = push_sources(conn, lake, manifest_sources(manifest))
+    register_in_spark(lake, pushed.registered, dbt_target_dir / "register")
+    return pushed
+
+
 def register_in_spark(lake: SparkLake, registered: list[dict[str, str]], work: Path) -> None:
     """Register new or reshaped lake tables in Spark's metastore (macro register_parquet_tables, which checks
     every name and path), then record them as registered. Raises with dbt's output if Spark refuses."""
@@ -197,7 +218,7 @@ def register_in_spark(lake: SparkLake, registered: list[dict[str, str]], work: P
     args = ["run-operation", "register_parquet_tables", "--args", json.dumps({"tables": registered})]
     done = run_dbt(args, lake.dbt_environment(), work)
     if done.returncode != 0:
-        raise RuntimeError(
+        raise SparkBuildError(
             f"Spark did not register {len(registered)} lake tables:\n{done.stdout[-4000:]}{done.stderr[-2000:]}"
         )
     mark_registered(lake, registered)

@@ -5,6 +5,7 @@ whole pipeline on Spark."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -13,12 +14,14 @@ import pytest
 
 from pipeline.config import Settings
 from pipeline.engine import (
+    SparkBuildError,
     SparkLake,
     engine_from,
     local_model_tables,
     manifest_sources,
     mark_registered,
     mount_models,
+    push_and_register,
     push_sources,
 )
 
@@ -144,6 +147,8 @@ def test_spark_tables_are_mounted_as_views_in_contract_order_and_types(store, tm
     # A home whose models DuckDB built is not mounted over.
     conn.execute("create schema intermediate; create table intermediate.int_not_built_yet (account_id varchar)")
     assert local_model_tables(conn, manifest) == ["intermediate.int_not_built_yet"]
+    with pytest.raises(SparkBuildError, match="a home is on one engine"):
+        push_and_register(lambda: contextlib.nullcontext(conn), lake, manifest, tmp_path / "dbt")
 
 
 def test_the_engine_setting(tmp_path, monkeypatch):
